@@ -1,0 +1,42 @@
+import type { ShardSet } from './shards';
+
+/** Collection names, one place. Stock and carts are separate databases on every shard. */
+export const collections = {
+  stock: {
+    products: 'products',
+    buckets: 'buckets',
+    ledger: 'ledger',
+    ops: 'ops',
+    summaries: 'summaries',
+  },
+  carts: {
+    carts: 'carts',
+    lines: 'cart_lines',
+    orders: 'orders',
+    payments: 'payments',
+  },
+} as const;
+
+/**
+ * Creates every collection and index up front on every shard: FerretDB can fail with SQLITE_BUSY when
+ * many connections race to create a collection implicitly. Safe to run again.
+ */
+export async function ensureSchema(shards: ShardSet): Promise<void> {
+  for (let shard = 0; shard < shards.size; shard++) {
+    const stock = shards.stockDb(shard);
+    const carts = shards.cartsDb(shard);
+    const existing = new Set([
+      ...(await stock.listCollections({}, { nameOnly: true }).toArray()).map((c) => `stock.${c.name}`),
+      ...(await carts.listCollections({}, { nameOnly: true }).toArray()).map((c) => `carts.${c.name}`),
+    ]);
+    for (const name of Object.values(collections.stock)) {
+      if (!existing.has(`stock.${name}`)) await stock.createCollection(name);
+    }
+    for (const name of Object.values(collections.carts)) {
+      if (!existing.has(`carts.${name}`)) await carts.createCollection(name);
+    }
+    // One movement per (bucket, operation): the idempotency of every ledger write rests on this index.
+    await stock.collection(collections.stock.ledger).createIndex({ opKey: 1 }, { unique: true, name: 'opKey_unique' });
+    await carts.collection(collections.carts.lines).createIndex({ cartId: 1 }, { name: 'cartId' });
+  }
+}

@@ -1,0 +1,85 @@
+import { MongoClient, type Db } from 'mongodb';
+import { shardOf } from '../stock/hash';
+
+export interface ShardSetOptions {
+  readonly uris: readonly string[];
+  readonly stockDb: string;
+  readonly cartsDb: string;
+  /** Connections per shard; the ledger's compare-and-append is latency-bound, so a wide pool pays. */
+  readonly maxPoolSize?: number;
+}
+
+/**
+ * The MongoDB deployments holdfast spreads its data over. Locally each FerretDB process is one shard and
+ * holdfast places documents itself (by hash); against a real sharded cluster one mongos URI is one
+ * logical shard and MongoDB places chunks by the collections' shard keys.
+ *
+ * Stock and carts live in separate databases: they share nothing but ids.
+ */
+export class ShardSet {
+  readonly size: number;
+  private readonly clients: MongoClient[];
+  private readonly options: ShardSetOptions;
+
+  private constructor(clients: MongoClient[], options: ShardSetOptions) {
+    this.clients = clients;
+    this.options = options;
+    this.size = clients.length;
+  }
+
+  static async connect(options: ShardSetOptions): Promise<ShardSet> {
+    if (options.uris.length === 0) throw new Error('ShardSet needs at least one MongoDB URI');
+    const clients = options.uris.map(
+      (uri) =>
+        new MongoClient(uri, {
+          maxPoolSize: options.maxPoolSize ?? 64,
+          writeConcern: { w: 'majority' },
+          serverSelectionTimeoutMS: 10_000,
+        }),
+    );
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+    } catch (err) {
+      await Promise.all(clients.map((c) => c.close()));
+      throw err;
+    }
+    return new ShardSet(clients, options);
+  }
+
+  stockDb(shard: number): Db {
+    return this.client(shard).db(this.options.stockDb);
+  }
+
+  cartsDb(shard: number): Db {
+    return this.client(shard).db(this.options.cartsDb);
+  }
+
+  /** The shard that owns a key (a cart id, an order id, an operation id). */
+  shardFor(key: string): number {
+    return shardOf(key, this.size);
+  }
+
+  /** Pings every shard; resolves to one boolean per shard. */
+  async ping(): Promise<boolean[]> {
+    return Promise.all(
+      this.clients.map(async (c) => {
+        try {
+          await c.db('admin').command({ ping: 1 }, { timeoutMS: 2000 });
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  private client(shard: number): MongoClient {
+    const client = this.clients[shard];
+    if (!client) throw new RangeError(`no shard ${shard} (have ${this.size})`);
+    return client;
+  }
+}

@@ -1,0 +1,40 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../src/config';
+import { ensureTemporalBinaries, startStack } from '../src/infra';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    mongoUris: string[];
+    testServerPath: string;
+  }
+}
+
+/**
+ * Starts the real servers once for the whole test run, on ports apart from `npm start`'s so both can run,
+ * with throwaway data. TEMPORAL_ADDRESS / MONGODB_URI point the tests at external servers instead.
+ */
+export default async function setup(project: TestProject) {
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    TEMPORAL_PORT: process.env.TEST_TEMPORAL_PORT ?? '17233',
+    FERRETDB_BASE_PORT: process.env.TEST_FERRETDB_BASE_PORT ?? '37017',
+  });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'holdfast-test-'));
+  const [stack, binaries] = await Promise.all([
+    startStack(config, { dataDir, logDir: path.join(dataDir, 'logs'), ui: false }),
+    ensureTemporalBinaries(config.home, config.PATH),
+  ]);
+  project.provide('temporalAddress', stack.temporalAddress);
+  project.provide('mongoUris', [...stack.mongoUris]);
+  project.provide('testServerPath', binaries.testServer);
+
+  return async () => {
+    await stack.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../src/api/app';
+import { loadConfig } from '../src/config';
+import { ShardSet } from '../src/db';
+import { ensureFerretDbBinary, startFerretDbShards } from '../src/infra';
+import { connectTestShards } from './helpers';
+
+describe('GET /health', () => {
+  let temporal: Connection;
+
+  beforeAll(async () => {
+    temporal = await Connection.connect({ address: inject('temporalAddress') });
+  });
+
+  afterAll(async () => {
+    await temporal?.close();
+  });
+
+  it('answers 200 when Temporal and every shard answer', async () => {
+    const shards = await connectTestShards();
+    const app = await buildApp({ shards, temporal });
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok', temporal: true, shards: Array(shards.size).fill(true) });
+    await app.close();
+    await shards.close();
+  });
+
+  it('answers 503 naming the shard that stopped answering', async () => {
+    const config = loadConfig();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'holdfast-health-'));
+    const extra = await startFerretDbShards({
+      binary: await ensureFerretDbBinary(config.home, config.PATH),
+      shards: 1,
+      basePort: 37090,
+      dataDir: dir,
+      logDir: dir,
+    });
+    const shards = await ShardSet.connect({
+      uris: [inject('mongoUris')[0]!, ...extra.uris],
+      stockDb: 'health',
+      cartsDb: 'health_carts',
+    });
+    try {
+      const app = await buildApp({ shards, temporal });
+      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+
+      await Promise.all(extra.procs.map((p) => p.stop()));
+      const res = await app.inject({ method: 'GET', url: '/health' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ status: 'degraded', temporal: true, shards: [true, false] });
+      await app.close();
+    } finally {
+      await shards.close();
+      await Promise.all(extra.procs.map((p) => p.stop()));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
