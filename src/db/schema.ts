@@ -7,7 +7,6 @@ export const collections = {
     buckets: 'buckets',
     ledger: 'ledger',
     ops: 'ops',
-    summaries: 'summaries',
   },
   carts: {
     carts: 'carts',

@@ -1,0 +1,157 @@
+import { collections } from '../db';
+import type { ShardSet } from '../db';
+import { addBalances, applyMovement, unitsAccountedFor, unitsInStates, zeroBalances, type Balances } from './balances';
+import { settleOpId, type StockService } from './stock-service';
+import type { LedgerEntry, OpOutcomeDoc } from './types';
+
+export interface InvariantReport {
+  readonly sku: string;
+  readonly ok: boolean;
+  readonly violations: string[];
+  /** Balances rebuilt by replaying every bucket's ledger from its genesis. */
+  readonly totals: Balances;
+  /** Units sent by a transfer_out whose transfer_in is not written yet. */
+  readonly inTransit: number;
+  /** Holds neither released nor committed. */
+  readonly openHolds: number;
+  /** Reservations whose operation has not recorded its outcome yet (in flight, or awaiting a retry). */
+  readonly unrecorded: number;
+  readonly entries: number;
+}
+
+function same(a: Balances, b: Balances): boolean {
+  return (Object.keys(zeroBalances) as (keyof Balances)[]).every((k) => a[k] === b[k]);
+}
+
+/**
+ * Checks every invariant of one SKU's stock by replaying its ledgers:
+ * - each bucket's seqs run 0..n without gaps, starting with its genesis;
+ * - replaying the movements from zero gives, at every entry, the balances written with it, and no movement
+ *   took a balance below zero;
+ * - per bucket, units in states = units received + transferred in - transferred out;
+ * - for the SKU, received = available + held + sold + non-sellable + in transit, with in transit >= 0;
+ * - every settle (release, commit, void) settles an existing taking entry of the same bucket, at most once;
+ *   held = the sum of unsettled reservations;
+ * - every recorded hold points at a reservation of that operation, and every reservation a recorded outcome
+ *   does not own has been voided.
+ */
+export async function checkInvariants(stock: StockService, shards: ShardSet, sku: string): Promise<InvariantReport> {
+  const violations: string[] = [];
+  const product = await stock.product(sku);
+  const buckets = stock.bucketsOf(product);
+  let totals: Balances = { ...zeroBalances };
+  let openHolds = 0;
+  let entryCount = 0;
+  const transfers = new Map<string, { out: number; in: number }>();
+  const takings = new Map<string, LedgerEntry[]>();
+  const settledKeys = new Set<string>();
+
+  for (const bucket of buckets) {
+    const entries = await stock.ledger.entries(bucket);
+    entryCount += entries.length;
+    let balances: Balances = { ...zeroBalances };
+    const taken = new Map<string, LedgerEntry>();
+    const settled = new Set<string>();
+    for (const [i, e] of entries.entries()) {
+      if (e.seq !== i) violations.push(`${bucket.id}: seq ${e.seq} at position ${i}`);
+      if (i === 0 && (e.kind !== 'receive' || e.opId !== `create:${sku}`)) {
+        violations.push(`${bucket.id}: no genesis entry`);
+      }
+      const next = applyMovement(balances, e.movement);
+      if (!next) {
+        violations.push(`${bucket.id}#${e.seq}: ${e.kind} ${e.qty} takes a balance below zero`);
+        continue;
+      }
+      balances = next;
+      if (!same(balances, e.balances)) violations.push(`${bucket.id}#${e.seq}: written balances differ from replay`);
+      if (e.kind === 'reserve' || (e.kind === 'state_change' && !e.opId.startsWith('settle:'))) {
+        taken.set(e.opId, e);
+        takings.set(e.opId, [...(takings.get(e.opId) ?? []), e]);
+      }
+      if (e.opId.startsWith('settle:')) {
+        const target = e.ref === undefined ? undefined : taken.get(e.ref);
+        if (!target || settleOpId(target.opId) !== e.opId || target.qty !== e.qty) {
+          violations.push(`${bucket.id}#${e.seq}: settles no hold of its bucket`);
+        } else if (settled.has(target.opId)) {
+          violations.push(`${bucket.id}#${e.seq}: hold ${target.opId} settled twice`);
+        }
+        if (e.ref) {
+          settled.add(e.ref);
+          settledKeys.add(`${bucket.id}|${e.ref}`);
+        }
+      }
+      if (e.kind === 'transfer_out' || e.kind === 'transfer_in') {
+        const t = transfers.get(e.opId) ?? { out: 0, in: 0 };
+        if (e.kind === 'transfer_out') t.out += e.qty;
+        else t.in += e.qty;
+        transfers.set(e.opId, t);
+      }
+    }
+    if (unitsInStates(balances) !== unitsAccountedFor(balances)) {
+      violations.push(
+        `${bucket.id}: units in states ${unitsInStates(balances)} != accounted ${unitsAccountedFor(balances)}`,
+      );
+    }
+    const unsettledHeld = [...taken.values()]
+      .filter((e) => e.kind === 'reserve' && !settled.has(e.opId))
+      .reduce((sum, e) => sum + e.qty, 0);
+    if (unsettledHeld !== balances.held) {
+      violations.push(`${bucket.id}: held ${balances.held} != unsettled reservations ${unsettledHeld}`);
+    }
+    openHolds += [...taken.values()].filter((e) => e.kind === 'reserve' && !settled.has(e.opId)).length;
+    totals = addBalances(totals, balances);
+  }
+
+  let inTransit = 0;
+  for (const [opId, t] of transfers) {
+    if (t.in > t.out) violations.push(`transfer ${opId}: received ${t.in} > sent ${t.out}`);
+    inTransit += t.out - t.in;
+  }
+  const inStates = unitsInStates(totals);
+  if (totals.received !== inStates + inTransit) {
+    violations.push(`received ${totals.received} != in states ${inStates} + in transit ${inTransit}`);
+  }
+
+  // Recorded outcomes against the ledger.
+  const outcomes = (
+    await Promise.all(
+      Array.from({ length: shards.size }, (_, s) =>
+        shards
+          .stockDb(s)
+          .collection<OpOutcomeDoc>(collections.stock.ops)
+          .find({ sku, result: { $exists: true } })
+          .toArray(),
+      ),
+    )
+  ).flat();
+  const recorded = new Map(outcomes.map((o) => [o._id, o]));
+  for (const o of outcomes) {
+    if (o.result !== 'taken') continue;
+    const entry = takings.get(o._id)?.find((e) => e.bucketId === buckets[o.bucket!]?.id);
+    if (!entry || entry.qty !== o.qty) violations.push(`hold ${o._id}: recorded in bucket ${o.bucket} but not there`);
+  }
+  let unrecorded = 0;
+  for (const [opId, entries] of takings) {
+    const o = recorded.get(opId);
+    if (!o) {
+      unrecorded += entries.length;
+      continue;
+    }
+    for (const e of entries) {
+      const owned = o.result === 'taken' && buckets[o.bucket!]?.id === e.bucketId;
+      if (!owned && !settledKeys.has(`${e.bucketId}|${opId}`))
+        violations.push(`${e._id}: stray of ${opId} was not voided`);
+    }
+  }
+
+  return {
+    sku,
+    ok: violations.length === 0,
+    violations,
+    totals,
+    inTransit,
+    openHolds,
+    unrecorded,
+    entries: entryCount,
+  };
+}

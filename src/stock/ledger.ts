@@ -1,0 +1,213 @@
+import { MongoServerError, type Collection } from 'mongodb';
+import { collections, type ShardSet } from '../db';
+import { applyMovement, zeroBalances, type Movement } from './balances';
+import type { BucketRef, LedgerEntry } from './types';
+
+export function entryId(bucketId: string, seq: number): string {
+  return `${bucketId}#${String(seq).padStart(12, '0')}`;
+}
+
+export function opKeyOf(bucketId: string, opId: string): string {
+  return `${bucketId}|${opId}`;
+}
+
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
+}
+
+export type AppendResult =
+  | { readonly status: 'appended'; readonly entry: LedgerEntry }
+  /** This operation already moved stock in this bucket (a retry, or a concurrent twin): nothing was written. */
+  | { readonly status: 'duplicate'; readonly entry: LedgerEntry }
+  /** The movement would take a balance below zero at the bucket's current head: nothing was written. */
+  | { readonly status: 'insufficient'; readonly head: LedgerEntry }
+  /** The bucket has no genesis entry yet (its product is still being created). */
+  | { readonly status: 'unopened' };
+
+export interface AppendOptions {
+  readonly ref?: string;
+  /**
+   * When the movement is refused, first look for this operation's own earlier entry (a full scan on FerretDB).
+   * Callers that track their retries themselves (reserve) skip it on the hot path.
+   */
+  readonly findDuplicateWhenRefused?: boolean;
+}
+
+/**
+ * The per-bucket append-only ledgers and a per-process cache of each bucket's head.
+ *
+ * Compare-and-append: a movement is written as entry seq+1 of its bucket by a plain insert. The `_id` unique
+ * index makes two writers of the same seq collide, so exactly one wins and the loser re-reads the head and
+ * tries again; the `opKey` unique index makes one operation move stock in one bucket at most once. Both are
+ * atomic on FerretDB v1 and on a sharded MongoDB (all of a bucket's entries share the shard key bucketId).
+ * No update of a shared document is ever needed, so lost updates cannot happen.
+ */
+export class BucketLedger {
+  private readonly heads = new Map<string, LedgerEntry>();
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly shards: ShardSet,
+    clock: () => Date = () => new Date(),
+  ) {
+    this.clock = clock;
+  }
+
+  collection(shard: number): Collection<LedgerEntry> {
+    return this.shards.stockDb(shard).collection<LedgerEntry>(collections.stock.ledger);
+  }
+
+  /**
+   * Writes the bucket's genesis entry (seq 0, receiving its initial share). Idempotent: a second call with the
+   * same opId finds the first.
+   */
+  async open(bucket: BucketRef, opId: string, qty: number): Promise<LedgerEntry> {
+    const entry = this.entry(
+      bucket,
+      0,
+      opId,
+      { kind: 'receive', qty },
+      { ...zeroBalances, available: qty, received: qty },
+    );
+    try {
+      await this.collection(bucket.shard).insertOne(entry);
+      this.remember(entry);
+      return entry;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const existing = await this.collection(bucket.shard).findOne({ _id: entry._id });
+      if (!existing) throw err;
+      this.remember(existing);
+      return existing;
+    }
+  }
+
+  /**
+   * The bucket's latest entry. From the cache, or — when `fresh` — verified against the database by probing
+   * the following seqs by `_id` (galloping, then binary search), so the cost is logarithmic in how far behind
+   * this process was. Returns undefined for a bucket without a genesis entry.
+   */
+  async head(bucket: BucketRef, fresh: boolean): Promise<LedgerEntry | undefined> {
+    const cached = this.heads.get(bucket.id);
+    if (cached && !fresh) return cached;
+    const col = this.collection(bucket.shard);
+    const start = cached ?? (await col.findOne({ _id: entryId(bucket.id, 0) }));
+    if (!start) return undefined;
+    let known: LedgerEntry = start;
+    // Gallop: find a seq past the head.
+    let step = 1;
+    let missing = known.seq + 1;
+    for (;;) {
+      const probe: LedgerEntry | null = await col.findOne({ _id: entryId(bucket.id, known.seq + step) });
+      if (!probe) {
+        missing = known.seq + step;
+        break;
+      }
+      known = probe;
+      step *= 2;
+    }
+    // Binary search between the last entry seen and the first missing seq (seqs have no gaps).
+    while (missing - known.seq > 1) {
+      const mid = Math.floor((known.seq + missing) / 2);
+      const probe: LedgerEntry | null = await col.findOne({ _id: entryId(bucket.id, mid) });
+      if (probe) known = probe;
+      else missing = mid;
+    }
+    this.remember(known);
+    return known;
+  }
+
+  /** Appends `movement` for `opId` to the bucket, by compare-and-append; see AppendResult. */
+  async append(
+    bucket: BucketRef,
+    opId: string,
+    movement: Movement,
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const col = this.collection(bucket.shard);
+    let head = await this.head(bucket, false);
+    let verified = false;
+    for (;;) {
+      if (!head) return { status: 'unopened' };
+      const balances = applyMovement(head.balances, movement);
+      if (!balances) {
+        // A refusal must rest on the real head, never on a stale cache.
+        if (!verified) {
+          head = await this.head(bucket, true);
+          verified = true;
+          continue;
+        }
+        if (options.findDuplicateWhenRefused) {
+          const own = await col.findOne({ opKey: opKeyOf(bucket.id, opId) });
+          if (own) return { status: 'duplicate', entry: own };
+        }
+        return { status: 'insufficient', head };
+      }
+      const entry = this.entry(bucket, head.seq + 1, opId, movement, balances, options.ref);
+      try {
+        await col.insertOne(entry);
+        this.remember(entry);
+        return { status: 'appended', entry };
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+      }
+      // Either another writer took this seq, or this operation already has an entry in this bucket.
+      const slot = await col.findOne({ _id: entry._id });
+      if (slot?.opId === opId) return { status: 'duplicate', entry: slot };
+      if (!slot) {
+        // Entries are never deleted, so an empty slot means the opKey index refused the insert.
+        const own = await col.findOne({ opKey: entry.opKey });
+        if (own) return { status: 'duplicate', entry: own };
+        throw new Error(`ledger insert refused for ${entry._id} without a visible duplicate`);
+      }
+      this.remember(slot);
+      head = await this.head(bucket, true);
+      verified = true;
+    }
+  }
+
+  /** The last head this process saw (no I/O): for choosing buckets, never for deciding. */
+  cachedHead(bucket: BucketRef): LedgerEntry | undefined {
+    return this.heads.get(bucket.id);
+  }
+
+  /** This operation's entry in the bucket, if any (a scan on FerretDB: only for retries and repairs). */
+  findOwn(bucket: BucketRef, opId: string): Promise<LedgerEntry | null> {
+    return this.collection(bucket.shard).findOne({ opKey: opKeyOf(bucket.id, opId) });
+  }
+
+  /** Every entry of the bucket in seq order (for replay and checks). */
+  async entries(bucket: BucketRef): Promise<LedgerEntry[]> {
+    const all = await this.collection(bucket.shard).find({ bucketId: bucket.id }).toArray();
+    return all.sort((a, b) => a.seq - b.seq);
+  }
+
+  private remember(entry: LedgerEntry) {
+    const current = this.heads.get(entry.bucketId);
+    if (!current || current.seq < entry.seq) this.heads.set(entry.bucketId, entry);
+  }
+
+  private entry(
+    bucket: BucketRef,
+    seq: number,
+    opId: string,
+    movement: Movement,
+    balances: LedgerEntry['balances'],
+    ref?: string,
+  ): LedgerEntry {
+    return {
+      _id: entryId(bucket.id, seq),
+      bucketId: bucket.id,
+      sku: bucket.sku,
+      seq,
+      opId,
+      opKey: opKeyOf(bucket.id, opId),
+      kind: movement.kind,
+      qty: movement.qty,
+      movement,
+      ...(ref === undefined ? {} : { ref }),
+      balances,
+      at: this.clock(),
+    };
+  }
+}

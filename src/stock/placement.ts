@@ -1,0 +1,44 @@
+import { stableHash } from './hash';
+import type { BucketRef } from './types';
+
+/** SKUs are ids in ledger keys: `#` and `|` are separators there, so only these characters are allowed. */
+export const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * A SKU's buckets, placed round-robin over the shards from a hash of the SKU: with at least as many buckets as
+ * shards, a hot SKU's buckets live on every shard.
+ */
+export function bucketsOf(sku: string, buckets: number, shards: number): BucketRef[] {
+  const first = stableHash(sku) % shards;
+  return Array.from({ length: buckets }, (_, index) => ({
+    sku,
+    index,
+    id: `${sku}#${index}`,
+    shard: (first + index) % shards,
+  }));
+}
+
+/**
+ * The order in which an operation tries buckets: two choices picked by a hash of the operation id (spreading
+ * load), the one with more available first, then every other bucket, so stock is never stranded in a bucket
+ * the operation did not look at.
+ */
+export function bucketOrder<T extends { index: number }>(
+  buckets: readonly T[],
+  opId: string,
+  availableOf: (bucket: T) => number,
+): T[] {
+  const n = buckets.length;
+  if (n <= 1) return [...buckets];
+  const h = stableHash(opId);
+  const a = h % n;
+  const b = (a + 1 + ((h >>> 8) % (n - 1))) % n;
+  const [first, second] = availableOf(buckets[b]!) > availableOf(buckets[a]!) ? [b, a] : [a, b];
+  const rest = Array.from({ length: n }, (_, i) => (a + i) % n).filter((i) => i !== first && i !== second);
+  return [first, second, ...rest].map((i) => buckets[i]!);
+}
+
+/** Splits qty over n buckets as evenly as possible, the remainder to the first buckets. */
+export function evenSplit(qty: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => Math.floor(qty / n) + (i < qty % n ? 1 : 0));
+}

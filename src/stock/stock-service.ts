@@ -1,0 +1,437 @@
+import type { Collection } from 'mongodb';
+import { collections, type ShardSet } from '../db';
+import { addBalances, inverseOf, zeroBalances, type Balances, type MovableState, type Movement } from './balances';
+import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from './errors';
+import { BucketLedger, isDuplicateKey, type AppendResult } from './ledger';
+import { bucketOrder, bucketsOf, evenSplit, skuPattern } from './placement';
+import { planRebalance } from './rebalance';
+import type {
+  BucketRef,
+  Hold,
+  LedgerEntry,
+  OpOutcomeDoc,
+  ProductDoc,
+  ProductInput,
+  SettleKind,
+  SettleResult,
+  StockSummary,
+  TakeOutcome,
+} from './types';
+
+export interface StockServiceOptions {
+  readonly clock?: () => Date;
+  /** How stale a display summary may be before it is recomputed from the bucket heads. */
+  readonly summaryMaxAgeMs?: number;
+}
+
+/** Rounds of gathering stock into one bucket before a multi-unit reservation gives up. */
+const gatherRounds = 3;
+
+function assertQuantity(qty: number) {
+  if (!Number.isSafeInteger(qty) || qty <= 0) throw new InvalidStockInputError(`quantity must be a positive integer`);
+}
+
+function assertOpId(opId: string) {
+  if (typeof opId !== 'string' || opId.length === 0 || opId.length > 200) {
+    throw new InvalidStockInputError('operation id must be 1..200 characters');
+  }
+}
+
+/**
+ * The stock ledger's operations. Every operation is idempotent by its operation id: the same id twice, even
+ * concurrently from two processes, has one effect. See docs/architecture.md, "Stock ledger".
+ */
+export class StockService {
+  readonly ledger: BucketLedger;
+  private readonly products = new Map<string, ProductDoc>();
+  private readonly summaries = new Map<string, StockSummary>();
+  private readonly clock: () => Date;
+  private readonly summaryMaxAgeMs: number;
+
+  constructor(
+    private readonly shards: ShardSet,
+    options: StockServiceOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.ledger = new BucketLedger(shards, this.clock);
+    this.summaryMaxAgeMs = options.summaryMaxAgeMs ?? 1000;
+  }
+
+  // ---- catalog ----------------------------------------------------------------------------------------------
+
+  /**
+   * Creates a product and its buckets, receiving `initialQuantity` split evenly over them. Idempotent by SKU:
+   * creating the same definition again is a no-op; a different definition is a ProductConflictError.
+   */
+  async createProduct(input: ProductInput, initialQuantity: number): Promise<ProductDoc> {
+    if (!skuPattern.test(input.sku)) throw new InvalidStockInputError(`invalid sku ${JSON.stringify(input.sku)}`);
+    if (!Number.isSafeInteger(initialQuantity) || initialQuantity < 0) {
+      throw new InvalidStockInputError('initial quantity must be a non-negative integer');
+    }
+    if (!Number.isInteger(input.buckets) || input.buckets < 1 || input.buckets > 64) {
+      throw new InvalidStockInputError('buckets must be 1..64');
+    }
+    const doc: ProductDoc = {
+      _id: input.sku,
+      sku: input.sku,
+      name: input.name,
+      priceCents: input.priceCents,
+      policy: input.policy,
+      buckets: input.buckets,
+      lowStockThreshold: input.lowStockThreshold,
+      reorderQuantity: input.reorderQuantity,
+      initialQuantity,
+      createdAt: this.clock(),
+    };
+    const col = this.productsOn(this.shards.shardFor(input.sku));
+    let product = doc;
+    try {
+      await col.insertOne(doc);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const existing = await col.findOne({ _id: input.sku });
+      if (!existing || !sameDefinition(existing, doc)) throw new ProductConflictError(input.sku);
+      product = existing;
+    }
+    const buckets = this.bucketsOf(product);
+    const shares = evenSplit(initialQuantity, buckets.length);
+    await Promise.all(
+      buckets.map(async (bucket, i) => {
+        await this.shards
+          .stockDb(bucket.shard)
+          .collection(collections.stock.buckets)
+          .updateOne(
+            { _id: bucket.id as never },
+            { $setOnInsert: { sku: bucket.sku, index: bucket.index, shard: bucket.shard } },
+            { upsert: true },
+          );
+        await this.ledger.open(bucket, `create:${input.sku}`, shares[i]!);
+      }),
+    );
+    this.products.set(product.sku, product);
+    return product;
+  }
+
+  async product(sku: string): Promise<ProductDoc> {
+    const cached = this.products.get(sku);
+    if (cached) return cached;
+    if (!skuPattern.test(sku)) throw new UnknownProductError(sku);
+    const found = await this.productsOn(this.shards.shardFor(sku)).findOne({ _id: sku });
+    if (!found) throw new UnknownProductError(sku);
+    this.products.set(sku, found);
+    return found;
+  }
+
+  async listProducts(): Promise<ProductDoc[]> {
+    const perShard = await Promise.all(
+      Array.from({ length: this.shards.size }, (_, s) => this.productsOn(s).find({}).toArray()),
+    );
+    return perShard.flat().sort((a, b) => a.sku.localeCompare(b.sku));
+  }
+
+  bucketsOf(product: Pick<ProductDoc, 'sku' | 'buckets'>): BucketRef[] {
+    return bucketsOf(product.sku, product.buckets, this.shards.size);
+  }
+
+  // ---- holds ------------------------------------------------------------------------------------------------
+
+  /**
+   * Reserves qty available units for the operation `holdId`, all in one bucket (a hold never spans buckets).
+   * When no single bucket has qty but the SKU does, stock is first gathered into one bucket by transfers.
+   * Returns the hold, or `insufficient` with the units available when every bucket was looked at.
+   */
+  reserve(holdId: string, sku: string, qty: number): Promise<TakeOutcome> {
+    return this.take(holdId, sku, { kind: 'reserve', qty });
+  }
+
+  /**
+   * Ends a hold once: `release` gives its units back to available, `commit` sells them. Both use the settle key
+   * of the hold, so a release racing a commit (expiry racing checkout) has exactly one winner, reported to both.
+   */
+  async settle(hold: Hold, kind: SettleKind): Promise<SettleResult> {
+    const recorded = await this.outcome(hold.holdId);
+    if (recorded?.result !== 'taken' || recorded.bucket !== hold.bucket || recorded.qty !== hold.qty) {
+      throw new InvalidStockInputError(`no hold ${hold.holdId} of ${hold.qty} in bucket ${hold.bucket}`);
+    }
+    const bucket = this.bucketsOf(await this.product(hold.sku))[hold.bucket]!;
+    const result = await this.ledger.append(
+      bucket,
+      settleOpId(hold.holdId),
+      { kind, qty: hold.qty },
+      { ref: hold.holdId, findDuplicateWhenRefused: true },
+    );
+    this.forgetSummary(hold.sku);
+    if (result.status === 'appended')
+      return { settled: kind === 'release' ? 'released' : 'committed', byThisCall: true };
+    if (result.status === 'duplicate') {
+      return { settled: result.entry.kind === 'commit' ? 'committed' : 'released', byThisCall: false };
+    }
+    throw new Error(`ledger of ${bucket.id} cannot settle hold ${hold.holdId}: ${result.status}`);
+  }
+
+  // ---- stock movements --------------------------------------------------------------------------------------
+
+  /** Receives qty new units, split evenly over the SKU's buckets. Idempotent by opId (per bucket). */
+  async restock(opId: string, sku: string, qty: number): Promise<number> {
+    assertOpId(opId);
+    assertQuantity(qty);
+    const buckets = this.bucketsOf(await this.product(sku));
+    const shares = evenSplit(qty, buckets.length);
+    const results = await Promise.all(
+      buckets.map((bucket, i) =>
+        shares[i]! > 0 ? this.ledger.append(bucket, opId, { kind: 'receive', qty: shares[i]! }) : undefined,
+      ),
+    );
+    this.forgetSummary(sku);
+    return results.reduce((sum, r) => sum + (r && 'entry' in r ? r.entry.qty : 0), 0);
+  }
+
+  /**
+   * Moves up to qty available units from one bucket to another (rebalancing): a transfer_out entry in the
+   * source, then a transfer_in of exactly that many in the target, both keyed by opId. Run again with the same
+   * opId, it completes a transfer that stopped half way. Returns the units moved.
+   */
+  async transfer(opId: string, sku: string, from: number, to: number, qty: number): Promise<number> {
+    assertOpId(opId);
+    assertQuantity(qty);
+    const buckets = this.bucketsOf(await this.product(sku));
+    const source = buckets[from];
+    const target = buckets[to];
+    if (!source || !target || from === to) throw new InvalidStockInputError(`cannot transfer ${from} -> ${to}`);
+    return this.transferBetween(opId, source, target, qty);
+  }
+
+  /**
+   * Moves qty units of one SKU between states (returned, in repair, damaged and back to available), in one
+   * bucket that has them. Idempotent by opId. Throws InsufficientStockError when no bucket has qty in `from`.
+   */
+  async moveState(opId: string, sku: string, qty: number, from: MovableState, to: MovableState): Promise<Hold> {
+    if (from === to) throw new InvalidStockInputError('from and to must differ');
+    const outcome = await this.take(opId, sku, { kind: 'state_change', qty, from, to });
+    if (outcome.status !== 'taken') throw new InsufficientStockError(sku, from, qty);
+    return outcome.hold;
+  }
+
+  /**
+   * Evens out a SKU's available stock when a bucket has fallen below a quarter of its fair share while others
+   * hold more than theirs. Returns the units moved. Idempotent by opId.
+   */
+  async rebalance(opId: string, sku: string): Promise<number> {
+    const product = await this.product(sku);
+    const buckets = this.bucketsOf(product);
+    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    const plan = planRebalance(heads.map((h) => h?.balances.available ?? 0));
+    let moved = 0;
+    for (const step of plan) {
+      moved += await this.transferBetween(
+        `${opId}:${step.from}>${step.to}`,
+        buckets[step.from]!,
+        buckets[step.to]!,
+        step.qty,
+      );
+    }
+    return moved;
+  }
+
+  // ---- reading ----------------------------------------------------------------------------------------------
+
+  /** Display totals for a SKU, recomputed from the bucket heads when older than the max age. */
+  async summary(sku: string): Promise<StockSummary> {
+    const cached = this.summaries.get(sku);
+    if (cached && this.clock().getTime() - cached.refreshedAt.getTime() < this.summaryMaxAgeMs) return cached;
+    const buckets = this.bucketsOf(await this.product(sku));
+    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    const total = heads.reduce<Balances>((sum, h) => (h ? addBalances(sum, h.balances) : sum), { ...zeroBalances });
+    const summary: StockSummary = {
+      sku,
+      available: total.available,
+      held: total.held,
+      sold: total.sold,
+      nonSellable: { returned: total.returned, repair: total.repair, damaged: total.damaged },
+      received: total.received,
+      inTransit: total.transferredOut - total.transferredIn,
+      refreshedAt: this.clock(),
+    };
+    this.summaries.set(sku, summary);
+    return summary;
+  }
+
+  /** The recorded outcome of a taking operation (a reserve or a state move). */
+  outcome(opId: string): Promise<OpOutcomeDoc | null> {
+    return this.opsOn(opId).findOne({ _id: opId });
+  }
+
+  // ---- internals --------------------------------------------------------------------------------------------
+
+  /**
+   * Takes qty units out of one state of one bucket for opId (a reserve or a state move). The operation's
+   * result is decided once, by inserting its outcome document: concurrent executions of the same opId may
+   * each take stock, but only the recorded one stands and the others void what they took.
+   */
+  private async take(opId: string, sku: string, movement: Movement): Promise<TakeOutcome> {
+    assertOpId(opId);
+    assertQuantity(movement.qty);
+    const product = await this.product(sku);
+    const ops = this.opsOn(opId);
+    const firstRun = await insertOnce(ops, { _id: `start:${opId}`, sku, qty: movement.qty } as never);
+    if (!firstRun) {
+      const recorded = await ops.findOne({ _id: opId });
+      if (recorded) return this.settleStrays(product, opId, movement, recorded);
+    }
+    // A run that is not the first may follow one that took stock and died before recording it: adopt that.
+    const earlier = firstRun ? [] : await this.ownEntries(product, opId, movement.kind);
+    const walked = earlier[0] ? { entry: earlier[0], available: 0 } : await this.walk(product, opId, movement);
+    const mine: OpOutcomeDoc = {
+      _id: opId,
+      sku,
+      qty: movement.qty,
+      kind: movement.kind === 'reserve' ? 'reserve' : 'state_change',
+      ...(walked.entry
+        ? { result: 'taken', bucket: bucketIndexOf(walked.entry) }
+        : { result: 'insufficient', available: walked.available }),
+      at: this.clock(),
+    };
+    const recorded = (await insertOnce(ops, mine)) ? mine : ((await ops.findOne({ _id: opId })) ?? mine);
+    this.forgetSummary(sku);
+    if (!firstRun || recorded.bucket !== mine.bucket) return this.settleStrays(product, opId, movement, recorded);
+    return outcomeOf(recorded);
+  }
+
+  /** Tries the buckets in order; when none has qty alone but together they do, gathers stock and tries again. */
+  private async walk(product: ProductDoc, opId: string, movement: Movement) {
+    const state = movement.kind === 'state_change' ? movement.from : 'available';
+    const buckets = this.bucketsOf(product);
+    let available = 0;
+    for (let round = 0; round < gatherRounds; round++) {
+      const order = bucketOrder(buckets, opId, (b) => this.cachedAvailable(b));
+      available = 0;
+      for (const bucket of order) {
+        const result: AppendResult = await this.ledger.append(bucket, opId, movement);
+        if (result.status === 'appended' || result.status === 'duplicate') return { entry: result.entry, available };
+        if (result.status === 'insufficient') available += result.head.balances[state];
+      }
+      if (state !== 'available' || available < movement.qty) break;
+      await this.gather(`${opId}:gather${round}`, buckets, order[0]!, movement.qty);
+    }
+    return { entry: undefined, available };
+  }
+
+  /** Moves available stock from other buckets into target until it holds qty (or nothing more can be had). */
+  private async gather(opId: string, buckets: BucketRef[], target: BucketRef, qty: number) {
+    const head = await this.ledger.head(target, true);
+    let needed = qty - (head?.balances.available ?? 0);
+    for (const source of buckets) {
+      if (needed <= 0) break;
+      if (source.index === target.index) continue;
+      const available = (await this.ledger.head(source, true))?.balances.available ?? 0;
+      const wanted = Math.min(available, needed);
+      if (wanted > 0) needed -= await this.transferBetween(`${opId}:${source.index}`, source, target, wanted);
+    }
+  }
+
+  private async transferBetween(opId: string, source: BucketRef, target: BucketRef, qty: number): Promise<number> {
+    let out = await this.ledger.append(
+      source,
+      opId,
+      { kind: 'transfer_out', qty },
+      { ref: String(target.index), findDuplicateWhenRefused: true },
+    );
+    if (out.status === 'insufficient' && out.head.balances.available > 0) {
+      // The source shrank since the plan: move what it still has.
+      const rest = out.head.balances.available;
+      out = await this.ledger.append(
+        source,
+        opId,
+        { kind: 'transfer_out', qty: rest },
+        { ref: String(target.index), findDuplicateWhenRefused: true },
+      );
+    }
+    if (out.status !== 'appended' && out.status !== 'duplicate') return 0;
+    // transfer_in cannot be refused: it only adds.
+    await this.ledger.append(target, opId, { kind: 'transfer_in', qty: out.entry.qty }, { ref: String(source.index) });
+    this.forgetSummary(source.sku);
+    return out.entry.qty;
+  }
+
+  /**
+   * Voids every entry of opId except the recorded one (units taken by a losing concurrent execution), with the
+   * inverse movement under the settle key, so a void and a later settle of the same entry cannot both happen.
+   */
+  private async settleStrays(product: ProductDoc, opId: string, movement: Movement, recorded: OpOutcomeDoc) {
+    const strays = (await this.ownEntries(product, opId, movement.kind)).filter(
+      (e) => recorded.result !== 'taken' || bucketIndexOf(e) !== recorded.bucket,
+    );
+    const buckets = this.bucketsOf(product);
+    for (const stray of strays) {
+      await this.ledger.append(buckets[bucketIndexOf(stray)]!, settleOpId(opId), inverseOf(stray.movement), {
+        ref: opId,
+        findDuplicateWhenRefused: true,
+      });
+    }
+    return outcomeOf(recorded);
+  }
+
+  /** This operation's entries of one kind across the SKU's buckets (scans: retries and repairs only). */
+  private async ownEntries(product: ProductDoc, opId: string, kind: Movement['kind']): Promise<LedgerEntry[]> {
+    const shards = [...new Set(this.bucketsOf(product).map((b) => b.shard))];
+    const found = await Promise.all(
+      shards.map((s) => this.ledger.collection(s).find({ sku: product.sku, opId, kind }).toArray()),
+    );
+    return found.flat().sort((a, b) => a.bucketId.localeCompare(b.bucketId));
+  }
+
+  private cachedAvailable(bucket: BucketRef): number {
+    return this.ledger.cachedHead(bucket)?.balances.available ?? 0;
+  }
+
+  private forgetSummary(sku: string) {
+    this.summaries.delete(sku);
+  }
+
+  private productsOn(shard: number): Collection<ProductDoc> {
+    return this.shards.stockDb(shard).collection<ProductDoc>(collections.stock.products);
+  }
+
+  private opsOn(opId: string): Collection<OpOutcomeDoc> {
+    return this.shards.stockDb(this.shards.shardFor(opId)).collection<OpOutcomeDoc>(collections.stock.ops);
+  }
+}
+
+/** The key under which a hold (or a voided stray) is settled: one settle per hold per bucket. */
+export function settleOpId(holdId: string): string {
+  return `settle:${holdId}`;
+}
+
+function bucketIndexOf(entry: LedgerEntry): number {
+  return Number(entry.bucketId.slice(entry.bucketId.lastIndexOf('#') + 1));
+}
+
+function outcomeOf(doc: OpOutcomeDoc): TakeOutcome {
+  return doc.result === 'taken'
+    ? { status: 'taken', hold: { holdId: doc._id, sku: doc.sku, bucket: doc.bucket!, qty: doc.qty } }
+    : { status: 'insufficient', available: doc.available ?? 0 };
+}
+
+/** Inserts a document that must exist once; false when it already did. */
+async function insertOnce<T extends { _id: string }>(col: Collection<T>, doc: T): Promise<boolean> {
+  try {
+    await col.insertOne(doc as never);
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
+}
+
+function sameDefinition(a: ProductDoc, b: ProductDoc): boolean {
+  const keys = [
+    'name',
+    'priceCents',
+    'policy',
+    'buckets',
+    'lowStockThreshold',
+    'reorderQuantity',
+    'initialQuantity',
+  ] as const;
+  return keys.every((k) => a[k] === b[k]);
+}

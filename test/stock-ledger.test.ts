@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ShardSet } from '../src/db';
+import { checkInvariants, InsufficientStockError, StockService, type ProductInput } from '../src/stock';
+import { connectTestShards, uniqueId } from './helpers';
+
+function productInput(sku: string, overrides: Partial<ProductInput> = {}): ProductInput {
+  return {
+    sku,
+    name: `Widget ${sku}`,
+    priceCents: 1999,
+    policy: 'strict',
+    buckets: 8,
+    lowStockThreshold: 5,
+    reorderQuantity: 50,
+    ...overrides,
+  };
+}
+
+describe('stock ledger on FerretDB', () => {
+  let shards: ShardSet;
+  let stock: StockService;
+
+  beforeAll(async () => {
+    shards = await connectTestShards();
+    stock = new StockService(shards);
+  });
+  afterAll(async () => {
+    await shards?.close();
+  });
+
+  async function expectInvariants(sku: string) {
+    const report = await checkInvariants(stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    return report;
+  }
+
+  it('creates a product whose stock is split over buckets on every shard', async () => {
+    const sku = uniqueId('create');
+    await stock.createProduct(productInput(sku), 100);
+    const buckets = stock.bucketsOf(await stock.product(sku));
+    expect(new Set(buckets.map((b) => b.shard)).size).toBe(shards.size);
+    const summary = await stock.summary(sku);
+    expect(summary).toMatchObject({ available: 100, held: 0, sold: 0, received: 100 });
+    // Same definition again: a no-op.
+    await stock.createProduct(productInput(sku), 100);
+    await expect(stock.createProduct(productInput(sku, { priceCents: 1 }), 100)).rejects.toThrow(
+      /different definition/,
+    );
+    expect((await expectInvariants(sku)).totals.available).toBe(100);
+  });
+
+  it('reserves, releases and commits holds, each settle happening once', async () => {
+    const sku = uniqueId('hold');
+    await stock.createProduct(productInput(sku), 10);
+    const a = await stock.reserve(uniqueId('op'), sku, 3);
+    const b = await stock.reserve(uniqueId('op'), sku, 1);
+    if (a.status !== 'taken' || b.status !== 'taken') throw new Error('expected holds');
+    expect(await stock.settle(a.hold, 'release')).toEqual({ settled: 'released', byThisCall: true });
+    expect(await stock.settle(a.hold, 'release')).toEqual({ settled: 'released', byThisCall: false });
+    // A commit after the release loses: the hold ended already.
+    expect(await stock.settle(a.hold, 'commit')).toEqual({ settled: 'released', byThisCall: false });
+    expect(await stock.settle(b.hold, 'commit')).toEqual({ settled: 'committed', byThisCall: true });
+    const report = await expectInvariants(sku);
+    expect(report.totals).toMatchObject({ available: 9, held: 0, sold: 1 });
+  });
+
+  it('refuses when every bucket is empty, and never before', async () => {
+    const sku = uniqueId('last');
+    await stock.createProduct(productInput(sku), 8);
+    const results = [];
+    for (let i = 0; i < 9; i++) results.push(await stock.reserve(uniqueId('op'), sku, 1));
+    expect(results.filter((r) => r.status === 'taken')).toHaveLength(8);
+    expect(results[8]).toEqual({ status: 'insufficient', available: 0 });
+    await expectInvariants(sku);
+  });
+
+  it('serves a quantity spanning buckets from one bucket by gathering stock into it', async () => {
+    const sku = uniqueId('span');
+    await stock.createProduct(productInput(sku), 16); // 2 per bucket
+    const big = await stock.reserve(uniqueId('op'), sku, 13);
+    expect(big.status).toBe('taken');
+    const tooBig = await stock.reserve(uniqueId('op'), sku, 4);
+    expect(tooBig).toEqual({ status: 'insufficient', available: 3 });
+    const report = await expectInvariants(sku);
+    expect(report.totals).toMatchObject({ available: 3, held: 13 });
+    expect(report.inTransit).toBe(0);
+  });
+
+  it('gives one effect for one operation id, however often and concurrently it runs', async () => {
+    const sku = uniqueId('dup');
+    await stock.createProduct(productInput(sku), 50);
+    const opId = uniqueId('op');
+    const others = Array.from({ length: 4 }, () => new StockService(shards)); // separate caches, like processes
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 5 === 0 ? stock : others[i % 4]!).reserve(opId, sku, 2)),
+    );
+    const holds = new Set(results.map((r) => JSON.stringify(r)));
+    expect(holds.size).toBe(1);
+    const report = await expectInvariants(sku);
+    expect(report.totals).toMatchObject({ available: 48, held: 2 });
+  });
+
+  it('adopts the stock a crashed run took instead of taking more', async () => {
+    const sku = uniqueId('crash');
+    await stock.createProduct(productInput(sku, { buckets: 2 }), 10);
+    const opId = uniqueId('op');
+    // A run that wrote its start marker and its movement, then died before recording the outcome.
+    const [bucket] = stock.bucketsOf(await stock.product(sku));
+    await shards
+      .stockDb(shards.shardFor(opId))
+      .collection('ops')
+      .insertOne({ _id: `start:${opId}` } as never);
+    await stock.ledger.append(bucket!, opId, { kind: 'reserve', qty: 4 });
+
+    const retry = await stock.reserve(opId, sku, 4);
+    expect(retry).toEqual({ status: 'taken', hold: { holdId: opId, sku, bucket: 0, qty: 4 } });
+    const report = await expectInvariants(sku);
+    expect(report.totals).toMatchObject({ available: 6, held: 4 });
+  });
+
+  it('completes a transfer that stopped half way when run again', async () => {
+    const sku = uniqueId('transfer');
+    await stock.createProduct(productInput(sku, { buckets: 2 }), 10);
+    const [b0] = stock.bucketsOf(await stock.product(sku));
+    const opId = uniqueId('move');
+    await stock.ledger.append(b0!, opId, { kind: 'transfer_out', qty: 3 }, { ref: '1' });
+    expect((await expectInvariants(sku)).inTransit).toBe(3);
+
+    expect(await stock.transfer(opId, sku, 0, 1, 3)).toBe(3);
+    expect(await stock.transfer(opId, sku, 0, 1, 3)).toBe(3);
+    const report = await expectInvariants(sku);
+    expect(report.inTransit).toBe(0);
+    const heads = await Promise.all(stock.bucketsOf(await stock.product(sku)).map((b) => stock.ledger.head(b, true)));
+    expect(heads.map((h) => h?.balances.available)).toEqual([2, 8]);
+  });
+
+  it('moves units into and out of non-sellable states', async () => {
+    const sku = uniqueId('states');
+    await stock.createProduct(productInput(sku, { buckets: 2 }), 10);
+    await stock.moveState(uniqueId('op'), sku, 3, 'available', 'damaged');
+    const repair = uniqueId('op');
+    await stock.moveState(repair, sku, 2, 'damaged', 'repair');
+    await stock.moveState(repair, sku, 2, 'damaged', 'repair'); // idempotent
+    await stock.moveState(uniqueId('op'), sku, 2, 'repair', 'available');
+    await expect(stock.moveState(uniqueId('op'), sku, 2, 'damaged', 'available')).rejects.toBeInstanceOf(
+      InsufficientStockError,
+    );
+    const summary = await new StockService(shards).summary(sku);
+    expect(summary).toMatchObject({ available: 9, nonSellable: { damaged: 1, repair: 0, returned: 0 } });
+    await expectInvariants(sku);
+  });
+
+  it('restocks idempotently and rebalances a bucket that ran low', async () => {
+    const sku = uniqueId('restock');
+    await stock.createProduct(productInput(sku, { buckets: 4 }), 8);
+    expect(await stock.restock('po-1', sku, 8)).toBe(8);
+    expect(await stock.restock('po-1', sku, 8)).toBe(8);
+    // Drain bucket 0 with holds, then rebalance.
+    const b0 = stock.bucketsOf(await stock.product(sku))[0]!;
+    await stock.ledger.append(b0, 'drain', { kind: 'transfer_out', qty: 4 }, { ref: '1' });
+    await stock.transfer('drain', sku, 0, 1, 4);
+    expect(await stock.rebalance('rb-1', sku)).toBeGreaterThan(0);
+    const heads = await Promise.all(stock.bucketsOf(await stock.product(sku)).map((b) => stock.ledger.head(b, true)));
+    expect(Math.min(...heads.map((h) => h!.balances.available))).toBeGreaterThanOrEqual(3);
+    const report = await expectInvariants(sku);
+    expect(report.totals).toMatchObject({ available: 16, received: 16 });
+  });
+});
