@@ -96,20 +96,16 @@ export class BucketLedger {
     let known: LedgerEntry = start;
     // Gallop: find a seq past the head.
     let step = 1;
-    let missing = known.seq + 1;
-    for (;;) {
-      const probe: LedgerEntry | null = await col.findOne({ _id: entryId(bucket.id, known.seq + step) });
-      if (!probe) {
-        missing = known.seq + step;
-        break;
-      }
+    let probe: LedgerEntry | null;
+    while ((probe = await col.findOne({ _id: entryId(bucket.id, known.seq + step) }))) {
       known = probe;
       step *= 2;
     }
+    let missing = known.seq + step;
     // Binary search between the last entry seen and the first missing seq (seqs have no gaps).
     while (missing - known.seq > 1) {
       const mid = Math.floor((known.seq + missing) / 2);
-      const probe: LedgerEntry | null = await col.findOne({ _id: entryId(bucket.id, mid) });
+      probe = await col.findOne({ _id: entryId(bucket.id, mid) });
       if (probe) known = probe;
       else missing = mid;
     }
