@@ -7,12 +7,15 @@ export const collections = {
     buckets: 'buckets',
     ledger: 'ledger',
     ops: 'ops',
+    notifications: 'notifications',
+    purchaseOrders: 'purchase_orders',
   },
   carts: {
     carts: 'carts',
     lines: 'cart_lines',
     orders: 'orders',
-    payments: 'payments',
+    /** The fake payment gateway's own records (the provider's side, not ours). */
+    gateway: 'gateway_records',
   },
 } as const;
 
@@ -34,8 +37,11 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
     for (const name of Object.values(collections.carts)) {
       if (!existing.has(`carts.${name}`)) await carts.createCollection(name);
     }
-    // One movement per (bucket, operation): the idempotency of every ledger write rests on this index.
-    await stock.collection(collections.stock.ledger).createIndex({ opKey: 1 }, { unique: true, name: 'opKey_unique' });
+    // One movement per (bucket, operation): the idempotency of every ledger write rests on this index. It leads
+    // with bucketId because a sharded MongoDB only enforces unique indexes prefixed by the shard key.
+    await stock
+      .collection(collections.stock.ledger)
+      .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'opKey_unique' });
     await carts.collection(collections.carts.lines).createIndex({ cartId: 1 }, { name: 'cartId' });
   }
 }
