@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../src/config';
-import { ensureTemporalBinaries, startStack } from '../src/infra';
+import { ensureTemporalBinaries, freePorts, startStack } from '../src/infra';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,15 +18,12 @@ declare module 'vitest' {
  * with throwaway data. TEMPORAL_ADDRESS / MONGODB_URI point the tests at external servers instead.
  */
 export default async function setup(project: TestProject) {
-  const config = loadConfig({
-    ...process.env,
-    NODE_ENV: 'test',
-    TEMPORAL_PORT: process.env.TEST_TEMPORAL_PORT ?? '17233',
-    FERRETDB_BASE_PORT: process.env.TEST_FERRETDB_BASE_PORT ?? '37017',
-  });
+  // Free ports: test runs may go on side by side, and beside `npm start`.
+  const [temporalPort, ...ferretDbPorts] = await freePorts(3);
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test', TEMPORAL_PORT: String(temporalPort) });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'holdfast-test-'));
   const [stack, binaries] = await Promise.all([
-    startStack(config, { dataDir, logDir: path.join(dataDir, 'logs'), ui: false }),
+    startStack(config, { dataDir, logDir: path.join(dataDir, 'logs'), ui: false, ferretDbPorts }),
     ensureTemporalBinaries(config.home, config.PATH),
   ]);
   project.provide('temporalAddress', stack.temporalAddress);

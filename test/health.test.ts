@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { ShardSet } from '../src/db';
-import { ensureFerretDbBinary, startFerretDbShards } from '../src/infra';
+import { ensureFerretDbBinary, freePorts, startFerretDbShards } from '../src/infra';
 import { connectTestShards } from './helpers';
 
 describe('GET /health', () => {
@@ -35,8 +35,7 @@ describe('GET /health', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'holdfast-health-'));
     const extra = await startFerretDbShards({
       binary: await ensureFerretDbBinary(config.home, config.PATH),
-      shards: 1,
-      basePort: 37090,
+      ports: await freePorts(1),
       dataDir: dir,
       logDir: dir,
     });

@@ -34,8 +34,8 @@ export async function ensureFerretDbBinary(home: string, searchPath: string): Pr
 
 export interface ShardOptions {
   readonly binary: string;
-  readonly shards: number;
-  readonly basePort: number;
+  /** One port per shard. */
+  readonly ports: readonly number[];
   /** Each shard keeps its SQLite files in dataDir/shard-<n>. */
   readonly dataDir: string;
   readonly logDir: string;
@@ -46,8 +46,7 @@ export async function startFerretDbShards(options: ShardOptions): Promise<{ proc
   const procs: ManagedProcess[] = [];
   const uris: string[] = [];
   try {
-    for (let shard = 0; shard < options.shards; shard++) {
-      const port = options.basePort + shard;
+    for (const [shard, port] of options.ports.entries()) {
       const dir = path.join(options.dataDir, `shard-${shard}`);
       await mkdir(dir, { recursive: true });
       const proc = startProcess(

@@ -23,6 +23,8 @@ export interface StackOptions {
   readonly logDir?: string;
   /** Serve the Temporal Web UI (default true). */
   readonly ui?: boolean;
+  /** FerretDB ports, one per shard, instead of FERRETDB_SHARDS ports from FERRETDB_BASE_PORT. */
+  readonly ferretDbPorts?: readonly number[];
 }
 
 /**
@@ -46,8 +48,9 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     if (ferretBinary) {
       const shards = await startFerretDbShards({
         binary: await ferretBinary,
-        shards: config.FERRETDB_SHARDS,
-        basePort: config.FERRETDB_BASE_PORT,
+        ports:
+          options.ferretDbPorts ??
+          Array.from({ length: config.FERRETDB_SHARDS }, (_, i) => config.FERRETDB_BASE_PORT + i),
         dataDir: path.join(dataDir, 'ferretdb'),
         logDir,
       });

@@ -1,0 +1,22 @@
+import type { Attempt } from './clients';
+
+/** One SKU put on sale by one variant. */
+export interface SkuUnderTest {
+  readonly sku: string;
+  /** Adds one unit to a cart; `key` makes the attempt's ids unique within the SKU. */
+  readonly attempt: Attempt;
+  /**
+   * Units the store granted, counted from the database after a race. Throws when the store's own checks fail,
+   * or, when every attempt resolved (`clean`), when the database disagrees with what the clients were told.
+   */
+  granted(told: number, clean: boolean): Promise<number>;
+  /** Removes what the SKU left behind that would slow the next cells down. */
+  dispose(): Promise<void>;
+}
+
+/** A way of selling stock that the bench measures. */
+export interface Variant {
+  readonly name: string;
+  /** Puts a fresh SKU with `units` units on sale. */
+  open(sku: string, units: number): Promise<SkuUnderTest>;
+}
