@@ -2,14 +2,14 @@
  * `npm start`: the whole stack on one machine. Starts the servers that are not external (Temporal dev server
  * with its Web UI, FerretDB shards), a worker and the API; on Ctrl-C or SIGTERM stops everything it started.
  */
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApp } from './api/app';
 import { loadConfig } from './config';
 import { ensureSchema, ShardSet } from './db';
 import { startStack } from './infra';
 import { createLogger } from './logger';
-import { createWorker } from './worker';
+import { activityDeps, createWorker } from './worker';
 
 async function run() {
   const config = loadConfig();
@@ -44,11 +44,11 @@ async function run() {
     const connection = await Connection.connect({ address: stack.temporalAddress });
     cleanups.push(() => connection.close());
 
+    const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const worker = await createWorker({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      deps: { shards },
+      deps: activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE),
     });
     const workerRun = worker.run();
     cleanups.push(async () => {

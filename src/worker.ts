@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from './activities';
+import { createActivities, FakePaymentGateway, type ActivityDeps } from './activities';
 import { loadConfig } from './config';
-import { ensureSchema, ShardSet } from './db';
+import { collections, ensureSchema, ShardSet } from './db';
+import { StockService } from './stock';
 import { createLogger } from './logger';
 
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -10,7 +12,6 @@ export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', impor
 export interface WorkerOptions {
   readonly connection: NativeConnection;
   readonly namespace: string;
-  readonly taskQueue: string;
   readonly deps: ActivityDeps;
 }
 
@@ -18,10 +19,21 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: options.taskQueue,
+    taskQueue: options.deps.taskQueue,
     workflowsPath,
     activities: createActivities(options.deps),
   });
+}
+
+/** The worker's dependencies: the stock ledger, the payment provider (the built-in fake) and a client. */
+export function activityDeps(shards: ShardSet, temporal: Client, taskQueue: string): ActivityDeps {
+  return {
+    shards,
+    stock: new StockService(shards),
+    payments: new FakePaymentGateway(shards.cartsDb(0).collection(collections.carts.gateway)),
+    temporal,
+    taskQueue,
+  };
 }
 
 /** `npm run worker`: a worker process against external servers (TEMPORAL_ADDRESS, MONGODB_URI). */
@@ -33,17 +45,19 @@ async function run() {
   }
   const shards = await ShardSet.connect({ uris: config.mongoUris, stockDb: config.STOCK_DB, cartsDb: config.CARTS_DB });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {
     await ensureSchema(shards);
+    const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
     const worker = await createWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      deps: { shards },
+      deps: activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE),
     });
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
     await worker.run();
   } finally {
+    await clientConnection.close();
     await connection.close();
     await shards.close();
   }

@@ -4,17 +4,21 @@
  * zero is refused (returns undefined) and never written.
  */
 
-/** The states a unit can be in. `available` is sellable; the last three are non-sellable. */
-export const unitStates = ['available', 'held', 'sold', 'returned', 'repair', 'damaged'] as const;
+/**
+ * The states a unit can be in. `available` is sellable; `incoming` units were received for waiting backorders
+ * and only the backorder queue may reserve them; the last three are non-sellable.
+ */
+export const unitStates = ['available', 'incoming', 'held', 'sold', 'returned', 'repair', 'damaged'] as const;
 export type UnitState = (typeof unitStates)[number];
 
 /** States ops may move units between (held and sold change only by reserve/release/commit). */
-export const movableStates = ['available', 'returned', 'repair', 'damaged'] as const;
+export const movableStates = ['available', 'incoming', 'returned', 'repair', 'damaged'] as const;
 export type MovableState = (typeof movableStates)[number];
 export const nonSellableStates = ['returned', 'repair', 'damaged'] as const;
 
 export interface Balances {
   available: number;
+  incoming: number;
   held: number;
   sold: number;
   returned: number;
@@ -26,10 +30,13 @@ export interface Balances {
   transferredOut: number;
 }
 
+/** Where stock is received into and reserved from: backorder restocks use `incoming`. */
+export type ReceivingState = 'available' | 'incoming';
+
 export type Movement =
-  | { kind: 'receive'; qty: number }
-  | { kind: 'reserve'; qty: number }
-  | { kind: 'release'; qty: number }
+  | { kind: 'receive'; qty: number; to?: ReceivingState }
+  | { kind: 'reserve'; qty: number; from?: ReceivingState }
+  | { kind: 'release'; qty: number; to?: ReceivingState }
   | { kind: 'commit'; qty: number }
   | { kind: 'transfer_out'; qty: number }
   | { kind: 'transfer_in'; qty: number }
@@ -39,6 +46,7 @@ export type MovementKind = Movement['kind'];
 
 export const zeroBalances: Readonly<Balances> = Object.freeze({
   available: 0,
+  incoming: 0,
   held: 0,
   sold: 0,
   returned: 0,
@@ -59,16 +67,16 @@ export function applyMovement(b: Readonly<Balances>, m: Movement): Balances | un
   };
   switch (m.kind) {
     case 'receive':
-      next.available += m.qty;
+      next[m.to ?? 'available'] += m.qty;
       next.received += m.qty;
       return next;
     case 'reserve':
-      if (!take('available', m.qty)) return undefined;
+      if (!take(m.from ?? 'available', m.qty)) return undefined;
       next.held += m.qty;
       return next;
     case 'release':
       if (!take('held', m.qty)) return undefined;
-      next.available += m.qty;
+      next[m.to ?? 'available'] += m.qty;
       return next;
     case 'commit':
       if (!take('held', m.qty)) return undefined;
@@ -93,7 +101,7 @@ export function applyMovement(b: Readonly<Balances>, m: Movement): Balances | un
 export function inverseOf(m: Movement): Movement {
   switch (m.kind) {
     case 'reserve':
-      return { kind: 'release', qty: m.qty };
+      return m.from ? { kind: 'release', qty: m.qty, to: m.from } : { kind: 'release', qty: m.qty };
     case 'state_change':
       return { kind: 'state_change', qty: m.qty, from: m.to, to: m.from };
     default:
@@ -108,7 +116,7 @@ export function unitsAccountedFor(b: Readonly<Balances>): number {
 
 /** Units in some state: always equal to unitsAccountedFor when the bucket is consistent. */
 export function unitsInStates(b: Readonly<Balances>): number {
-  return b.available + b.held + b.sold + b.returned + b.repair + b.damaged;
+  return b.available + b.incoming + b.held + b.sold + b.returned + b.repair + b.damaged;
 }
 
 export function addBalances(a: Readonly<Balances>, b: Readonly<Balances>): Balances {

@@ -134,7 +134,7 @@ export class BucketLedger {
           continue;
         }
         if (options.findDuplicateWhenRefused) {
-          const own = await col.findOne({ opKey: opKeyOf(bucket.id, opId) });
+          const own = await col.findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
           if (own) return { status: 'duplicate', entry: own };
         }
         return { status: 'insufficient', head };
@@ -152,7 +152,7 @@ export class BucketLedger {
       if (slot?.opId === opId) return { status: 'duplicate', entry: slot };
       if (!slot) {
         // Entries are never deleted, so an empty slot means the opKey index refused the insert.
-        const own = await col.findOne({ opKey: entry.opKey });
+        const own = await col.findOne({ bucketId: bucket.id, opKey: entry.opKey });
         if (own) return { status: 'duplicate', entry: own };
         throw new Error(`ledger insert refused for ${entry._id} without a visible duplicate`);
       }
@@ -169,7 +169,7 @@ export class BucketLedger {
 
   /** This operation's entry in the bucket, if any (a scan on FerretDB: only for retries and repairs). */
   findOwn(bucket: BucketRef, opId: string): Promise<LedgerEntry | null> {
-    return this.collection(bucket.shard).findOne({ opKey: opKeyOf(bucket.id, opId) });
+    return this.collection(bucket.shard).findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
   }
 
   /** Every entry of the bucket in seq order (for replay and checks). */

@@ -1,6 +1,14 @@
 import type { Collection } from 'mongodb';
 import { collections, type ShardSet } from '../db';
-import { addBalances, inverseOf, zeroBalances, type Balances, type MovableState, type Movement } from './balances';
+import {
+  addBalances,
+  inverseOf,
+  zeroBalances,
+  type Balances,
+  type MovableState,
+  type Movement,
+  type ReceivingState,
+} from './balances';
 import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from './errors';
 import { BucketLedger, isDuplicateKey, type AppendResult } from './ledger';
 import { bucketOrder, bucketsOf, evenSplit, skuPattern } from './placement';
@@ -140,8 +148,8 @@ export class StockService {
    * When no single bucket has qty but the SKU does, stock is first gathered into one bucket by transfers.
    * Returns the hold, or `insufficient` with the units available when every bucket was looked at.
    */
-  reserve(holdId: string, sku: string, qty: number): Promise<TakeOutcome> {
-    return this.take(holdId, sku, { kind: 'reserve', qty });
+  reserve(holdId: string, sku: string, qty: number, from: ReceivingState = 'available'): Promise<TakeOutcome> {
+    return this.take(holdId, sku, from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from });
   }
 
   /**
@@ -171,16 +179,21 @@ export class StockService {
 
   // ---- stock movements --------------------------------------------------------------------------------------
 
-  /** Receives qty new units, split evenly over the SKU's buckets. Idempotent by opId (per bucket). */
-  async restock(opId: string, sku: string, qty: number): Promise<number> {
+  /**
+   * Receives qty new units, split evenly over the SKU's buckets. Idempotent by opId (per bucket).
+   * Units for waiting backorders are received `incoming`, all into one bucket (a backorder is filled from one
+   * bucket, like any hold), where only reservations from `incoming` can take them.
+   */
+  async restock(opId: string, sku: string, qty: number, to: ReceivingState = 'available'): Promise<number> {
     assertOpId(opId);
     assertQuantity(qty);
     const buckets = this.bucketsOf(await this.product(sku));
-    const shares = evenSplit(qty, buckets.length);
+    // Incoming units all go to bucket 0: the backorder queue fills from one bucket and must find them together.
+    const shares = to === 'available' ? evenSplit(qty, buckets.length) : buckets.map((b) => (b.index === 0 ? qty : 0));
+    const movement = (share: number): Movement =>
+      to === 'available' ? { kind: 'receive', qty: share } : { kind: 'receive', qty: share, to };
     const results = await Promise.all(
-      buckets.map((bucket, i) =>
-        shares[i]! > 0 ? this.ledger.append(bucket, opId, { kind: 'receive', qty: shares[i]! }) : undefined,
-      ),
+      buckets.map((bucket, i) => (shares[i]! > 0 ? this.ledger.append(bucket, opId, movement(shares[i]!)) : undefined)),
     );
     this.forgetSummary(sku);
     return results.reduce((sum, r) => sum + (r && 'entry' in r ? r.entry.qty : 0), 0);
@@ -217,10 +230,8 @@ export class StockService {
    * hold more than theirs. Returns the units moved. Idempotent by opId.
    */
   async rebalance(opId: string, sku: string): Promise<number> {
-    const product = await this.product(sku);
-    const buckets = this.bucketsOf(product);
-    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
-    const plan = planRebalance(heads.map((h) => h?.balances.available ?? 0));
+    const buckets = this.bucketsOf(await this.product(sku));
+    const plan = await this.rebalancePlan(buckets);
     let moved = 0;
     for (const step of plan) {
       moved += await this.transferBetween(
@@ -231,6 +242,37 @@ export class StockService {
       );
     }
     return moved;
+  }
+
+  /** Puts every incoming unit up for general sale (when no backorder waits any more). Idempotent by opId. */
+  async releaseIncoming(opId: string, sku: string): Promise<number> {
+    assertOpId(opId);
+    const buckets = this.bucketsOf(await this.product(sku));
+    let moved = 0;
+    for (const bucket of buckets) {
+      const head = await this.ledger.head(bucket, true);
+      const incoming = head?.balances.incoming ?? 0;
+      if (incoming === 0) continue;
+      const result = await this.ledger.append(
+        bucket,
+        opId,
+        { kind: 'state_change', qty: incoming, from: 'incoming', to: 'available' },
+        { findDuplicateWhenRefused: true },
+      );
+      if (result.status === 'appended' || result.status === 'duplicate') moved += result.entry.qty;
+    }
+    this.forgetSummary(sku);
+    return moved;
+  }
+
+  /** Whether some bucket has run low while others hold stock (from the heads, fresh). */
+  async needsRebalance(sku: string): Promise<boolean> {
+    return (await this.rebalancePlan(this.bucketsOf(await this.product(sku)))).length > 0;
+  }
+
+  private async rebalancePlan(buckets: BucketRef[]) {
+    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    return planRebalance(heads.map((h) => h?.balances.available ?? 0));
   }
 
   // ---- reading ----------------------------------------------------------------------------------------------
@@ -245,6 +287,7 @@ export class StockService {
     const summary: StockSummary = {
       sku,
       available: total.available,
+      incoming: total.incoming,
       held: total.held,
       sold: total.sold,
       nonSellable: { returned: total.returned, repair: total.repair, damaged: total.damaged },
@@ -299,7 +342,8 @@ export class StockService {
 
   /** Tries the buckets in order; when none has qty alone but together they do, gathers stock and tries again. */
   private async walk(product: ProductDoc, opId: string, movement: Movement) {
-    const state = movement.kind === 'state_change' ? movement.from : 'available';
+    const state =
+      movement.kind === 'state_change' || movement.kind === 'reserve' ? (movement.from ?? 'available') : 'available';
     const buckets = this.bucketsOf(product);
     let available = 0;
     for (let round = 0; round < gatherRounds; round++) {

@@ -63,6 +63,8 @@ export type TakeOutcome =
 export interface StockSummary {
   readonly sku: string;
   readonly available: number;
+  /** Received for waiting backorders; not for sale to new shoppers. */
+  readonly incoming: number;
   readonly held: number;
   readonly sold: number;
   readonly nonSellable: { readonly returned: number; readonly repair: number; readonly damaged: number };

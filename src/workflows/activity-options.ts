@@ -1,0 +1,24 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/create-activities';
+
+/** Domain errors: business outcomes, never retried. */
+export const nonRetryableErrorTypes = [
+  'UnknownProductError',
+  'ProductConflictError',
+  'InsufficientStockError',
+  'InvalidStockInputError',
+  'CardDeclinedError',
+  'UnknownCartLineError',
+];
+
+/** Database work: short, retried on infrastructure hiccups (a shard restarting) until it goes through. */
+export const data = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes },
+});
+
+/** The payment provider: a charge that does not answer in time is tried once more, then the checkout fails. */
+export const payments = proxyActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 2, nonRetryableErrorTypes },
+});

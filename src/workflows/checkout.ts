@@ -1,0 +1,140 @@
+import {
+  ApplicationFailure,
+  getExternalWorkflowHandle,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Hold } from '../stock/types';
+import { data, payments } from './activity-options';
+import { checkoutAbandonedSignal, orderStateQuery, purchasedSignal } from './messages';
+import { CartId, CustomerId, OrderId } from './search-attributes';
+import type { CheckoutInput, Order, OrderLine } from './types';
+import { workflowIds } from './workflow-ids';
+
+/** Why a checkout failed, as the order's `reason` and the failure's type. */
+export type CheckoutFailure = 'cart_empty' | 'out_of_stock' | 'card_declined' | 'payment_failed';
+
+/**
+ * One order (workflow id `checkout-<orderId>`), a saga:
+ *   1. lock the cart's held lines (their holds cannot expire while paying); a line that expired meanwhile is
+ *      reserved again, or the checkout fails `out_of_stock` — it never pays for stock it does not hold;
+ *   2. charge the payment (idempotent by order id);
+ *   3. record the order as completed;
+ *   4. commit the holds to sold and mark the lines purchased (infrastructure only: retried, never undone).
+ * A failure in steps 1-3 undoes the steps before it in reverse: mark the order failed, refund, hand the lines
+ * back to the cart (or release the stock reserved again).
+ */
+export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
+  let order: Order = {
+    orderId: input.orderId,
+    cartId: input.cartId,
+    status: 'pending',
+    lines: [],
+    totalCents: 0,
+    updatedAt: new Date().toISOString(),
+  };
+  setHandler(orderStateQuery, () => order);
+  upsertSearchAttributes([
+    { key: OrderId, value: input.orderId },
+    { key: CartId, value: input.cartId },
+    ...(input.customerId ? [{ key: CustomerId, value: input.customerId }] : []),
+  ] as SearchAttributeUpdatePair[]);
+
+  async function saveOrder(changes: Partial<Order>) {
+    order = { ...order, ...changes, updatedAt: new Date().toISOString() };
+    await data.saveOrder(order);
+  }
+
+  const compensations: { step: string; undo: () => Promise<unknown> }[] = [];
+  const lockedLines: string[] = [];
+  const holds: Hold[] = [];
+  await saveOrder({});
+  try {
+    // 1. lock
+    const lines = (await data.listCartLines(input.cartId)).filter((l) => l.status === 'pending');
+    if (lines.length === 0) throw failure('cart_empty', 'the cart has no held lines');
+    const orderLines: OrderLine[] = [];
+    for (const line of lines) {
+      const lock = await data.lockCartLine({ cartId: input.cartId, holdId: line.holdId, orderId: input.orderId });
+      if (lock.status === 'locked') {
+        lockedLines.push(line.holdId);
+        holds.push(...lock.holds);
+        compensations.push({
+          step: 'lock',
+          undo: () =>
+            getExternalWorkflowHandle(workflowIds.hold(line.holdId)).signal(checkoutAbandonedSignal, {
+              orderId: input.orderId,
+            }),
+        });
+      } else {
+        const again = await data.reserveStock({
+          holdId: `${input.orderId}:${line.holdId}`,
+          sku: line.sku,
+          quantity: line.quantity,
+        });
+        if (again.status !== 'taken') {
+          throw failure('out_of_stock', `the hold on ${line.sku} expired and the stock is gone`);
+        }
+        holds.push(again.hold);
+        compensations.push({ step: 'reserve', undo: () => data.settleHolds({ holds: [again.hold], kind: 'release' }) });
+      }
+      const product = await data.productInfo(line.sku);
+      orderLines.push({
+        holdId: line.holdId,
+        sku: line.sku,
+        quantity: line.quantity,
+        unitPriceCents: product.priceCents,
+      });
+    }
+    const totalCents = orderLines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+    await saveOrder({ lines: orderLines, totalCents });
+
+    // 2. charge
+    compensations.push({ step: 'charge', undo: () => data.refundPayment({ orderId: input.orderId }) });
+    let chargeId: string;
+    try {
+      ({ chargeId } = await payments.chargePayment({
+        orderId: input.orderId,
+        amountCents: totalCents,
+        token: input.paymentToken,
+      }));
+    } catch (err) {
+      const declined =
+        err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === 'CardDeclinedError';
+      throw failure(
+        declined ? 'card_declined' : 'payment_failed',
+        declined ? 'the card was declined' : 'the payment did not go through',
+      );
+    }
+
+    // 3. record
+    compensations.push({ step: 'record', undo: () => saveOrder({ status: 'failed' }) });
+    await saveOrder({ status: 'completed', chargeId });
+  } catch (err) {
+    for (const { step, undo } of compensations.reverse()) {
+      try {
+        await undo();
+      } catch (undoErr) {
+        log.error('compensation failed', { step, orderId: input.orderId, err: undoErr });
+      }
+    }
+    const reason = err instanceof ApplicationFailure ? err.message : 'checkout failed';
+    await saveOrder({ status: 'failed', reason });
+    throw err instanceof ApplicationFailure ? err : ApplicationFailure.nonRetryable(reason, 'CheckoutFailed');
+  }
+
+  // 4. commit (cannot lose: the holds are this checkout's, locked or reserved again by it)
+  const settled = await data.settleHolds({ holds, kind: 'commit' });
+  const lost = settled.filter((s) => s.settled !== 'committed');
+  if (lost.length > 0) log.error('a locked hold was not committed', { orderId: input.orderId, lost });
+  for (const holdId of lockedLines) {
+    await getExternalWorkflowHandle(workflowIds.hold(holdId)).signal(purchasedSignal, { orderId: input.orderId });
+  }
+  return order;
+}
+
+function failure(type: CheckoutFailure, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}

@@ -1,0 +1,124 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ShardSet } from '../src/db';
+import { checkInvariants } from '../src/stock';
+import { changeQuantityUpdate, extendHoldUpdate, holdStateQuery, removeLineUpdate } from '../src/workflows/messages';
+import { workflowIds } from '../src/workflows/workflow-ids';
+import { connectTestShards, uniqueId } from './helpers';
+import { addToCart, createTestWorker, createTimeSkippingEnv, type TestWorker } from './workflow-helpers';
+
+describe('hold workflow (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  let shards: ShardSet;
+  let w: TestWorker;
+  let running: Promise<void>;
+
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+    shards = await connectTestShards();
+    w = await createTestWorker(env, shards);
+    running = w.worker.run();
+  });
+  afterAll(async () => {
+    w?.worker.shutdown();
+    await running;
+    await env?.teardown();
+    await shards?.close();
+  });
+
+  async function product(policy: 'strict' | 'backorder' = 'strict', quantity = 10) {
+    const sku = uniqueId('sku');
+    await w.stock.createProduct(
+      { sku, name: sku, priceCents: 100, policy, buckets: 2, lowStockThreshold: 0, reorderQuantity: 0 },
+      quantity,
+    );
+    return sku;
+  }
+
+  const handle = (holdId: string) => env.client.workflow.getHandle(workflowIds.hold(holdId));
+
+  it('holds stock until the TTL, then releases it and marks the line expired', async () => {
+    const sku = await product();
+    const holdId = uniqueId('line');
+    const cartId = uniqueId('cart');
+    const result = await addToCart(env.client, w.taskQueue, { holdId, cartId, sku, quantity: 3, ttlSeconds: 60 });
+    expect(result).toMatchObject({ status: 'held', holdId, quantity: 3 });
+    expect((await w.stock.summary(sku)).held).toBe(3);
+
+    const line = await handle(holdId).result();
+    expect(line).toMatchObject({ status: 'expired', quantity: 3 });
+    const report = await checkInvariants(w.stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.totals).toMatchObject({ available: 10, held: 0 });
+    expect((await w.activities.listCartLines(cartId)).map((l) => l.status)).toEqual(['expired']);
+  });
+
+  it('extends a hold, but never past the maximum', async () => {
+    const sku = await product();
+    const holdId = uniqueId('line');
+    const first = await addToCart(env.client, w.taskQueue, {
+      holdId,
+      cartId: uniqueId('cart'),
+      sku,
+      quantity: 1,
+      ttlSeconds: 60,
+      maxHoldSeconds: 90,
+    });
+    if (first.status !== 'held') throw new Error(`expected held, got ${first.status}`);
+    await env.sleep(40_000);
+    const extended = await handle(holdId).executeUpdate(extendHoldUpdate);
+    if (extended.status !== 'held') throw new Error(`expected held, got ${extended.status}`);
+    // 40 s in, +60 s would pass the 90 s maximum: capped at 90 s after the start.
+    expect(Date.parse(extended.expiresAt) - Date.parse(first.expiresAt)).toBe(30_000);
+    await env.sleep(30_000);
+    expect((await handle(holdId).query(holdStateQuery)).line.status).toBe('pending');
+    expect((await handle(holdId).result()).status).toBe('expired');
+    expect((await w.stock.summary(sku)).available).toBe(10);
+  });
+
+  it('releases at once when the line is removed', async () => {
+    const sku = await product();
+    const holdId = uniqueId('line');
+    await addToCart(env.client, w.taskQueue, { holdId, cartId: uniqueId('cart'), sku, quantity: 2 });
+    const { line } = await handle(holdId).executeUpdate(removeLineUpdate);
+    expect(line.status).toBe('removed');
+    expect((await w.stock.summary(sku)).available).toBe(10);
+    expect((await checkInvariants(w.stock, shards, sku)).violations).toEqual([]);
+  });
+
+  it('changes quantity by reserving or releasing the difference', async () => {
+    const sku = await product('strict', 6);
+    const holdId = uniqueId('line');
+    await addToCart(env.client, w.taskQueue, { holdId, cartId: uniqueId('cart'), sku, quantity: 2 });
+    expect(await handle(holdId).executeUpdate(changeQuantityUpdate, { args: [{ quantity: 5 }] })).toMatchObject({
+      status: 'held',
+      quantity: 5,
+    });
+    expect(await handle(holdId).executeUpdate(changeQuantityUpdate, { args: [{ quantity: 9 }] })).toMatchObject({
+      status: 'out_of_stock',
+      available: 1,
+    });
+    expect(await handle(holdId).executeUpdate(changeQuantityUpdate, { args: [{ quantity: 3 }] })).toMatchObject({
+      status: 'held',
+      quantity: 3,
+    });
+    const report = await checkInvariants(w.stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.totals).toMatchObject({ available: 3, held: 3 });
+    await handle(holdId).executeUpdate(removeLineUpdate);
+    expect((await w.stock.summary(sku)).available).toBe(6);
+  });
+
+  it('refuses a strict SKU without stock, and backorders a backorder SKU', async () => {
+    const strict = await product('strict', 1);
+    const backorder = await product('backorder', 0);
+    const cartId = uniqueId('cart');
+    expect(
+      await addToCart(env.client, w.taskQueue, { holdId: uniqueId('l'), cartId, sku: strict, quantity: 2 }),
+    ).toMatchObject({ status: 'out_of_stock', available: 1 });
+    expect(
+      await addToCart(env.client, w.taskQueue, { holdId: uniqueId('l'), cartId, sku: backorder, quantity: 2 }),
+    ).toMatchObject({ status: 'backordered', quantity: 2 });
+    expect((await w.activities.listCartLines(cartId)).map((l) => l.status)).toEqual(['backordered']);
+  });
+});

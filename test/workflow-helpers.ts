@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { inject } from 'vitest';
+import { searchAttributes } from '../src/infra/temporal';
+import { createActivities, FakePaymentGateway, type Activities } from '../src/activities';
+import { collections, type ShardSet } from '../src/db';
+import { StockService } from '../src/stock';
+import { addToCartUpdate } from '../src/workflows/messages';
+import type { AddToCartResult, HoldWorkflowInput } from '../src/workflows/types';
+import { workflowIds } from '../src/workflows/workflow-ids';
+import { workflowsPath } from '../src/worker';
+
+/** The time-skipping test server, with holdfast's search attributes registered like the dev server has them. */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
+  });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(searchAttributes.map((name) => [name, 2 /* KEYWORD */])),
+  });
+  return env;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as never,
+  });
+  return bundle;
+}
+
+export interface TestWorker {
+  readonly worker: Worker;
+  readonly taskQueue: string;
+  readonly stock: StockService;
+  readonly activities: Activities;
+}
+
+/**
+ * A worker on a unique task queue with the real activities (FerretDB, the fake payment provider). `override`
+ * replaces activities, to force a saga step to fail.
+ */
+export async function createTestWorker(
+  env: TestWorkflowEnvironment | { client: Client; nativeConnection: Worker['options']['connection'] },
+  shards: ShardSet,
+  override: (activities: Activities) => Partial<Activities> = () => ({}),
+): Promise<TestWorker> {
+  const taskQueue = `test-${randomUUID()}`;
+  const stock = new StockService(shards);
+  const activities = createActivities({
+    shards,
+    stock,
+    payments: new FakePaymentGateway(shards.cartsDb(0).collection(collections.carts.gateway), 30_000),
+    temporal: env.client,
+    taskQueue,
+  });
+  const worker = await Worker.create({
+    connection: env.nativeConnection!,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: { ...activities, ...override(activities) },
+  });
+  return { worker, taskQueue, stock, activities };
+}
+
+/** Adds a line to a cart the way the API does: update-with-start of the line's hold workflow. */
+export async function addToCart(
+  client: Client,
+  taskQueue: string,
+  input: Omit<HoldWorkflowInput, 'ttlSeconds' | 'maxHoldSeconds'> & Partial<HoldWorkflowInput>,
+): Promise<AddToCartResult> {
+  const args: HoldWorkflowInput = { ttlSeconds: 900, maxHoldSeconds: 3600, ...input };
+  return client.workflow.executeUpdateWithStart(addToCartUpdate, {
+    startWorkflowOperation: new WithStartWorkflowOperation('holdWorkflow', {
+      workflowId: workflowIds.hold(input.holdId),
+      taskQueue,
+      args: [args],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    }),
+  });
+}
