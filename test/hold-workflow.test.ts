@@ -1,3 +1,4 @@
+import type { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
@@ -120,5 +121,24 @@ describe('hold workflow (time-skipping)', () => {
       await addToCart(env.client, w.taskQueue, { holdId: uniqueId('l'), cartId, sku: backorder, quantity: 2 }),
     ).toMatchObject({ status: 'backordered', quantity: 2 });
     expect((await w.activities.listCartLines(cartId)).map((l) => l.status)).toEqual(['backordered']);
+  });
+  it('checkout after expiry finds no held stock to pay for: no phantom stock, no double release', async () => {
+    const sku = await product('strict', 3);
+    const cartId = uniqueId('cart');
+    const holdId = uniqueId('line');
+    await addToCart(env.client, w.taskQueue, { holdId, cartId, sku, quantity: 1, ttlSeconds: 60 });
+    await env.sleep(61_000);
+    expect((await handle(holdId).result()).status).toBe('expired');
+    const err = await env.client.workflow
+      .execute('checkoutWorkflow', {
+        workflowId: workflowIds.checkout(uniqueId('order')),
+        taskQueue: w.taskQueue,
+        args: [{ orderId: uniqueId('order'), cartId, paymentToken: 'tok_visa' }],
+      })
+      .catch((e: unknown) => e);
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('cart_empty');
+    const report = await checkInvariants(w.stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.totals).toMatchObject({ available: 3, held: 0, sold: 0 });
   });
 });

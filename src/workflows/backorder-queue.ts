@@ -67,8 +67,9 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
   async function fillInOrder(opId: string) {
     while (waiting.length > 0) {
       const next = waiting[0]!;
+      // One attempt per restock: a taking operation's outcome is recorded once, refusals included.
       const outcome = await data.reserveStock({
-        holdId: `${next.holdId}:backorder`,
+        holdId: `${next.holdId}:fill:${opId}`,
         sku: input.sku,
         quantity: next.quantity,
         from: 'incoming',
