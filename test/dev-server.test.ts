@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { collections, type ShardSet } from '../src/db';
+import { checkInvariants, StockService } from '../src/stock';
+import type { CartLine, Order } from '../src/workflows/types';
+import { workflowIds } from '../src/workflows/workflow-ids';
+import { connectTestShards, uniqueId } from './helpers';
+import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
+
+describe('on the real dev server', () => {
+  let connection: Connection;
+  let client: Client;
+  let shards: ShardSet;
+
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+    shards = await connectTestShards();
+  });
+  afterAll(async () => {
+    await connection?.close();
+    await shards?.close();
+  });
+
+  it('300 concurrent add-to-carts for 100 units: exactly 100 held, 200 out of stock; all return after the TTL', async () => {
+    const { NativeConnection } = await import('@temporalio/worker');
+    const native = await NativeConnection.connect({ address: inject('temporalAddress') });
+    const w: TestWorker = await createTestWorker({ client, nativeConnection: native }, shards);
+    const running = w.worker.run();
+    try {
+      const sku = uniqueId('flash');
+      await w.stock.createProduct(
+        { sku, name: sku, priceCents: 100, policy: 'strict', buckets: 8, lowStockThreshold: 0, reorderQuantity: 0 },
+        100,
+      );
+      const ttlSeconds = 40;
+      const started = Date.now();
+      const results = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          addToCart(client, w.taskQueue, {
+            holdId: uniqueId(`s${i}`),
+            cartId: uniqueId('cart'),
+            sku,
+            quantity: 1,
+            ttlSeconds,
+          }),
+        ),
+      );
+      // Every answer came before the first hold could lapse, so no unit was sold twice over time.
+      expect(Date.now() - started).toBeLessThan(ttlSeconds * 1000);
+      const held = results.filter((r) => r.status === 'held');
+      expect(held).toHaveLength(100);
+      expect(results.filter((r) => r.status === 'out_of_stock')).toHaveLength(200);
+      expect((await new StockService(shards).summary(sku)).held).toBe(100);
+
+      await Promise.all(held.map((r) => client.workflow.getHandle(workflowIds.hold(r.holdId)).result()));
+      const report = await checkInvariants(w.stock, shards, sku);
+      expect(report.violations).toEqual([]);
+      expect(report.totals).toMatchObject({ available: 100, held: 0, sold: 0 });
+    } finally {
+      w.worker.shutdown();
+      await running;
+      await native.close();
+    }
+  }, 180_000);
+
+  it('killing the worker in the middle of checkouts: each completes or compensates, none charged twice', async () => {
+    const taskQueue = uniqueId('killable');
+    const workerArgs = JSON.stringify({
+      temporalAddress: inject('temporalAddress'),
+      taskQueue,
+      uris: inject('mongoUris'),
+      stockDb: shards.stockDb(0).databaseName,
+      cartsDb: shards.cartsDb(0).databaseName,
+    });
+    const startWorker = async (): Promise<ChildProcess> => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'worker-process.ts'), workerArgs],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+      });
+      return child;
+    };
+
+    const stock = new StockService(shards);
+    const sku = uniqueId('kill');
+    await stock.createProduct(
+      { sku, name: sku, priceCents: 300, policy: 'strict', buckets: 4, lowStockThreshold: 0, reorderQuantity: 0 },
+      40,
+    );
+    let worker = await startWorker();
+    const orders: { orderId: string; token: string; holdIds: string[] }[] = [];
+    try {
+      for (let i = 0; i < 12; i++) {
+        const cartId = uniqueId('cart');
+        const holdIds = [uniqueId('line'), uniqueId('line')];
+        for (const holdId of holdIds) {
+          await addToCart(client, taskQueue, { holdId, cartId, sku, quantity: 1, ttlSeconds: 600 });
+        }
+        const orderId = uniqueId('order');
+        const token = i % 4 === 3 ? 'tok_chargeDeclined' : 'tok_visa';
+        orders.push({ orderId, token, holdIds });
+        await client.workflow.start('checkoutWorkflow', {
+          workflowId: workflowIds.checkout(orderId),
+          taskQueue,
+          args: [{ orderId, cartId, paymentToken: token }],
+        });
+      }
+      worker.kill('SIGKILL');
+      await new Promise((resolve) => worker.once('exit', resolve));
+      worker = await startWorker();
+
+      const outcomes = await Promise.all(
+        orders.map(({ orderId }) =>
+          client.workflow
+            .getHandle(workflowIds.checkout(orderId))
+            .result()
+            .then((o: Order) => o.status)
+            .catch((e: unknown) => (e instanceof WorkflowFailedError ? 'failed' : Promise.reject(e))),
+        ),
+      );
+      orders.forEach(({ token }, i) => expect(outcomes[i]).toBe(token === 'tok_visa' ? 'completed' : 'failed'));
+
+      const gateway = shards.cartsDb(0).collection(collections.carts.gateway);
+      for (const { orderId, token } of orders) {
+        expect(await gateway.countDocuments({ chargeId: `ch_${orderId}`, kind: 'charge' })).toBe(
+          token === 'tok_visa' ? 1 : 0,
+        );
+      }
+      const completed = outcomes.filter((o) => o === 'completed').length;
+      const report = await checkInvariants(stock, shards, sku);
+      expect(report.violations).toEqual([]);
+      // Completed orders sold their two units each; failed orders gave theirs back to their carts.
+      expect(report.totals).toMatchObject({ sold: completed * 2, held: (orders.length - completed) * 2 });
+      // The lines of completed orders end purchased (their hold workflows finish on the purchased signal).
+      for (const { token, holdIds } of orders.filter((o) => o.token === 'tok_visa')) {
+        for (const holdId of holdIds) {
+          const line: CartLine = await client.workflow.getHandle(workflowIds.hold(holdId)).result();
+          expect(line.status, token).toBe('purchased');
+        }
+      }
+    } finally {
+      worker.kill('SIGTERM');
+    }
+  }, 180_000);
+});
