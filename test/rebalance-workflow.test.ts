@@ -1,0 +1,48 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ShardSet } from '../src/db';
+import { checkInvariants } from '../src/stock';
+import { workflowIds } from '../src/workflows/workflow-ids';
+import { connectTestShards, uniqueId } from './helpers';
+import { createTestWorker, createTimeSkippingEnv, type TestWorker } from './workflow-helpers';
+
+describe('rebalancer (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  let shards: ShardSet;
+  let w: TestWorker;
+  let running: Promise<void>;
+
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+    shards = await connectTestShards();
+    w = await createTestWorker(env, shards);
+    running = w.worker.run();
+  });
+  afterAll(async () => {
+    w?.worker.shutdown();
+    await running;
+    await env?.teardown();
+    await shards?.close();
+  });
+
+  it('starts once when a bucket runs low while others hold stock, and evens the buckets out', async () => {
+    const sku = uniqueId('skew');
+    await w.stock.createProduct(
+      { sku, name: sku, priceCents: 100, policy: 'strict', buckets: 4, lowStockThreshold: 0, reorderQuantity: 0 },
+      40,
+    );
+    await w.stock.transfer(uniqueId('skew'), sku, 0, 1, 10); // bucket 0 is now dry
+    expect(await w.activities.afterStockTaken(sku)).toEqual({ reorder: false, rebalance: true });
+
+    const moved = await env.client.workflow.getHandle(workflowIds.rebalance(sku)).result();
+    expect(moved).toBeGreaterThanOrEqual(10);
+    const heads = await Promise.all(
+      w.stock.bucketsOf(await w.stock.product(sku)).map((b) => w.stock.ledger.head(b, true)),
+    );
+    expect(heads.map((h) => h!.balances.available)).toEqual([10, 10, 10, 10]);
+    expect(await w.activities.afterStockTaken(sku)).toEqual({ reorder: false, rebalance: false });
+    const report = await checkInvariants(w.stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.inTransit).toBe(0);
+  });
+});
