@@ -165,4 +165,17 @@ describe('stock ledger on FerretDB', () => {
     const report = await expectInvariants(sku);
     expect(report.totals).toMatchObject({ available: 16, received: 16 });
   });
+  it('keeps incoming units for backorders until they are put on general sale', async () => {
+    const sku = uniqueId('incoming');
+    await stock.createProduct(productInput(sku, { buckets: 2, policy: 'backorder' }), 0);
+    expect(await stock.restock('po-1', sku, 5, 'incoming')).toBe(5);
+    // New shoppers reserve from available only.
+    expect(await stock.reserve(uniqueId('op'), sku, 1)).toEqual({ status: 'insufficient', available: 0 });
+    expect((await stock.reserve(uniqueId('fill'), sku, 3, 'incoming')).status).toBe('taken');
+    expect(await stock.releaseIncoming('leftover-1', sku)).toBe(2);
+    expect(await stock.releaseIncoming('leftover-1', sku)).toBe(0);
+    const report = await expectInvariants(sku);
+    expect(report).toMatchObject({ unrecorded: 0, openHolds: 1 });
+    expect(report.totals).toMatchObject({ available: 2, incoming: 0, held: 3, received: 5 });
+  });
 });

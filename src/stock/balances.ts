@@ -59,6 +59,7 @@ export const zeroBalances: Readonly<Balances> = Object.freeze({
 
 /** Applies one movement; undefined when a balance would go below zero (the movement is refused). */
 export function applyMovement(b: Readonly<Balances>, m: Movement): Balances | undefined {
+  if (!Number.isSafeInteger(m.qty) || m.qty < 0) return undefined;
   const next: Balances = { ...b };
   const take = (state: UnitState, qty: number) => {
     if (next[state] < qty) return false;

@@ -64,7 +64,8 @@ export async function checkInvariants(stock: StockService, shards: ShardSet, sku
       }
       balances = next;
       if (!same(balances, e.balances)) violations.push(`${bucket.id}#${e.seq}: written balances differ from replay`);
-      if (e.kind === 'reserve' || (e.kind === 'state_change' && !e.opId.startsWith('settle:'))) {
+      // Taking operations: reservations and ops' state moves (not voids, not incoming put on sale).
+      if (e.kind === 'reserve' || (e.kind === 'state_change' && e.ref === undefined)) {
         taken.set(e.opId, e);
         takings.set(e.opId, [...(takings.get(e.opId) ?? []), e]);
       }

@@ -257,7 +257,7 @@ export class StockService {
         bucket,
         opId,
         { kind: 'state_change', qty: incoming, from: 'incoming', to: 'available' },
-        { findDuplicateWhenRefused: true },
+        { ref: releaseIncomingRef, findDuplicateWhenRefused: true },
       );
       if (result.status === 'appended' || result.status === 'duplicate') moved += result.entry.qty;
     }
@@ -440,6 +440,9 @@ export class StockService {
     return this.shards.stockDb(this.shards.shardFor(opId)).collection<OpOutcomeDoc>(collections.stock.ops);
   }
 }
+
+/** Marks the state changes that put incoming units on general sale: bulk moves, not taking operations. */
+export const releaseIncomingRef = 'incoming-to-available';
 
 /** The key under which a hold (or a voided stray) is settled: one settle per hold per bucket. */
 export function settleOpId(holdId: string): string {

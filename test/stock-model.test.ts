@@ -1,0 +1,336 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ShardSet } from '../src/db';
+import {
+  checkInvariants,
+  evenSplit,
+  InsufficientStockError,
+  movableStates,
+  planRebalance,
+  StockService,
+  type Hold,
+  type MovableState,
+  type ProductInput,
+  type ReceivingState,
+  type SettleKind,
+} from '../src/stock';
+import { connectTestShards, uniqueId } from './helpers';
+
+type Op =
+  | { readonly kind: 'reserve'; readonly qty: number }
+  /** Settles the pick-th open hold (skipped when none is open). */
+  | { readonly kind: 'settle'; readonly pick: number; readonly as: SettleKind }
+  /** Settles the pick-th settled hold again, either way (skipped when none is settled). */
+  | { readonly kind: 'resettle'; readonly pick: number; readonly as: SettleKind }
+  | { readonly kind: 'restock'; readonly qty: number; readonly to: ReceivingState }
+  /** `stocked`: from the first state other than available that has qty in some bucket (skipped when it is `to`). */
+  | {
+      readonly kind: 'moveState';
+      readonly qty: number;
+      readonly from: MovableState | 'stocked';
+      readonly to: MovableState;
+    }
+  /** From bucket `from % n` to another one picked by `offset` (skipped with one bucket). */
+  | { readonly kind: 'transfer'; readonly from: number; readonly offset: number; readonly qty: number }
+  | { readonly kind: 'rebalance' }
+  /** Runs the pick-th earlier operation again with its operation id: it must have no second effect. */
+  | { readonly kind: 'repeat'; readonly pick: number };
+
+const settleKind = fc.constantFrom<SettleKind>('release', 'commit');
+const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('reserve'), qty: fc.integer({ min: 1, max: 5 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('settle'), pick: fc.nat(), as: settleKind }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resettle'), pick: fc.nat(), as: settleKind }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('restock'),
+      qty: fc.integer({ min: 1, max: 10 }),
+      to: fc.constantFrom<ReceivingState>('available', 'incoming'),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        kind: fc.constant('moveState'),
+        qty: fc.integer({ min: 1, max: 3 }),
+        // Often out of available or of a state that has units, so that units keep moving on.
+        from: fc.oneof(fc.constantFrom('available', 'stocked'), fc.constantFrom(...movableStates)),
+        to: fc.constantFrom(...movableStates),
+      })
+      .filter((m) => m.from !== m.to),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('transfer'),
+      from: fc.nat(),
+      offset: fc.nat(),
+      qty: fc.integer({ min: 1, max: 10 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rebalance') }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('repeat'), pick: fc.nat() }) },
+) as fc.Arbitrary<Op>;
+
+interface BucketModel {
+  incoming: number;
+  held: number;
+  sold: number;
+  returned: number;
+  repair: number;
+  damaged: number;
+  received: number;
+}
+type SingleBucketState = Exclude<MovableState, 'available'>;
+
+/**
+ * What the stock should be. Available stock moves between buckets by gathering and rebalancing, so only its
+ * total is modelled; every other state changes only in a bucket the model knows (the one an operation reports,
+ * bucket 0 for incoming restocks), so it is modelled per bucket.
+ */
+class StockModel {
+  available: number;
+  readonly buckets: BucketModel[];
+  readonly open: Hold[] = [];
+  readonly settled: { hold: Hold; settled: 'released' | 'committed' }[] = [];
+
+  constructor(buckets: number, initial: number) {
+    this.available = initial;
+    this.buckets = evenSplit(initial, buckets).map((received) => ({
+      incoming: 0,
+      held: 0,
+      sold: 0,
+      returned: 0,
+      repair: 0,
+      damaged: 0,
+      received,
+    }));
+  }
+
+  totals() {
+    const sum = (key: keyof BucketModel) => this.buckets.reduce((s, b) => s + b[key], 0);
+    return {
+      available: this.available,
+      incoming: sum('incoming'),
+      held: sum('held'),
+      sold: sum('sold'),
+      returned: sum('returned'),
+      repair: sum('repair'),
+      damaged: sum('damaged'),
+      received: sum('received'),
+    };
+  }
+
+  /** Taking from available gathers stock across buckets; other states are taken from one bucket that has qty. */
+  canTake(from: MovableState, qty: number): boolean {
+    return from === 'available' ? this.available >= qty : this.buckets.some((b) => b[from] >= qty);
+  }
+
+  add(state: MovableState, bucket: number, qty: number) {
+    if (state === 'available') this.available += qty;
+    else this.buckets[bucket]![state as SingleBucketState] += qty;
+  }
+}
+
+function productInput(sku: string, buckets: number): ProductInput {
+  return {
+    sku,
+    name: `Model ${sku}`,
+    priceCents: 500,
+    policy: 'strict',
+    buckets,
+    lowStockThreshold: 1,
+    reorderQuantity: 10,
+  };
+}
+
+describe('stock ledger against an in-memory model', () => {
+  let shards: ShardSet;
+  /** Two services with their own head caches, like two processes: operations alternate between them. */
+  let services: StockService[];
+
+  beforeAll(async () => {
+    shards = await connectTestShards();
+    // No summary caching: after every operation the summary must equal the model exactly.
+    services = [0, 1].map(() => new StockService(shards, { summaryMaxAgeMs: 0 }));
+  });
+  afterAll(async () => {
+    await shards?.close();
+  });
+
+  async function runSequence(bucketCount: number, initial: number, ops: readonly Op[]) {
+    const sku = uniqueId('model');
+    const [first] = services as [StockService];
+    await first.createProduct(productInput(sku, bucketCount), initial);
+    const buckets = first.bucketsOf(await first.product(sku));
+    const model = new StockModel(bucketCount, initial);
+    /** Earlier operations, each as a re-run with its own id (on either service) that asserts it changed nothing. */
+    const done: ((stock: StockService) => Promise<void>)[] = [];
+    const availables = async () =>
+      (await Promise.all(buckets.map((b) => first.ledger.head(b, true)))).map((h) => h!.balances.available);
+
+    for (const [i, o] of ops.entries()) {
+      const stock = services[i % services.length]!;
+      const opId = `${sku}.${i}`;
+      const step = `op ${i} ${JSON.stringify(o)}`;
+      switch (o.kind) {
+        case 'reserve': {
+          const outcome = await stock.reserve(opId, sku, o.qty);
+          if (model.canTake('available', o.qty)) {
+            expect(outcome, step).toEqual({
+              status: 'taken',
+              hold: { holdId: opId, sku, bucket: expect.any(Number), qty: o.qty },
+            });
+            if (outcome.status !== 'taken') break;
+            model.available -= o.qty;
+            model.buckets[outcome.hold.bucket]!.held += o.qty;
+            model.open.push(outcome.hold);
+          } else {
+            expect(outcome, step).toEqual({ status: 'insufficient', available: model.available });
+          }
+          done.push(async (stock) =>
+            expect(await stock.reserve(opId, sku, o.qty), `repeat of ${step}`).toEqual(outcome),
+          );
+          break;
+        }
+        case 'settle': {
+          if (model.open.length === 0) break;
+          const [hold] = model.open.splice(o.pick % model.open.length, 1) as [Hold];
+          const settled = o.as === 'release' ? 'released' : 'committed';
+          expect(await stock.settle(hold, o.as), step).toEqual({ settled, byThisCall: true });
+          model.buckets[hold.bucket]!.held -= hold.qty;
+          if (o.as === 'release') model.available += hold.qty;
+          else model.buckets[hold.bucket]!.sold += hold.qty;
+          model.settled.push({ hold, settled });
+          done.push(async (stock) =>
+            expect(await stock.settle(hold, o.as), `repeat of ${step}`).toEqual({ settled, byThisCall: false }),
+          );
+          break;
+        }
+        case 'resettle': {
+          if (model.settled.length === 0) break;
+          const { hold, settled } = model.settled[o.pick % model.settled.length]!;
+          expect(await stock.settle(hold, o.as), step).toEqual({ settled, byThisCall: false });
+          break;
+        }
+        case 'restock': {
+          expect(await stock.restock(opId, sku, o.qty, o.to), step).toBe(o.qty);
+          if (o.to === 'available') {
+            model.available += o.qty;
+            for (const [b, share] of evenSplit(o.qty, bucketCount).entries()) model.buckets[b]!.received += share;
+          } else {
+            model.buckets[0]!.incoming += o.qty;
+            model.buckets[0]!.received += o.qty;
+          }
+          done.push(async (stock) =>
+            expect(await stock.restock(opId, sku, o.qty, o.to), `repeat of ${step}`).toBe(o.qty),
+          );
+          break;
+        }
+        case 'moveState': {
+          const from =
+            o.from === 'stocked'
+              ? (movableStates.find((s) => s !== 'available' && model.canTake(s, o.qty)) ?? 'returned')
+              : o.from;
+          if (from === o.to) break;
+          const move = (via: StockService) => via.moveState(opId, sku, o.qty, from, o.to);
+          if (model.canTake(from, o.qty)) {
+            const hold = await move(stock);
+            expect(hold, step).toEqual({ holdId: opId, sku, bucket: expect.any(Number), qty: o.qty });
+            if (from !== 'available') expect(model.buckets[hold.bucket]![from], step).toBeGreaterThanOrEqual(o.qty);
+            model.add(from, hold.bucket, -o.qty);
+            model.add(o.to, hold.bucket, o.qty);
+            done.push(async (again) => expect(await move(again), `repeat of ${step}`).toEqual(hold));
+          } else {
+            await expect(move(stock), step).rejects.toBeInstanceOf(InsufficientStockError);
+            done.push((again) =>
+              expect(move(again), `repeat of ${step}`).rejects.toBeInstanceOf(InsufficientStockError),
+            );
+          }
+          break;
+        }
+        case 'transfer': {
+          if (bucketCount === 1) break;
+          const from = o.from % bucketCount;
+          const to = (from + 1 + (o.offset % (bucketCount - 1))) % bucketCount;
+          const before = await availables();
+          const moved = await stock.transfer(opId, sku, from, to, o.qty);
+          expect(moved, step).toBe(Math.min(o.qty, before[from]!));
+          const after = [...before];
+          after[from]! -= moved;
+          after[to]! += moved;
+          expect(await availables(), step).toEqual(after);
+          // A transfer that found nothing to move recorded nothing: only one that moved units must repeat as a no-op.
+          if (moved > 0) {
+            done.push(async (stock) => {
+              const unchanged = await availables();
+              expect(await stock.transfer(opId, sku, from, to, o.qty), `repeat of ${step}`).toBe(moved);
+              expect(await availables(), `repeat of ${step}`).toEqual(unchanged);
+            });
+          }
+          break;
+        }
+        case 'rebalance': {
+          const before = await availables();
+          const plan = planRebalance(before);
+          const expected = [...before];
+          for (const t of plan) {
+            expected[t.from]! -= t.qty;
+            expected[t.to]! += t.qty;
+          }
+          expect(await stock.rebalance(opId, sku), step).toBe(plan.reduce((s, t) => s + t.qty, 0));
+          expect(await availables(), step).toEqual(expected);
+          // Repeated later its plan may differ, so a repeat only has to leave the totals alone.
+          done.push(async (stock) => {
+            await stock.rebalance(opId, sku);
+          });
+          break;
+        }
+        case 'repeat': {
+          if (done.length === 0) break;
+          await done[o.pick % done.length]!(stock);
+          break;
+        }
+      }
+      const summary = await stock.summary(sku);
+      expect(
+        {
+          available: summary.available,
+          held: summary.held,
+          sold: summary.sold,
+          incoming: summary.incoming,
+          ...summary.nonSellable,
+          received: summary.received,
+        },
+        `totals after ${step}`,
+      ).toEqual(model.totals());
+      expect(summary.inTransit, `in transit after ${step}`).toBe(0);
+    }
+
+    const report = await checkInvariants(first, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.totals).toMatchObject(model.totals());
+    expect(report).toMatchObject({ inTransit: 0, openHolds: model.open.length, unrecorded: 0 });
+    const heads = await Promise.all(buckets.map((b) => first.ledger.head(b, true)));
+    expect(
+      heads.map((h) => {
+        const { incoming, held, sold, returned, repair, damaged, received } = h!.balances;
+        return { incoming, held, sold, returned, repair, damaged, received };
+      }),
+    ).toEqual(model.buckets);
+  }
+
+  it('matches the model after every operation of random sequences, invariants holding at the end', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.array(op, { maxLength: 25, size: 'max' }),
+        (bucketCount, initial, ops) => runSequence(bucketCount, initial, ops),
+      ),
+      { numRuns: 20 },
+    );
+  }, 120_000);
+});
