@@ -33,7 +33,14 @@ export const configSchema = z.object({
   API_PORT: port.default(3000),
   HOLDFAST_OPS_TOKEN: optionalString,
 
+  HOLDFAST_TOKEN_SECRET: optionalString,
+
   HOLD_TTL_SECONDS: positiveInt.default(900),
+  MAX_HOLD_SECONDS: positiveInt.default(3600),
+  MAX_LINE_QUANTITY: positiveInt.max(10_000).default(100),
+  RATE_LIMIT_CART_PER_MINUTE: positiveInt.default(120),
+  RATE_LIMIT_IP_PER_MINUTE: positiveInt.default(1200),
+  BODY_LIMIT_BYTES: positiveInt.default(16_384),
 
   PATH: z.string().default(''),
 });
@@ -48,6 +55,8 @@ export interface Config extends RawConfig {
   /** The ops bearer token; generated in development when none is configured. */
   readonly opsToken: string;
   readonly opsTokenGenerated: boolean;
+  /** Signs shoppers' cart tokens; generated per process in development when none is configured. */
+  readonly tokenSecret: string;
 }
 
 export class ConfigError extends Error {
@@ -61,8 +70,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const raw = parsed.data;
-  if (raw.NODE_ENV === 'production' && !raw.HOLDFAST_OPS_TOKEN) {
-    throw new ConfigError('HOLDFAST_OPS_TOKEN must be set in production');
+  if (raw.NODE_ENV === 'production' && (!raw.HOLDFAST_OPS_TOKEN || !raw.HOLDFAST_TOKEN_SECRET)) {
+    throw new ConfigError('HOLDFAST_OPS_TOKEN and HOLDFAST_TOKEN_SECRET must be set in production');
   }
   const opsToken = raw.HOLDFAST_OPS_TOKEN ?? randomBytes(24).toString('base64url');
   return Object.freeze({
@@ -71,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     mongoUris: splitShardUris(raw.MONGODB_URI ?? ''),
     opsToken,
     opsTokenGenerated: raw.HOLDFAST_OPS_TOKEN === undefined,
+    tokenSecret: raw.HOLDFAST_TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
   });
 }
 

@@ -5,6 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApp } from './api/app';
+import { apiSettings, webRoot } from './api/settings';
+import { createMetrics } from './metrics';
 import { loadConfig } from './config';
 import { ensureSchema, ShardSet } from './db';
 import { startStack } from './infra';
@@ -45,18 +47,24 @@ async function run() {
     cleanups.push(() => connection.close());
 
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-    const worker = await createWorker({
-      connection: nativeConnection,
-      namespace: config.TEMPORAL_NAMESPACE,
-      deps: activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE),
-    });
+    const metrics = createMetrics();
+    const deps = activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE, metrics);
+    const worker = await createWorker({ connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, deps });
     const workerRun = worker.run();
     cleanups.push(async () => {
       worker.shutdown();
       await workerRun;
     });
 
-    const app = await buildApp({ shards, temporal: connection, logger: log.child({ component: 'api' }) });
+    const app = await buildApp({
+      shards,
+      stock: deps.stock,
+      temporal: client,
+      metrics,
+      settings: apiSettings(config, stack.temporalUiUrl),
+      logger: log.child({ component: 'api' }),
+      webRoot,
+    });
     await app.listen({ host: config.API_HOST, port: config.API_PORT });
     cleanups.push(() => app.close());
 

@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, FakePaymentGateway, type ActivityDeps } from './activities';
 import { loadConfig } from './config';
 import { collections, ensureSchema, ShardSet } from './db';
+import { createMetrics, type Metrics } from './metrics';
 import { StockService } from './stock';
 import { createLogger } from './logger';
 
@@ -26,9 +27,15 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
 }
 
 /** The worker's dependencies: the stock ledger, the payment provider (the built-in fake) and a client. */
-export function activityDeps(shards: ShardSet, temporal: Client, taskQueue: string): ActivityDeps {
+export function activityDeps(
+  shards: ShardSet,
+  temporal: Client,
+  taskQueue: string,
+  metrics: Metrics = createMetrics(),
+): ActivityDeps {
   return {
     shards,
+    metrics,
     stock: new StockService(shards),
     payments: new FakePaymentGateway(shards.cartsDb(0).collection(collections.carts.gateway)),
     temporal,

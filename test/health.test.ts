@@ -1,28 +1,52 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { ShardSet } from '../src/db';
+import { createMetrics } from '../src/metrics';
+import { StockService } from '../src/stock';
 import { ensureFerretDbBinary, freePorts, startFerretDbShards } from '../src/infra';
 import { connectTestShards } from './helpers';
 
 describe('GET /health', () => {
-  let temporal: Connection;
+  let connection: Connection;
+  let temporal: Client;
 
   beforeAll(async () => {
-    temporal = await Connection.connect({ address: inject('temporalAddress') });
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    temporal = new Client({ connection });
   });
 
   afterAll(async () => {
-    await temporal?.close();
+    await connection?.close();
   });
+
+  const appOn = (shards: ShardSet) =>
+    buildApp({
+      shards,
+      stock: new StockService(shards),
+      temporal,
+      metrics: createMetrics(),
+      settings: {
+        namespace: 'default',
+        taskQueue: 'unused',
+        opsToken: 'x',
+        tokenSecret: 'y',
+        holdTtlSeconds: 1,
+        maxHoldSeconds: 1,
+        maxLineQuantity: 1,
+        rateLimitCartPerMinute: 10,
+        rateLimitIpPerMinute: 10,
+        bodyLimitBytes: 1024,
+      },
+    });
 
   it('answers 200 when Temporal and every shard answer', async () => {
     const shards = await connectTestShards();
-    const app = await buildApp({ shards, temporal });
+    const app = await appOn(shards);
     const res = await app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ status: 'ok', temporal: true, shards: Array(shards.size).fill(true) });
@@ -45,7 +69,7 @@ describe('GET /health', () => {
       cartsDb: 'health_carts',
     });
     try {
-      const app = await buildApp({ shards, temporal });
+      const app = await appOn(shards);
       expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
 
       await Promise.all(extra.procs.map((p) => p.stop()));

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { searchAttributes } from '../src/infra/temporal';
 import { createActivities, FakePaymentGateway, type Activities } from '../src/activities';
 import { collections, type ShardSet } from '../src/db';
+import { createMetrics } from '../src/metrics';
 import { StockService } from '../src/stock';
 import { addToCartUpdate } from '../src/workflows/messages';
 import type { AddToCartResult, HoldWorkflowInput } from '../src/workflows/types';
@@ -59,6 +60,7 @@ export async function createTestWorker(
     payments: new FakePaymentGateway(shards.cartsDb(0).collection(collections.carts.gateway), 30_000),
     temporal: env.client,
     taskQueue,
+    metrics: createMetrics(),
   });
   const worker = await Worker.create({
     connection: env.nativeConnection!,

@@ -16,6 +16,7 @@ import {
   lockForCheckoutUpdate,
   restockSignal,
 } from '../workflows/messages';
+import type { Metrics } from '../metrics';
 import type { BackorderEntry, CartLine, LockResult, Order } from '../workflows/types';
 import { CardDeclinedError, type Charge, type PaymentGateway } from './payment-gateway';
 import { workflowIds } from '../workflows/workflow-ids';
@@ -27,6 +28,7 @@ export interface ActivityDeps {
   /** For activities that start or message other workflows (locks, reorders, the backorder queue). */
   readonly temporal: Client;
   readonly taskQueue: string;
+  readonly metrics: Metrics;
 }
 
 export interface ProductInfo {
@@ -87,6 +89,12 @@ export function createActivities(deps: ActivityDeps) {
       const results: SettleResult[] = [];
       for (const hold of input.holds) results.push(await stock.settle(hold, input.kind));
       return results;
+    },
+
+    /** Counts how lines end (expired, removed, purchased) for /metrics. */
+    async saveCartLine(line: CartLine): Promise<void> {
+      await linesOf(line.cartId).replaceOne({ _id: line.holdId }, line, { upsert: true });
+      if (line.status === 'expired' || line.status === 'purchased') deps.metrics.holds.labels(line.status).inc();
     },
 
     restockStock(input: { opId: string; sku: string; quantity: number; to?: ReceivingState }): Promise<number> {
@@ -154,10 +162,6 @@ export function createActivities(deps: ActivityDeps) {
 
     // ---- carts and orders ----
 
-    async saveCartLine(line: CartLine): Promise<void> {
-      await linesOf(line.cartId).replaceOne({ _id: line.holdId }, line, { upsert: true });
-    },
-
     async listCartLines(cartId: string): Promise<CartLine[]> {
       const docs = await linesOf(cartId).find({ cartId }).toArray();
       return docs.map(({ _id, ...line }) => line).sort((a, b) => a.holdId.localeCompare(b.holdId));
@@ -185,6 +189,8 @@ export function createActivities(deps: ActivityDeps) {
 
     async saveOrder(order: Order): Promise<void> {
       await ordersOf(order.orderId).replaceOne({ _id: order.orderId }, order, { upsert: true });
+      if (order.status === 'completed') deps.metrics.checkouts.labels('completed').inc();
+      if (order.status === 'failed' && order.reason) deps.metrics.checkouts.labels('failed').inc();
     },
 
     async chargePayment(input: { orderId: string; amountCents: number; token: string }): Promise<Charge> {

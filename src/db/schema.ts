@@ -16,6 +16,7 @@ export const collections = {
     orders: 'orders',
     /** The fake payment gateway's own records (the provider's side, not ours). */
     gateway: 'gateway_records',
+    idempotency: 'idempotency_keys',
   },
 } as const;
 

@@ -1,0 +1,310 @@
+import { randomBytes } from 'node:crypto';
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { collections } from '../../db';
+import { addToCartUpdate, changeQuantityUpdate, orderStateQuery, removeLineUpdate } from '../../workflows/messages';
+import type { AddToCartResult, CartLine, HoldWorkflowInput, Order } from '../../workflows/types';
+import { workflowIds } from '../../workflows/workflow-ids';
+import type { RouteContext } from '../app';
+import { HttpError } from '../errors';
+import { keyDigest, type StoredResponse } from '../idempotency';
+import {
+  cartLineSchema,
+  errorSchema,
+  holdResponseSchema,
+  idempotencyKeySchema,
+  idSchema,
+  orderSchema,
+  skuSchema,
+} from '../schemas';
+
+interface CartParams {
+  cartId: string;
+}
+interface LineParams extends CartParams {
+  holdId: string;
+}
+
+const idempotencyHeaders = {
+  type: 'object',
+  required: ['idempotency-key'],
+  properties: { 'idempotency-key': idempotencyKeySchema },
+} as const;
+const cartParams = { type: 'object', required: ['cartId'], properties: { cartId: idSchema } } as const;
+const lineParams = {
+  type: 'object',
+  required: ['cartId', 'holdId'],
+  properties: { cartId: idSchema, holdId: idSchema },
+} as const;
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
+
+/** The shopper's routes: carts, their lines (each a hold workflow), checkout and orders. */
+export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
+  const { temporal, settings, metrics, shards } = ctx;
+  const security = [{ bearer: [] }];
+  const quantity = { type: 'integer', minimum: 1, maximum: settings.maxLineQuantity } as const;
+  const linesOf = (cartId: string) =>
+    shards.cartsDb(shards.shardFor(cartId)).collection<CartLine & { _id: string }>(collections.carts.lines);
+
+  function holdReply(result: AddToCartResult, created: boolean): StoredResponse {
+    metrics.holds.labels(result.status).inc();
+    if (result.status === 'out_of_stock') {
+      return {
+        statusCode: 409,
+        body: { error: 'out_of_stock', message: `only ${result.available} available`, holdId: result.holdId },
+      };
+    }
+    return { statusCode: created ? 201 : 200, body: result };
+  }
+
+  /** A line id names its cart: another cart's line is simply not found. */
+  function assertLineOfCart({ cartId, holdId }: LineParams) {
+    if (!holdId.startsWith(`${cartId}.`)) throw new HttpError(404, 'unknown_line', `no line ${holdId} in this cart`);
+  }
+
+  async function lineUpdate<T>(holdId: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'unknown_line', `no line ${holdId}`);
+      if (err instanceof WorkflowUpdateFailedError && !(err.cause && 'type' in err.cause)) {
+        throw new HttpError(409, 'line_not_pending', 'the line has ended (expired, removed or purchased)');
+      }
+      if (err instanceof Error && /already completed/i.test(err.message)) {
+        throw new HttpError(409, 'line_not_pending', 'the line has ended (expired, removed or purchased)');
+      }
+      throw err;
+    }
+  }
+
+  app.post(
+    '/carts',
+    {
+      schema: {
+        summary: 'Create a cart and its bearer token',
+        response: {
+          201: {
+            type: 'object',
+            required: ['cartId', 'token'],
+            properties: { cartId: { type: 'string' }, token: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const cartId = `c${randomBytes(12).toString('hex')}`;
+      await shards
+        .cartsDb(shards.shardFor(cartId))
+        .collection(collections.carts.carts)
+        .insertOne({ _id: cartId as never, createdAt: new Date() });
+      return reply.code(201).send({ cartId, token: ctx.tokens.issue(cartId) });
+    },
+  );
+
+  app.post<{ Params: CartParams; Body: { sku: string; quantity: number } }>(
+    '/carts/:cartId/items',
+    {
+      schema: {
+        summary: 'Add to cart: reserve stock and hold it (a hold workflow)',
+        security,
+        headers: idempotencyHeaders,
+        params: cartParams,
+        body: {
+          type: 'object',
+          required: ['sku', 'quantity'],
+          additionalProperties: false,
+          properties: { sku: skuSchema, quantity },
+        },
+        response: { 200: holdResponseSchema, 201: holdResponseSchema, 422: errorSchema, ...errors },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request, reply) => {
+      const { cartId } = request.params;
+      const key = request.headers['idempotency-key'] as string;
+      const result = await ctx.idempotency.run(`items:${cartId}`, key, request.body, async () => {
+        await ctx.stock.product(request.body.sku); // 404 for an unknown SKU, before any workflow starts
+        const input: HoldWorkflowInput = {
+          holdId: `${cartId}.${keyDigest(cartId, key)}`,
+          cartId,
+          sku: request.body.sku,
+          quantity: request.body.quantity,
+          ttlSeconds: settings.holdTtlSeconds,
+          maxHoldSeconds: settings.maxHoldSeconds,
+        };
+        const added = await temporal.workflow.executeUpdateWithStart(addToCartUpdate, {
+          startWorkflowOperation: new WithStartWorkflowOperation('holdWorkflow', {
+            workflowId: workflowIds.hold(input.holdId),
+            taskQueue: settings.taskQueue,
+            args: [input],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        });
+        return holdReply(added, true);
+      });
+      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
+    },
+  );
+
+  app.patch<{ Params: LineParams; Body: { quantity: number } }>(
+    '/carts/:cartId/items/:holdId',
+    {
+      schema: {
+        summary: "Change a line's quantity (reserves or releases the difference)",
+        security,
+        params: lineParams,
+        body: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity } },
+        response: { 200: holdResponseSchema, ...errors },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request, reply) => {
+      assertLineOfCart(request.params);
+      const { holdId } = request.params;
+      const result = await lineUpdate(holdId, () =>
+        temporal.workflow
+          .getHandle(workflowIds.hold(holdId))
+          .executeUpdate(changeQuantityUpdate, { args: [{ quantity: request.body.quantity }] }),
+      );
+      const stored = holdReply(result, false);
+      return reply.code(stored.statusCode).send(stored.body);
+    },
+  );
+
+  app.delete<{ Params: LineParams }>(
+    '/carts/:cartId/items/:holdId',
+    {
+      schema: {
+        summary: 'Remove a line: its stock is released at once',
+        security,
+        params: lineParams,
+        response: { 200: holdResponseSchema, ...errors },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request) => {
+      assertLineOfCart(request.params);
+      const { cartId, holdId } = request.params;
+      try {
+        const { line } = await lineUpdate(holdId, () =>
+          temporal.workflow.getHandle(workflowIds.hold(holdId)).executeUpdate(removeLineUpdate),
+        );
+        metrics.holds.labels('removed').inc();
+        return { holdId, status: 'removed', quantity: line.quantity };
+      } catch (err) {
+        // Removing a removed line again is a no-op (DELETE is idempotent); an expired or bought one cannot be.
+        const line = await linesOf(cartId).findOne({ _id: holdId });
+        if (err instanceof HttpError && line?.status === 'removed') {
+          return { holdId, status: 'removed', quantity: line.quantity };
+        }
+        throw err;
+      }
+    },
+  );
+
+  app.get<{ Params: CartParams }>(
+    '/carts/:cartId',
+    {
+      schema: {
+        summary: "A cart's lines",
+        security,
+        params: cartParams,
+        response: {
+          200: {
+            type: 'object',
+            required: ['cartId', 'lines'],
+            properties: { cartId: { type: 'string' }, lines: { type: 'array', items: cartLineSchema } },
+          },
+          ...errors,
+        },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request) => {
+      const { cartId } = request.params;
+      const lines = await linesOf(cartId).find({ cartId }).toArray();
+      lines.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
+      return { cartId, lines };
+    },
+  );
+
+  app.post<{ Params: CartParams; Body: { paymentToken: string } }>(
+    '/carts/:cartId/checkout',
+    {
+      schema: {
+        summary: 'Check out the held lines (a checkout saga workflow)',
+        security,
+        headers: idempotencyHeaders,
+        params: cartParams,
+        body: {
+          type: 'object',
+          required: ['paymentToken'],
+          additionalProperties: false,
+          properties: { paymentToken: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+        response: {
+          202: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },
+          422: errorSchema,
+          ...errors,
+        },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request, reply) => {
+      const { cartId } = request.params;
+      const key = request.headers['idempotency-key'] as string;
+      const result = await ctx.idempotency.run(`checkout:${cartId}`, key, request.body, async () => {
+        const orderId = `o${keyDigest(`checkout:${cartId}`, key)}`;
+        try {
+          await temporal.workflow.start('checkoutWorkflow', {
+            workflowId: workflowIds.checkout(orderId),
+            taskQueue: settings.taskQueue,
+            args: [{ orderId, cartId, paymentToken: request.body.paymentToken }],
+          });
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        }
+        return { statusCode: 202, body: { orderId } };
+      });
+      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
+    },
+  );
+
+  app.get<{ Params: { orderId: string } }>(
+    '/orders/:orderId',
+    {
+      schema: {
+        summary: 'An order and its status',
+        security,
+        params: { type: 'object', required: ['orderId'], properties: { orderId: idSchema } },
+        response: { 200: orderSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const header = request.headers.authorization;
+      if (!header?.startsWith('Bearer ')) throw new HttpError(401, 'unauthorized', 'a bearer token is required');
+      const cartId = ctx.tokens.verify(header.slice('Bearer '.length).trim());
+      if (cartId === undefined) throw new HttpError(401, 'unauthorized', 'invalid token');
+      const { orderId } = request.params;
+      const stored = await shards
+        .cartsDb(shards.shardFor(orderId))
+        .collection<Order>(collections.carts.orders)
+        .findOne({ orderId }, { projection: { _id: 0 } });
+      // Just started: the workflow has not written the order yet, but can say so.
+      const order =
+        stored ??
+        (await temporal.workflow
+          .getHandle(workflowIds.checkout(orderId))
+          .query(orderStateQuery)
+          .catch(() => undefined));
+      if (!order) throw new HttpError(404, 'unknown_order', `no order ${orderId}`);
+      if (order.cartId !== cartId) throw new HttpError(403, 'forbidden', 'this token is for another cart');
+      return order;
+    },
+  );
+}

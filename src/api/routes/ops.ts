@@ -1,0 +1,233 @@
+import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { checkInvariants } from '../../stock';
+import {
+  approveReorderSignal,
+  backorderQueueQuery,
+  receiveReorderSignal,
+  rejectReorderSignal,
+  removeLineUpdate,
+  reorderStateQuery,
+  reprioritiseBackorderSignal,
+} from '../../workflows/messages';
+import type { BackorderQueueState } from '../../workflows/types';
+import { workflowIds } from '../../workflows/workflow-ids';
+import type { RouteContext } from '../app';
+import { HttpError } from '../errors';
+import { errorSchema, idSchema, skuSchema } from '../schemas';
+
+interface SkuParams {
+  sku: string;
+}
+const skuParams = { type: 'object', required: ['sku'], properties: { sku: skuSchema } } as const;
+const backorderParams = {
+  type: 'object',
+  required: ['sku', 'holdId'],
+  properties: { sku: skuSchema, holdId: idSchema },
+} as const;
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
+const optionalQuantity = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
+
+/** Ops: backorder queues, reorder approvals, an overview with links to runs, and the invariant checker. */
+export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
+  const { temporal, stock, shards } = ctx;
+  const security = [{ bearer: [] }];
+  const common = { onRequest: ctx.requireOps };
+
+  async function queueOf(sku: string): Promise<BackorderQueueState> {
+    await stock.product(sku);
+    try {
+      return await temporal.workflow.getHandle(workflowIds.backorders(sku)).query(backorderQueueQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { sku, waiting: [], filled: 0 };
+      throw err;
+    }
+  }
+
+  async function signalReorder(
+    sku: string,
+    send: (handle: ReturnType<typeof temporal.workflow.getHandle>) => Promise<void>,
+  ) {
+    const handle = temporal.workflow.getHandle(workflowIds.reorder(sku));
+    try {
+      await send(handle);
+      return await handle.query(reorderStateQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError)
+        throw new HttpError(404, 'unknown_reorder', `no open reorder for ${sku}`);
+      throw err;
+    }
+  }
+
+  async function list(query: string, limit: number): Promise<WorkflowExecutionInfo[]> {
+    const found: WorkflowExecutionInfo[] = [];
+    for await (const execution of temporal.workflow.list({ query, pageSize: limit })) {
+      found.push(execution);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  app.get<{ Params: SkuParams }>(
+    '/products/:sku/backorders',
+    {
+      schema: { summary: 'Waiting backorders, in fill order (ops)', security, params: skuParams, response: errors },
+      ...common,
+    },
+    async (request) => {
+      const queue = await queueOf(request.params.sku);
+      return { sku: queue.sku, waiting: queue.waiting, filled: queue.filled };
+    },
+  );
+
+  app.delete<{ Params: SkuParams & { holdId: string } }>(
+    '/products/:sku/backorders/:holdId',
+    {
+      schema: { summary: 'Cancel a waiting backorder (ops)', security, params: backorderParams, response: errors },
+      ...common,
+    },
+    async (request) => {
+      const { holdId } = request.params;
+      const { line } = await temporal.workflow.getHandle(workflowIds.hold(holdId)).executeUpdate(removeLineUpdate);
+      return { holdId, status: line.status };
+    },
+  );
+
+  app.post<{ Params: SkuParams & { holdId: string }; Body: { position: number } }>(
+    '/products/:sku/backorders/:holdId/position',
+    {
+      schema: {
+        summary: 'Move a waiting backorder in the queue (0 = first) (ops)',
+        security,
+        params: backorderParams,
+        body: {
+          type: 'object',
+          required: ['position'],
+          additionalProperties: false,
+          properties: { position: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
+        },
+        response: errors,
+      },
+      ...common,
+    },
+    async (request) => {
+      const { sku, holdId } = request.params;
+      const queue = await queueOf(sku);
+      if (!queue.waiting.some((e) => e.holdId === holdId)) {
+        throw new HttpError(404, 'unknown_backorder', `${holdId} is not waiting for ${sku}`);
+      }
+      await temporal.workflow
+        .getHandle(workflowIds.backorders(sku))
+        .signal(reprioritiseBackorderSignal, { holdId, position: request.body.position });
+      return { sku, holdId, position: request.body.position };
+    },
+  );
+
+  app.get(
+    '/reorders',
+    {
+      schema: { summary: 'Open reorder requests awaiting a decision or delivery (ops)', security, response: errors },
+      ...common,
+    },
+    async () => {
+      const running = await list(`WorkflowType = 'reorderWorkflow' AND ExecutionStatus = 'Running'`, 100);
+      const reorders = await Promise.all(
+        running.map(async (execution) => ({
+          ...(await temporal.workflow.getHandle(execution.workflowId).query(reorderStateQuery)),
+          workflowId: execution.workflowId,
+          runUrl: ctx.runUrl(execution.workflowId),
+        })),
+      );
+      return { reorders };
+    },
+  );
+
+  const decision = (
+    action: 'approve' | 'reject' | 'receive',
+    body: Record<string, unknown>,
+    send: (request: {
+      params: SkuParams;
+      body: Record<string, unknown>;
+    }) => (h: ReturnType<typeof temporal.workflow.getHandle>) => Promise<void>,
+  ) =>
+    app.post<{ Params: SkuParams; Body: Record<string, unknown> }>(
+      `/reorders/:sku/${action}`,
+      {
+        schema: {
+          summary: `${action[0]!.toUpperCase()}${action.slice(1)} a reorder (ops)`,
+          security,
+          params: skuParams,
+          body: { type: 'object', additionalProperties: false, properties: body },
+          response: errors,
+        },
+        ...common,
+      },
+      async (request) => signalReorder(request.params.sku, send(request)),
+    );
+  decision(
+    'approve',
+    { quantity: optionalQuantity },
+    (request) => (h) =>
+      h.signal(approveReorderSignal, {
+        by: 'ops',
+        ...(request.body.quantity ? { quantity: request.body.quantity as number } : {}),
+      }),
+  );
+  decision(
+    'reject',
+    { reason: { type: 'string', maxLength: 500 } },
+    (request) => (h) =>
+      h.signal(rejectReorderSignal, {
+        by: 'ops',
+        ...(request.body.reason ? { reason: request.body.reason as string } : {}),
+      }),
+  );
+  decision(
+    'receive',
+    { quantity: optionalQuantity },
+    (request) => (h) =>
+      h.signal(receiveReorderSignal, request.body.quantity ? { quantity: request.body.quantity as number } : {}),
+  );
+
+  app.get(
+    '/ops/overview',
+    {
+      schema: { summary: 'Recent carts and orders with links to their runs (ops)', security, response: errors },
+      ...common,
+    },
+    async () => {
+      const [holds, checkouts] = await Promise.all([
+        list(`WorkflowType = 'holdWorkflow'`, 50),
+        list(`WorkflowType = 'checkoutWorkflow'`, 50),
+      ]);
+      const carts = new Map<string, string | undefined>();
+      for (const h of holds) {
+        const cartId = h.typedSearchAttributes.get({ name: 'CartId', type: 'KEYWORD' } as never) as string | undefined;
+        if (cartId && !carts.has(cartId)) carts.set(cartId, ctx.runUrl(h.workflowId));
+      }
+      return {
+        temporalUiUrl: ctx.settings.temporalUiUrl,
+        carts: [...carts].map(([cartId, runUrl]) => ({ cartId, runUrl })),
+        orders: checkouts.map((c) => ({
+          orderId: c.workflowId.replace(/^checkout-/, ''),
+          status: c.status.name,
+          runUrl: ctx.runUrl(c.workflowId),
+        })),
+      };
+    },
+  );
+
+  app.get<{ Params: SkuParams }>(
+    '/ops/invariants/:sku',
+    {
+      schema: {
+        summary: "Replay a SKU's ledgers and check every invariant (ops)",
+        security,
+        params: skuParams,
+        response: errors,
+      },
+      ...common,
+    },
+    async (request) => checkInvariants(stock, shards, request.params.sku),
+  );
+}

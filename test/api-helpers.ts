@@ -1,0 +1,71 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { inject } from 'vitest';
+import { buildApp, type ApiSettings } from '../src/api/app';
+import { webRoot } from '../src/api/settings';
+import type { ShardSet } from '../src/db';
+import { createMetrics } from '../src/metrics';
+import { connectTestShards } from './helpers';
+import { createTestWorker, type TestWorker } from './workflow-helpers';
+
+export const opsToken = 'test-ops-token';
+
+export interface TestApi {
+  readonly app: FastifyInstance;
+  readonly shards: ShardSet;
+  readonly worker: TestWorker;
+  readonly client: Client;
+  close(): Promise<void>;
+}
+
+/**
+ * The real API on the test run's dev server and FerretDB, with a worker on its own task queue running in
+ * this process. `settings` overrides the defaults (rate limits, quantity bound...).
+ */
+export async function startTestApi(settings: Partial<ApiSettings> = {}): Promise<TestApi> {
+  const shards = await connectTestShards();
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const native = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const client = new Client({ connection });
+  const worker = await createTestWorker({ client, nativeConnection: native }, shards);
+  const running = worker.worker.run();
+  const app = await buildApp({
+    shards,
+    stock: worker.stock,
+    temporal: client,
+    metrics: createMetrics(),
+    settings: {
+      namespace: 'default',
+      taskQueue: worker.taskQueue,
+      opsToken,
+      tokenSecret: 'test-secret',
+      holdTtlSeconds: 600,
+      maxHoldSeconds: 3600,
+      maxLineQuantity: 100,
+      rateLimitCartPerMinute: 1000,
+      rateLimitIpPerMinute: 100_000,
+      bodyLimitBytes: 16_384,
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      ...settings,
+    },
+    webRoot,
+  });
+  return {
+    app,
+    shards,
+    worker,
+    client,
+    async close() {
+      await app.close();
+      worker.worker.shutdown();
+      await running;
+      await native.close();
+      await connection.close();
+      await shards.close();
+    },
+  };
+}
+
+export const ops = { authorization: `Bearer ${opsToken}` };
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
