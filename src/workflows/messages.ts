@@ -45,3 +45,6 @@ export const reorderStateQuery = defineQuery<ReorderState>('reorderState');
 
 // ---- checkout ----
 export const orderStateQuery = defineQuery<Order>('orderState');
+
+// ---- benchmark floor ----
+export const floorUpdate = defineUpdate<{ status: 'held' }>('floor');
