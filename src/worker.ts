@@ -23,6 +23,7 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue: options.deps.taskQueue,
     workflowsPath,
     activities: createActivities(options.deps),
+    shutdownGraceTime: '10 seconds',
   });
 }
 

@@ -66,6 +66,8 @@ export async function createTestWorker(
     connection: env.nativeConnection!,
     taskQueue,
     workflowBundle: await workflowBundle(),
+    // Activities that wait on workflows this worker no longer runs must not hold up a test's teardown.
+    shutdownGraceTime: '2 seconds',
     activities: { ...activities, ...override(activities) },
   });
   return { worker, taskQueue, stock, activities };

@@ -245,7 +245,8 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           type: 'object',
           required: ['paymentToken'],
           additionalProperties: false,
-          properties: { paymentToken: { type: 'string', minLength: 1, maxLength: 200 } },
+          // A provider token (Stripe's tok_/pm_ ids); anything else is a malformed request, not a decline.
+          properties: { paymentToken: { type: 'string', pattern: '^(tok|pm)_[A-Za-z0-9]{1,100}$' } },
         },
         response: {
           202: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },

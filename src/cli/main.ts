@@ -1,0 +1,100 @@
+import { ConfigError, loadConfig, type Config } from '../config';
+import { ApiClient, ApiError } from './api-client';
+import { parseCommandLine, UsageError, type Options } from './args';
+import { checkArguments, commands, commandUsage, findCommand, type Command } from './commands';
+
+const exitOk = 0;
+const exitFailed = 1;
+const exitUsage = 2;
+
+function helpText(): string {
+  const width = 40;
+  const lines = [
+    ...commands.map((c) => ({ usage: commandUsage(c).replace(/^holdfast /, ''), summary: c.summary })),
+    { usage: 'help', summary: 'this help (and: holdfast <command> --help)' },
+  ].flatMap(({ usage, summary }) =>
+    usage.length < width ? [`  ${usage.padEnd(width)}${summary}`] : [`  ${usage}`, `  ${''.padEnd(width)}${summary}`],
+  );
+  return [
+    'usage: holdfast <command> [arguments] [--api URL] [--token TOKEN] [--json]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'options:',
+    '  --api URL       the HTTP API (default http://$API_HOST:$API_PORT, i.e. http://127.0.0.1:3000)',
+    '  --token TOKEN   the ops bearer token (default $HOLDFAST_OPS_TOKEN; prefer it: arguments show in ps)',
+    "  --json          print the API's JSON instead of tables",
+    '',
+    'exit status: 0 done, 1 API error or invariant violation, 2 bad usage',
+  ].join('\n');
+}
+
+/** The API and token: options first, then the configuration (read only when an option is missing). */
+function connection(options: Options): { api: string; token: string | undefined } {
+  let config: Readonly<Config> | undefined;
+  const configured = () => (config ??= loadConfig());
+  const api = options.api ?? `http://${configured().API_HOST}:${configured().API_PORT}`;
+  let url: URL;
+  try {
+    url = new URL(api);
+  } catch {
+    throw new UsageError(`--api must be a URL, got "${api}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--api must be http(s), got "${api}"`);
+  return { api, token: options.token ?? configured().HOLDFAST_OPS_TOKEN };
+}
+
+/** Runs one command line; returns the exit status. Output goes to stdout, errors to stderr. */
+async function run(argv: readonly string[]): Promise<number> {
+  let command: Command | undefined;
+  try {
+    const { values: options, positionals } = parseCommandLine(argv);
+    if (positionals[0] === 'help' || (positionals.length === 0 && options.help)) {
+      process.stdout.write(`${helpText()}\n`);
+      return exitOk;
+    }
+    if (positionals.length === 0) throw new UsageError('no command');
+    const found = findCommand(positionals);
+    command = found.command;
+    if (options.help) {
+      process.stdout.write(`usage: ${commandUsage(command)}\n  ${command.summary}\n`);
+      return exitOk;
+    }
+    checkArguments(command, found.args, options);
+    const { api, token } = connection(options);
+    const outcome = await command.run(new ApiClient(api, token), found.args, options);
+    process.stdout.write(`${options.json ? JSON.stringify(outcome.data, null, 2) : outcome.text}\n`);
+    return outcome.exitCode ?? exitOk;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      const usage = command ? `usage: ${commandUsage(command)}` : helpText();
+      process.stderr.write(`holdfast: ${err.message}\n${usage}\n`);
+      return exitUsage;
+    }
+    if (err instanceof ApiError) {
+      process.stderr.write(`error: ${err.code}: ${err.message}\n`);
+      if (err.status === 401 || err.status === 403) {
+        process.stderr.write('hint: ops commands need --token or HOLDFAST_OPS_TOKEN\n');
+      }
+      return exitFailed;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`error: invalid_config: ${err.message}\n`);
+      return exitFailed;
+    }
+    throw err;
+  }
+}
+
+// exitCode rather than process.exit(): a piped stdout is flushed before the process ends.
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: internal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = exitFailed;
+  },
+);
