@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { collections, type ShardSet } from '../src/db';
+import { checkSystem } from '../src/ops/check-system';
 import { checkInvariants, StockService } from '../src/stock';
 import type { CartLine, Order } from '../src/workflows/types';
 import { workflowIds } from '../src/workflows/workflow-ids';
@@ -141,6 +142,10 @@ describe('on the real dev server', () => {
       expect(report.violations).toEqual([]);
       // Completed orders sold their two units each; failed orders gave theirs back to their carts.
       expect(report.totals).toMatchObject({ sold: completed * 2, held: (orders.length - completed) * 2 });
+      const system = await checkSystem(stock, shards);
+      expect(system.violations).toEqual([]);
+      expect(system.counts).toMatchObject({ charges: completed, refunds: 0 });
+
       // The lines of completed orders end purchased (their hold workflows finish on the purchased signal).
       for (const { token, holdIds } of orders.filter((o) => o.token === 'tok_visa')) {
         for (const holdId of holdIds) {

@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { checkSystem } from '../../ops/check-system';
 import { checkInvariants } from '../../stock';
 import {
   approveReorderSignal,
@@ -215,6 +216,19 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
         })),
       };
     },
+  );
+
+  app.get(
+    '/ops/check',
+    {
+      schema: {
+        summary: 'Check the whole system: every ledger, cart line, order and charge (ops)',
+        security,
+        response: errors,
+      },
+      ...common,
+    },
+    async () => checkSystem(stock, shards),
   );
 
   app.get<{ Params: SkuParams }>(
