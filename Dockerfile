@@ -1,12 +1,19 @@
-# holdfast API and worker image. The app runs its TypeScript sources directly with tsx (a runtime dependency), so
-# there is no build step: production dependencies, tsconfig.json and src/ are all it needs.
+# holdfast API and worker image. The app runs its TypeScript sources directly with tsx (a runtime dependency);
+# the only build is the storefront and ops console (Vite), in a first stage with the dev dependencies.
 #
 #   API (default):  npx tsx src/api/server.ts
 #   Worker:         npx tsx src/worker.ts
+#   Ops CLI:        npx holdfast help
 #
 # All configuration comes from environment variables (see src/config.ts and docker-compose.yml).
-FROM node:20-bookworm-slim
+FROM node:20-bookworm-slim AS web
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY web ./web
+RUN npm run build:web
 
+FROM node:20-bookworm-slim
 WORKDIR /app
 
 COPY package.json package-lock.json ./
@@ -14,6 +21,8 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY src ./src
+COPY bin ./bin
+COPY --from=web /app/web/dist ./web/dist
 
 # Run unprivileged; HOLDFAST_HOME (default .holdfast, relative to /app) must be writable by that user.
 RUN mkdir -p /app/.holdfast && chown node:node /app/.holdfast

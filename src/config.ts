@@ -70,9 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const raw = parsed.data;
-  if (raw.NODE_ENV === 'production' && (!raw.HOLDFAST_OPS_TOKEN || !raw.HOLDFAST_TOKEN_SECRET)) {
-    throw new ConfigError('HOLDFAST_OPS_TOKEN and HOLDFAST_TOKEN_SECRET must be set in production');
-  }
   const opsToken = raw.HOLDFAST_OPS_TOKEN ?? randomBytes(24).toString('base64url');
   return Object.freeze({
     ...raw,
@@ -90,4 +87,11 @@ export function splitShardUris(value: string): string[] {
     .split(/,(?=\s*mongodb(?:\+srv)?:\/\/)/)
     .map((u) => u.trim())
     .filter((u) => u !== '');
+}
+
+/** The API serves real shoppers in production: its secrets must be configured, not generated per process. */
+export function assertApiSecrets(config: Config): void {
+  if (config.NODE_ENV === 'production' && (!config.HOLDFAST_OPS_TOKEN || !config.HOLDFAST_TOKEN_SECRET)) {
+    throw new ConfigError('HOLDFAST_OPS_TOKEN and HOLDFAST_TOKEN_SECRET must be set in production');
+  }
 }

@@ -7,7 +7,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApp } from './api/app';
 import { apiSettings, webRoot } from './api/settings';
 import { createMetrics } from './metrics';
-import { loadConfig } from './config';
+import { assertApiSecrets, loadConfig } from './config';
 import { ensureSchema, ShardSet } from './db';
 import { startStack } from './infra';
 import { createLogger } from './logger';
@@ -15,6 +15,7 @@ import { activityDeps, createWorker } from './worker';
 
 async function run() {
   const config = loadConfig();
+  assertApiSecrets(config);
   const log = createLogger(config.LOG_LEVEL);
   // This process owns shutdown order (API, worker, connections, servers), so the SDK must not act on signals.
   Runtime.install({ shutdownSignals: [] });

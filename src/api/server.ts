@@ -1,6 +1,6 @@
 /** `npm run api`: the API process against external servers (TEMPORAL_ADDRESS, MONGODB_URI). */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../config';
+import { assertApiSecrets, loadConfig } from '../config';
 import { ensureSchema, ShardSet } from '../db';
 import { createLogger } from '../logger';
 import { createMetrics } from '../metrics';
@@ -10,6 +10,7 @@ import { apiSettings, webRoot } from './settings';
 
 async function run() {
   const config = loadConfig();
+  assertApiSecrets(config);
   const log = createLogger(config.LOG_LEVEL, 'api');
   if (!config.TEMPORAL_ADDRESS || config.mongoUris.length === 0) {
     throw new Error('npm run api needs TEMPORAL_ADDRESS and MONGODB_URI; npm start runs the embedded stack');

@@ -1,0 +1,233 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, opsToken, startTestApi, type TestApi } from './api-helpers';
+import { uniqueId } from './helpers';
+
+const bin = fileURLToPath(new URL('../bin/holdfast.js', import.meta.url));
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI as ops would: its own process, with only the environment given here. */
+function holdfast(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [bin, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(err);
+      else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('ops CLI (child processes against the real API, Temporal and FerretDB)', () => {
+  let api: TestApi;
+  let url: string;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    url = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const ops = (...args: string[]) => holdfast([...args, '--api', url, '--token', opsToken]);
+  const json = async (...args: string[]) => {
+    const run = await ops(...args, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    return JSON.parse(run.stdout);
+  };
+
+  async function createProduct(...options: string[]) {
+    const sku = uniqueId('cli');
+    const run = await ops(
+      'product',
+      'create',
+      '--sku',
+      sku,
+      '--name',
+      `Widget ${sku}`,
+      '--price-cents',
+      '1999',
+      ...options,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    return sku;
+  }
+
+  async function addItem(sku: string) {
+    const cart = (await api.app.inject({ method: 'POST', url: '/v1/carts' })).json();
+    const res = await api.app.inject({
+      method: 'POST',
+      url: `/v1/carts/${cart.cartId}/items`,
+      headers: { ...bearer(cart.token), 'idempotency-key': uniqueId('key') },
+      payload: { sku, quantity: 1 },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json() as { holdId: string; status: string };
+  }
+
+  it('creates, lists, shows, restocks, moves and verifies a product', async () => {
+    const sku = uniqueId('cli');
+    const created = await json(
+      ...['product', 'create', '--sku', sku, '--name', 'Lamp', '--price-cents', '1999', '--quantity', '5'],
+      ...['--policy', 'strict', '--buckets', '2', '--low-stock', '1', '--reorder', '4'],
+    );
+    expect(created).toMatchObject({
+      sku,
+      name: 'Lamp',
+      priceCents: 1999,
+      available: 5,
+      buckets: 2,
+      reorderQuantity: 4,
+    });
+
+    const list = await ops('product', 'list');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^sku\s+name\s+price\s+policy\s+available/);
+    expect(list.stdout).toMatch(new RegExp(`^${sku}\\s+Lamp\\s+19\\.99\\s+strict\\s+5\\s`, 'm'));
+    expect((await json('product', 'list')).map((p: { sku: string }) => p.sku)).toContain(sku);
+
+    const restock = await ops('restock', sku, '3');
+    expect(restock.code, restock.stderr).toBe(0);
+    expect(restock.stdout).toContain(`restocked ${sku}: +3`);
+    const move = await ops('move', sku, '1', 'available', 'damaged');
+    expect(move.code, move.stderr).toBe(0);
+    expect(move.stdout).toContain(`moved 1 of ${sku} from available to damaged`);
+    // The API's stock summary may be a second stale.
+    await expect.poll(async () => (await json('product', 'show', sku)).available).toBe(7);
+    const show = await ops('product', 'show', sku);
+    expect(show.stdout).toMatch(/^available\s+7$/m);
+    expect(show.stdout).toMatch(/^non-sellable\s+returned 0, repair 0, damaged 1$/m);
+
+    const verify = await ops('verify', sku);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(new RegExp(`^ok\\s+${sku}\\s`, 'm'));
+    expect(verify.stdout).toContain('1 checked, 0 with violations');
+    expect(await json('verify', sku)).toEqual([expect.objectContaining({ sku, ok: true, violations: [] })]);
+    const all = await ops('verify');
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(new RegExp(`^ok\\s+${sku}\\s`, 'm'));
+  });
+
+  it('takes the API address and the token from the configuration when no option gives them', async () => {
+    const sku = await createProduct('--quantity', '1', '--policy', 'strict');
+    const port = new URL(url).port;
+    const restocked = await holdfast(['restock', sku, '2'], { API_PORT: port, HOLDFAST_OPS_TOKEN: opsToken });
+    expect(restocked.code, restocked.stderr).toBe(0);
+
+    const anonymous = await holdfast(['restock', sku, '2'], { API_PORT: port });
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/^error: unauthorized: /);
+    const wrong = await holdfast(['restock', sku, '2', '--api', url], { HOLDFAST_OPS_TOKEN: 'not-the-token' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^error: forbidden: /);
+    // Reading the catalog needs no token.
+    expect((await holdfast(['product', 'show', sku], { API_PORT: port })).code).toBe(0);
+  });
+
+  it('exits 1 with the API error code for an unknown SKU or reorder', async () => {
+    for (const args of [
+      ['product', 'show', 'no-such-sku'],
+      ['restock', 'no-such-sku', '1'],
+      ['verify', 'no-such-sku'],
+    ]) {
+      const run = await ops(...args);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr).toMatch(/^error: unknown_product: .*no-such-sku/);
+      expect(run.stdout).toBe('');
+    }
+    const reorder = await ops('reorders', 'reject', 'no-such-sku', '--reason', 'nope');
+    expect(reorder.code).toBe(1);
+    expect(reorder.stderr).toMatch(/^error: unknown_reorder: /);
+    const down = await holdfast(['product', 'list', '--api', 'http://127.0.0.1:9']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^error: unreachable: /);
+  });
+
+  it('exits 2 with the usage on bad usage, before calling the API', async () => {
+    const cases: [string[], string][] = [
+      [['restock', 'some-sku'], 'usage: holdfast restock SKU QUANTITY'],
+      [['restock', 'some-sku', 'many'], 'QUANTITY must be a whole number'],
+      [['move', 'some-sku', '1', 'available', 'lost'], 'TO must be one of available, returned, repair, damaged'],
+      [['product', 'create', '--sku', 'x'], '--name is required'],
+      [
+        [
+          'product',
+          'create',
+          '--sku',
+          'x',
+          '--name',
+          'y',
+          '--price-cents',
+          '1',
+          '--quantity',
+          '1',
+          '--policy',
+          'maybe',
+        ],
+        '--policy must be one of strict, backorder',
+      ],
+      [['product', 'list', '--reason', 'x'], 'product list does not take --reason'],
+      [['product', 'list', 'extra'], 'unexpected argument "extra"'],
+      [['product'], 'product needs one of: create, list, show'],
+      [['frobnicate'], 'unknown command "frobnicate"'],
+      [['verify', '--bogus'], "Unknown option '--bogus'"],
+      [[], 'commands:'],
+    ];
+    for (const [args, message] of cases) {
+      const run = await holdfast([...args, '--api', 'http://127.0.0.1:9']);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).toContain('usage: holdfast');
+    }
+    const help = await holdfast(['help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('backorders move SKU HOLD_ID POSITION');
+  });
+
+  it('lists, reorders and cancels backorders', async () => {
+    const sku = await createProduct('--quantity', '0', '--policy', 'backorder');
+    const a = await addItem(sku);
+    const b = await addItem(sku);
+    expect([a.status, b.status]).toEqual(['backordered', 'backordered']);
+    const waiting = async () =>
+      (await json('backorders', 'list', sku)).waiting.map((e: { holdId: string }) => e.holdId);
+    await expect.poll(waiting).toEqual([a.holdId, b.holdId]);
+
+    const moved = await ops('backorders', 'move', sku, b.holdId, '0');
+    expect(moved.code, moved.stderr).toBe(0);
+    await expect.poll(waiting).toEqual([b.holdId, a.holdId]);
+    const table = await ops('backorders', 'list', sku);
+    expect(table.stdout).toMatch(new RegExp(`^\\s*0\\s+${b.holdId}\\s+1\\s`, 'm'));
+    expect(table.stdout).toContain('filled so far: 0');
+
+    const cancelled = await ops('backorders', 'cancel', sku, a.holdId);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toContain(`${a.holdId}: removed`);
+    await expect.poll(waiting).toEqual([b.holdId]);
+  });
+
+  it('lists, approves and receives a reorder', async () => {
+    const sku = await createProduct('--quantity', '3', '--policy', 'strict', '--low-stock', '3', '--reorder', '10');
+    await addItem(sku);
+    await expect
+      .poll(async () => (await json('reorders', 'list')).find((r: { sku: string }) => r.sku === sku)?.status, {
+        timeout: 20_000,
+      })
+      .toBe('awaiting_approval');
+    const list = await ops('reorders', 'list');
+    expect(list.stdout).toMatch(new RegExp(`^${sku}\\s+awaiting_approval\\s+10\\s`, 'm'));
+
+    expect(await json('reorders', 'approve', sku, '--quantity', '12')).toMatchObject({
+      status: 'approved',
+      quantity: 12,
+    });
+    const received = await ops('reorders', 'receive', sku);
+    expect(received.code, received.stderr).toBe(0);
+    await expect.poll(async () => (await json('product', 'show', sku)).available, { timeout: 20_000 }).toBe(14);
+  });
+});
