@@ -51,12 +51,12 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
   const linesOf = (cartId: string) =>
     shards.cartsDb(shards.shardFor(cartId)).collection<CartLine & { _id: string }>(collections.carts.lines);
 
-  function holdReply(result: AddToCartResult, created: boolean): StoredResponse {
+  function holdReply(result: AddToCartResult, created: boolean, requestId: string): StoredResponse {
     metrics.holds.labels(result.status).inc();
     if (result.status === 'out_of_stock') {
       return {
         statusCode: 409,
-        body: { error: 'out_of_stock', message: `only ${result.available} available`, holdId: result.holdId },
+        body: { error: 'out_of_stock', message: `only ${result.available} available`, holdId: result.holdId, requestId },
       };
     }
     return { statusCode: created ? 201 : 200, body: result };
@@ -145,7 +145,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         });
-        return holdReply(added, true);
+        return holdReply(added, true, request.id);
       });
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
@@ -171,7 +171,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           .getHandle(workflowIds.hold(holdId))
           .executeUpdate(changeQuantityUpdate, { args: [{ quantity: request.body.quantity }] }),
       );
-      const stored = holdReply(result, false);
+      const stored = holdReply(result, false, request.id);
       return reply.code(stored.statusCode).send(stored.body);
     },
   );

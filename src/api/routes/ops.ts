@@ -211,7 +211,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
         carts: [...carts].map(([cartId, runUrl]) => ({ cartId, runUrl })),
         orders: checkouts.map((c) => ({
           orderId: c.workflowId.replace(/^checkout-/, ''),
-          status: c.status.name,
+          status: c.status.name === 'RUNNING' ? 'pending' : c.status.name === 'COMPLETED' ? 'completed' : 'failed',
           runUrl: ctx.runUrl(c.workflowId),
         })),
       };

@@ -1,0 +1,68 @@
+import type { Backorders } from '../api';
+import { time } from '../format';
+import type { OpsCall, RunAction } from './ops-console';
+
+interface Props {
+  readonly queues: readonly Backorders[];
+  readonly call: OpsCall;
+  readonly run: RunAction;
+}
+
+export function BackorderQueues({ queues, call, run }: Props) {
+  return (
+    <section class="panel" aria-label="Backorders" data-testid="backorders">
+      <h2>
+        Backorder queues <span class="muted small">filled first come, first served from restocks</span>
+      </h2>
+      {queues.length === 0 && <p class="muted">No backorder products.</p>}
+      {queues.map((q) => {
+        const path = `/v1/products/${encodeURIComponent(q.sku)}/backorders`;
+        return (
+          <div key={q.sku} class="queue" data-testid={`backorders-${q.sku}`}>
+            <h3 class="mono">
+              {q.sku} <span class="muted small">{q.waiting.length} waiting</span>
+            </h3>
+            {q.waiting.length > 0 && (
+              <ol class="queue-list">
+                {q.waiting.map((b, position) => (
+                  <li key={b.holdId} data-testid="backorder" data-hold-id={b.holdId}>
+                    <span class="mono small">{b.holdId}</span>
+                    <span>{b.quantity} unit(s)</span>
+                    <span class="muted small">since {time(b.arrivedAt)}</span>
+                    <span class="queue-actions">
+                      <button
+                        type="button"
+                        class="small-btn"
+                        disabled={position === 0}
+                        data-testid="backorder-first"
+                        onClick={() =>
+                          void run(`Moved ${b.holdId} to the front of ${q.sku}'s queue.`, () =>
+                            call('POST', `${path}/${encodeURIComponent(b.holdId)}/position`, { position: 0 }),
+                          )
+                        }
+                      >
+                        Move first
+                      </button>
+                      <button
+                        type="button"
+                        class="small-btn danger"
+                        data-testid="backorder-cancel"
+                        onClick={() =>
+                          void run(`Cancelled backorder ${b.holdId}.`, () =>
+                            call('DELETE', `${path}/${encodeURIComponent(b.holdId)}`),
+                          )
+                        }
+                      >
+                        Cancel
+                      </button>
+                    </span>
+                  </li>
+                ))}
+              </ol>
+            )}
+          </div>
+        );
+      })}
+    </section>
+  );
+}

@@ -1,0 +1,5 @@
+import { render } from 'preact';
+import '../style.css';
+import { OpsConsole } from './ops-console';
+
+render(<OpsConsole />, document.getElementById('app')!);

@@ -1,0 +1,155 @@
+import { useState } from 'preact/hooks';
+import { ApiError, describeError, request } from '../api';
+import type { Backorders, Overview, Product, Reorder } from '../api';
+import { usePoll } from '../hooks';
+import { load, save } from '../session-store';
+import { BackorderQueues } from './backorder-queues';
+import { NewProductForm } from './new-product-form';
+import { RecentRuns } from './recent-runs';
+import { ReordersTable } from './reorders-table';
+import { StockTable } from './stock-table';
+import { TokenForm } from './token-form';
+
+const tokenKey = 'holdfast.opsToken';
+
+export type OpsCall = <T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  idempotencyKey?: string,
+) => Promise<T>;
+/** Runs an ops action: reports how it went and refreshes the console. */
+export type RunAction = (done: string, action: () => Promise<unknown>) => Promise<boolean>;
+
+interface Notice {
+  readonly kind: 'ok' | 'error';
+  readonly text: string;
+}
+
+interface Snapshot {
+  readonly products?: readonly Product[];
+  readonly reorders?: readonly Reorder[];
+  readonly overview?: Overview;
+  readonly backorders: ReadonlyMap<string, Backorders>;
+  readonly errors: readonly string[];
+}
+
+function refused(err: unknown): boolean {
+  return err instanceof ApiError && (err.status === 401 || err.status === 403);
+}
+
+export function OpsConsole() {
+  const [token, setToken] = useState(() => load<string>(tokenKey));
+  const [tokenRefused, setTokenRefused] = useState(false);
+  const [snapshot, setSnapshot] = useState<Snapshot>({ backorders: new Map(), errors: [] });
+  const [notice, setNotice] = useState<Notice>();
+  const [version, setVersion] = useState(0);
+
+  const signOut = (wasRefused: boolean) => {
+    save(tokenKey, undefined);
+    setToken(undefined);
+    setTokenRefused(wasRefused);
+    setSnapshot({ backorders: new Map(), errors: [] });
+  };
+
+  const call: OpsCall = async (method, path, body, idempotencyKey) => {
+    try {
+      return await request(method, path, { token, body, idempotencyKey });
+    } catch (err) {
+      if (refused(err)) signOut(true);
+      throw err;
+    }
+  };
+
+  usePoll(
+    async () => {
+      const [products, reorders, overview] = await Promise.allSettled([
+        request<{ products: Product[] }>('GET', '/v1/products').then((r) => r.products),
+        call<{ reorders: Reorder[] }>('GET', '/v1/reorders').then((r) => r.reorders),
+        call<Overview>('GET', '/v1/ops/overview'),
+      ]);
+      const queued = products.status === 'fulfilled' ? products.value.filter((p) => p.policy === 'backorder') : [];
+      const queues = await Promise.allSettled(
+        queued.map((p) => call<Backorders>('GET', `/v1/products/${encodeURIComponent(p.sku)}/backorders`)),
+      );
+      const results = [products, reorders, overview, ...queues];
+      if (results.some((r) => r.status === 'rejected' && refused(r.reason))) return;
+      setSnapshot({
+        products: products.status === 'fulfilled' ? products.value : snapshot.products,
+        reorders: reorders.status === 'fulfilled' ? reorders.value : snapshot.reorders,
+        overview: overview.status === 'fulfilled' ? overview.value : snapshot.overview,
+        backorders: new Map(queues.flatMap((q) => (q.status === 'fulfilled' ? [[q.value.sku, q.value]] : []))),
+        errors: [...new Set(results.flatMap((r) => (r.status === 'rejected' ? [describeError(r.reason)] : [])))],
+      });
+    },
+    2000,
+    token !== undefined,
+    `${token}:${version}`,
+  );
+
+  const run: RunAction = async (done, action) => {
+    try {
+      await action();
+      setNotice({ kind: 'ok', text: done });
+      return true;
+    } catch (err) {
+      setNotice({ kind: 'error', text: describeError(err) });
+      return false;
+    } finally {
+      setVersion((v) => v + 1);
+    }
+  };
+
+  if (!token) {
+    return (
+      <TokenForm
+        refused={tokenRefused}
+        onToken={(t) => {
+          save(tokenKey, t);
+          setToken(t);
+        }}
+      />
+    );
+  }
+
+  const { products, reorders, overview, backorders, errors } = snapshot;
+  return (
+    <>
+      <header class="topbar">
+        <div class="brand">
+          holdfast <span class="tagline">ops console</span>
+        </div>
+        <nav class="topnav">
+          {overview && (
+            <a href={overview.temporalUiUrl} target="_blank" rel="noreferrer" data-testid="temporal-ui">
+              Temporal Web UI ↗
+            </a>
+          )}
+          <a href="/">Storefront</a>
+          <button type="button" class="link" onClick={() => signOut(false)}>
+            Sign out
+          </button>
+        </nav>
+      </header>
+      <main class="ops-main">
+        {notice && (
+          <p class={`notice ${notice.kind}`} data-testid="ops-notice" data-kind={notice.kind} role="status">
+            {notice.text}
+          </p>
+        )}
+        {errors.map((e) => (
+          <p key={e} class="notice error" data-testid="ops-error">
+            {e}
+          </p>
+        ))}
+        <ReordersTable reorders={reorders} call={call} run={run} />
+        <StockTable products={products} call={call} run={run} />
+        <BackorderQueues queues={[...backorders.values()]} call={call} run={run} />
+        <div class="two-col">
+          <NewProductForm call={call} run={run} />
+          <RecentRuns overview={overview} />
+        </div>
+      </main>
+    </>
+  );
+}

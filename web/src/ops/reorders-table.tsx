@@ -1,0 +1,128 @@
+import type { Reorder } from '../api';
+import type { OpsCall, RunAction } from './ops-console';
+import { RunLink } from './run-link';
+
+interface Props {
+  readonly reorders: readonly Reorder[] | undefined;
+  readonly call: OpsCall;
+  readonly run: RunAction;
+}
+
+function ReorderActions({ reorder: r, call, run }: { reorder: Reorder; call: OpsCall; run: RunAction }) {
+  const path = `/v1/reorders/${encodeURIComponent(r.sku)}`;
+  if (r.status === 'awaiting_approval') {
+    return (
+      <form
+        class="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const quantity = Number(new FormData(e.currentTarget).get('quantity'));
+          void run(`Approved a reorder of ${quantity} × ${r.sku}.`, () =>
+            call('POST', `${path}/approve`, { quantity }),
+          );
+        }}
+      >
+        <input
+          name="quantity"
+          type="number"
+          min={1}
+          defaultValue={String(r.quantity)}
+          aria-label="Quantity to order"
+          data-testid="approve-quantity"
+        />
+        <button type="submit" class="primary" data-testid="approve">
+          Approve
+        </button>
+        <input
+          name="reason"
+          placeholder="reason (optional)"
+          aria-label="Reason to reject"
+          data-testid="reject-reason"
+        />
+        <button
+          type="button"
+          class="danger"
+          data-testid="reject"
+          onClick={(e) => {
+            const reason = String(new FormData(e.currentTarget.form!).get('reason') ?? '').trim();
+            void run(`Rejected the reorder of ${r.sku}.`, () =>
+              call('POST', `${path}/reject`, reason ? { reason } : {}),
+            );
+          }}
+        >
+          Reject
+        </button>
+      </form>
+    );
+  }
+  if (r.status === 'approved') {
+    return (
+      <form
+        class="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const quantity = Number(new FormData(e.currentTarget).get('quantity'));
+          void run(`Received ${quantity} × ${r.sku}.`, () => call('POST', `${path}/receive`, { quantity }));
+        }}
+      >
+        <input
+          name="quantity"
+          type="number"
+          min={1}
+          defaultValue={String(r.quantity)}
+          aria-label="Quantity received"
+          data-testid="receive-quantity"
+        />
+        <button type="submit" data-testid="receive">
+          Receive
+        </button>
+      </form>
+    );
+  }
+  return null;
+}
+
+export function ReordersTable({ reorders, call, run }: Props) {
+  return (
+    <section class="panel" aria-label="Reorders" data-testid="reorders">
+      <h2>
+        Reorders <span class="muted small">low stock asks a human; nothing is reordered automatically</span>
+      </h2>
+      {reorders?.length === 0 && <p class="muted">No reorders. Products below their threshold show up here.</p>}
+      {reorders && reorders.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th>SKU</th>
+              <th>Status</th>
+              <th class="num">Quantity</th>
+              <th class="num">Available at request</th>
+              <th>Action</th>
+              <th>Run</th>
+            </tr>
+          </thead>
+          <tbody>
+            {reorders.map((r) => (
+              <tr key={r.workflowId} data-testid={`reorder-${r.sku}`} data-status={r.status}>
+                <td class="mono">{r.sku}</td>
+                <td>
+                  <span class={`badge ${r.status}`} data-testid="reorder-status">
+                    {r.status.replaceAll('_', ' ')}
+                  </span>
+                </td>
+                <td class="num">{r.quantity}</td>
+                <td class="num">{r.availableAtRequest}</td>
+                <td>
+                  <ReorderActions key={r.status} reorder={r} call={call} run={run} />
+                </td>
+                <td>
+                  <RunLink href={r.runUrl} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,135 @@
+import { idempotencyKey, type Product, type StockState } from '../api';
+import { money } from '../format';
+import type { OpsCall, RunAction } from './ops-console';
+
+const states: readonly StockState[] = ['available', 'returned', 'repair', 'damaged'];
+
+interface Props {
+  readonly products: readonly Product[] | undefined;
+  readonly call: OpsCall;
+  readonly run: RunAction;
+}
+
+function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; run: RunAction }) {
+  const path = `/v1/products/${encodeURIComponent(p.sku)}`;
+  const cells: [string, number][] = [
+    ['available', p.available],
+    ['reserved', p.reserved],
+    ['sold', p.sold],
+    ['backordered', p.backordered],
+    ['incoming', p.incoming ?? 0],
+    ['returned', p.nonSellable.returned],
+    ['repair', p.nonSellable.repair],
+    ['damaged', p.nonSellable.damaged],
+  ];
+  return (
+    <tr data-testid={`stock-${p.sku}`}>
+      <td class="product-cell">
+        <strong>{p.name}</strong>
+        <div class="mono small muted">
+          {p.sku} · {money(p.priceCents)} · {p.policy}
+        </div>
+      </td>
+      {cells.map(([name, value]) => (
+        <td key={name} class={`num ${value === 0 ? 'zero' : ''}`} data-testid={`stock-${name}`}>
+          {value}
+        </td>
+      ))}
+      <td class="stock-actions">
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const form = e.currentTarget;
+            const quantity = Number(new FormData(form).get('quantity'));
+            void run(`Restocking ${quantity} × ${p.sku}.`, () =>
+              call('POST', `${path}/restock`, { quantity }, idempotencyKey()),
+            ).then((ok) => ok && form.reset());
+          }}
+        >
+          <input
+            name="quantity"
+            type="number"
+            min={1}
+            required
+            placeholder="qty"
+            aria-label="Units to restock"
+            data-testid="restock-quantity"
+          />
+          <button type="submit" data-testid="restock">
+            Restock
+          </button>
+        </form>
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const form = e.currentTarget;
+            const data = new FormData(form);
+            const body = { quantity: Number(data.get('quantity')), from: data.get('from'), to: data.get('to') };
+            void run(`Moved ${body.quantity} × ${p.sku} from ${body.from} to ${body.to}.`, () =>
+              call('POST', `${path}/moves`, body, idempotencyKey()),
+            ).then((ok) => {
+              // Keep the chosen states for the next move; only the quantity is used up.
+              if (ok) (form.elements.namedItem('quantity') as HTMLInputElement).value = '';
+            });
+          }}
+        >
+          <input name="quantity" type="number" min={1} required placeholder="qty" aria-label="Units to move" />
+          <select name="from" aria-label="From state">
+            {states.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+          →
+          <select name="to" aria-label="To state">
+            {states.map((s) => (
+              <option key={s} selected={s === 'damaged'}>
+                {s}
+              </option>
+            ))}
+          </select>
+          <button type="submit" data-testid="move">
+            Move
+          </button>
+        </form>
+      </td>
+    </tr>
+  );
+}
+
+export function StockTable({ products, call, run }: Props) {
+  return (
+    <section class="panel" aria-label="Stock" data-testid="stock">
+      <h2>Stock by state</h2>
+      {products?.length === 0 && <p class="muted">No products yet: create one below.</p>}
+      {products && products.length > 0 && (
+        <div class="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Product</th>
+                <th class="num">Available</th>
+                <th class="num">Reserved</th>
+                <th class="num">Sold</th>
+                <th class="num">Backordered</th>
+                <th class="num" title="Received for waiting backorders">
+                  Incoming
+                </th>
+                <th class="num">Returned</th>
+                <th class="num">Repair</th>
+                <th class="num">Damaged</th>
+                <th>Restock · move between states</th>
+              </tr>
+            </thead>
+            <tbody>
+              {products.map((p) => (
+                <StockRow key={p.sku} product={p} call={call} run={run} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

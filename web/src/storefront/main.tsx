@@ -1,0 +1,5 @@
+import { render } from 'preact';
+import '../style.css';
+import { Storefront } from './storefront';
+
+render(<Storefront />, document.getElementById('app')!);

@@ -1,0 +1,67 @@
+import { useState } from 'preact/hooks';
+import type { Product } from '../api';
+import { money } from '../format';
+
+export interface ProductMessage {
+  readonly kind: 'ok' | 'info' | 'error' | 'busy';
+  readonly text: string;
+}
+
+function availability(p: Product): { text: string; tone: 'good' | 'low' | 'out' | 'info' } {
+  if (p.available > 3) return { text: `${p.available} available`, tone: 'good' };
+  if (p.available > 0) return { text: `Only ${p.available} left`, tone: 'low' };
+  if (p.policy === 'backorder') return { text: 'Backorder: ships when restocked', tone: 'info' };
+  return { text: 'Sold out', tone: 'out' };
+}
+
+interface Props {
+  readonly product: Product;
+  readonly message: ProductMessage | undefined;
+  readonly onAdd: (sku: string, quantity: number) => Promise<void>;
+}
+
+export function ProductCard({ product: p, message, onAdd }: Props) {
+  const [quantity, setQuantity] = useState(1);
+  const { text, tone } = availability(p);
+  const busy = message?.kind === 'busy';
+  return (
+    <article class="card" data-testid={`product-${p.sku}`} data-sku={p.sku}>
+      <h2>{p.name}</h2>
+      <div class="sku">{p.sku}</div>
+      <div class="price">{money(p.priceCents)}</div>
+      <div class={`availability ${tone}`} data-testid="availability" data-available={p.available}>
+        {text}
+      </div>
+      <div class="muted small">
+        {p.reserved} in carts · {p.sold} sold
+        {p.backordered > 0 && ` · ${p.backordered} backordered`}
+      </div>
+      <form
+        class="add"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void onAdd(p.sku, quantity);
+        }}
+      >
+        <input
+          type="number"
+          min={1}
+          max={99}
+          value={quantity}
+          aria-label="Quantity"
+          data-testid="quantity"
+          onInput={(e) => setQuantity(Math.max(1, Number(e.currentTarget.value) || 1))}
+        />
+        {/* Enabled even when the view says sold out: it lags, and a hold may lapse; the API decides. */}
+        <button type="submit" class="primary" disabled={busy} data-testid="add-to-cart">
+          {p.available === 0 && p.policy === 'backorder' ? 'Backorder' : 'Add to cart'}
+        </button>
+      </form>
+      {message && (
+        <p class={`message ${message.kind}`} data-testid="product-message" data-kind={message.kind} role="status">
+          {message.text}
+        </p>
+      )}
+    </article>
+  );
+}
