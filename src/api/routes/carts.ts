@@ -56,7 +56,12 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     if (result.status === 'out_of_stock') {
       return {
         statusCode: 409,
-        body: { error: 'out_of_stock', message: `only ${result.available} available`, holdId: result.holdId, requestId },
+        body: {
+          error: 'out_of_stock',
+          message: `only ${result.available} available`,
+          holdId: result.holdId,
+          requestId,
+        },
       };
     }
     return { statusCode: created ? 201 : 200, body: result };
