@@ -6,6 +6,7 @@ import { collections, type ShardSet } from '../src/db';
 import { checkSystem } from '../src/ops/check-system';
 import { checkInvariants, StockService } from '../src/stock';
 import type { CartLine, Order } from '../src/workflows/types';
+import { HoldStatus, Sku } from '../src/workflows/search-attributes';
 import { workflowIds } from '../src/workflows/workflow-ids';
 import { connectTestShards, uniqueId } from './helpers';
 import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
@@ -56,6 +57,15 @@ describe('on the real dev server', () => {
       expect(held).toHaveLength(100);
       expect(results.filter((r) => r.status === 'out_of_stock')).toHaveLength(200);
       expect((await new StockService(shards).summary(sku)).held).toBe(100);
+
+      // Ops can filter runs in the Web UI by the search attributes the hold workflow upserts.
+      const described = await client.workflow.getHandle(workflowIds.hold(held[0]!.holdId)).describe();
+      expect(described.typedSearchAttributes.get(Sku)).toBe(sku);
+      expect(described.typedSearchAttributes.get(HoldStatus)).toBe('pending');
+      const listed = [];
+      for await (const run of client.workflow.list({ query: `Sku = '${sku}' AND HoldStatus = 'pending'` }))
+        listed.push(run);
+      expect(listed.length).toBeGreaterThan(0);
 
       await Promise.all(held.map((r) => client.workflow.getHandle(workflowIds.hold(r.holdId)).result()));
       const report = await checkInvariants(w.stock, shards, sku);

@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import { collections, type ShardSet } from '../db';
 import { isDuplicateKey } from '../stock/ledger';
+import { planRebalance } from '../stock/rebalance';
 import type { StockService } from '../stock/stock-service';
 import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types';
 import type { ReceivingState } from '../stock/balances';
@@ -115,15 +116,23 @@ export function createActivities(deps: ActivityDeps) {
      * stock. Returns what it started.
      */
     async afterStockTaken(sku: string): Promise<{ reorder: boolean; rebalance: boolean }> {
-      const [product, summary] = await Promise.all([stock.product(sku), stock.summary(sku)]);
+      const product = await stock.product(sku);
+      // First from the heads this process has cached (no I/O); a fresh look only when they suggest it.
+      const cached = stock.cachedAvailability(product);
+      const seen = cached.every((a) => a !== undefined);
+      const cachedTotal = cached.reduce<number>((sum, a) => sum + (a ?? 0), 0);
       let reorder = false;
-      if (product.reorderQuantity > 0 && summary.available < product.lowStockThreshold) {
-        reorder = await startOnce('reorderWorkflow', workflowIds.reorder(sku), [
-          { sku, quantity: product.reorderQuantity, availableAtRequest: summary.available },
-        ]);
+      if (product.reorderQuantity > 0 && (!seen || cachedTotal < product.lowStockThreshold)) {
+        const { available } = await stock.summary(sku);
+        if (available < product.lowStockThreshold) {
+          reorder = await startOnce('reorderWorkflow', workflowIds.reorder(sku), [
+            { sku, quantity: product.reorderQuantity, availableAtRequest: available },
+          ]);
+        }
       }
       let rebalance = false;
-      if (product.buckets > 1 && (await stock.needsRebalance(sku))) {
+      const maybeSkewed = !seen || planRebalance(cached as number[]).length > 0;
+      if (product.buckets > 1 && maybeSkewed && (await stock.needsRebalance(sku))) {
         rebalance = await startOnce('rebalanceWorkflow', workflowIds.rebalance(sku), [{ sku }]);
       }
       return { reorder, rebalance };

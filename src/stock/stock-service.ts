@@ -265,6 +265,14 @@ export class StockService {
     return moved;
   }
 
+  /**
+   * Each bucket's available units as this process last saw them (no I/O; undefined for a bucket it has not
+   * seen). Cheap enough to run after every reservation, to decide whether a fresh look is worth it.
+   */
+  cachedAvailability(product: Pick<ProductDoc, 'sku' | 'buckets'>): (number | undefined)[] {
+    return this.bucketsOf(product).map((b) => this.ledger.cachedHead(b)?.balances.available);
+  }
+
   /** Whether some bucket has run low while others hold stock (from the heads, fresh). */
   async needsRebalance(sku: string): Promise<boolean> {
     return (await this.rebalancePlan(this.bucketsOf(await this.product(sku)))).length > 0;

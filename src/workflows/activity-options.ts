@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
 
 /** Domain errors: business outcomes, never retried. */
@@ -14,6 +14,16 @@ export const nonRetryableErrorTypes = [
 /** Database work: short, retried on infrastructure hiccups (a shard restarting) until it goes through. */
 export const data = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes },
+});
+
+/**
+ * The same database work as local activities: run by the worker that runs the workflow, without a round trip
+ * through the server per call. For the short, idempotent ledger and cart writes on the add-to-cart path.
+ */
+export const localData = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
   retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds', nonRetryableErrorTypes },
 });
 
