@@ -28,3 +28,9 @@ export function ratioAt(results: readonly ResultRow[], faster: string, slower: s
   const b = find(slower);
   return a && b && b.opsPerSec > 0 ? a.opsPerSec / b.opsPerSec : undefined;
 }
+
+/** Writes `data` as pretty JSON, creating the folder. */
+export async function writeJson(file: string, data: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(data, null, 2)}\n`);
+}

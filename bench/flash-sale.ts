@@ -1,0 +1,461 @@
+/**
+ * `npm run bench -- --scenario flash-sale`: shoppers race for a strict SKU's few units through the real HTTP API.
+ * Measures add-to-cart throughput and latency against the Temporal floor (an empty workflow started the same
+ * way on the same server), then checks the outcome: nothing oversold, every checkout sold, nothing stranded
+ * once the holds lapsed. Writes bench/results/flash-sale.json and flash-sale.svg.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorTally } from './lib/errors';
+import { startFloorServer, type FloorServer } from './lib/floor';
+import { HttpClient, describeAnswer } from './lib/http';
+import { perSecond, runLoad, summarize, type LatencySummary, type LoadRun, type SecondPoint } from './lib/load';
+import { Progress } from './lib/progress';
+import { round, writeJson } from './lib/results';
+import { environment, errorList, phase, printErrors, waitUntil, type ScenarioContext } from './lib/scenario';
+import { benchSku, pollUntil, Shop, throwOnErrors, type AddToCart, type Cart, type ProductView } from './lib/shop';
+import { lineChartSvg } from './lib/svg-chart';
+
+const resultsDir = path.join(import.meta.dirname, 'results');
+export const targets = { ratioToFloor: 0.8, p99OverP50: 3 } as const;
+
+const answered = (r: AddToCart) => r.holdStatus !== undefined;
+
+export async function flashSale({ args, stack, signal }: ScenarioContext): Promise<number> {
+  const { shoppers, units, concurrency, ttlSeconds } = args;
+  const shop = new Shop(new HttpClient(stack.apiUrl, concurrency), stack.opsToken);
+  const floorAddress = stack.temporalAddress;
+  const progress = new Progress(floorAddress ? 5 : 4, 'phases');
+  let floorServer: FloorServer | undefined;
+  let failed = true;
+  try {
+    const sku = benchSku('flash');
+    const warmSku = benchSku('flash-warm');
+    await shop.createProduct(sku, units, 'strict');
+    await shop.createProduct(warmSku, concurrency, 'strict');
+    phase(
+      progress,
+      `${sku}: ${units} units; ${shoppers} shoppers at concurrency ${concurrency}; hold TTL ${ttlSeconds} s`,
+    );
+
+    // Carts are made first and not measured: the measured request is the add-to-cart alone.
+    phase(progress, `creating ${shoppers + concurrency} carts`);
+    const carts = await shop.createCarts(shoppers + concurrency, concurrency, progress, signal);
+    const warmCarts = carts.splice(shoppers);
+
+    let floor: LoadRun<number> | undefined;
+    if (floorAddress) {
+      phase(progress, 'floor: starting bench/lib/floor-server.ts (worker on task queue "floor", same Temporal server)');
+      floorServer = await startFloorServer({
+        temporalAddress: floorAddress,
+        namespace: args.namespace,
+        ttlSeconds,
+        signal,
+      });
+      floor = await measureFloor(floorServer.url, shoppers, concurrency, progress, signal);
+    } else {
+      phase(progress, 'floor: skipped (give --temporal with --api to measure it)');
+    }
+
+    phase(progress, `add-to-cart: ${concurrency} warm-up requests on ${warmSku}, then ${shoppers} on ${sku}`);
+    const warm = await runLoad({
+      total: concurrency,
+      concurrency,
+      send: (i) => shop.addToCart(warmCarts[i]!, warmSku, `warm-${i}`),
+      signal,
+    });
+    throwOnErrors('add-to-cart warm-up', warm);
+    const warmFailure = warm.results.find((t) => t.result.error);
+    if (warmFailure) throw new Error(`add-to-cart warm-up: ${warmFailure.result.error}`);
+    const sale = await runLoad({
+      total: shoppers,
+      concurrency,
+      send: (i) => shop.addToCart(carts[i]!, sku, `add-${i}`),
+      signal,
+      onProgress: progress.startCell(`add-to-cart (${shoppers})`, 'requests'),
+    });
+    progress.finishCell();
+    signal.throwIfAborted();
+
+    const outcome = analyseSale(sale, units, ttlSeconds);
+    // Until the first hold lapses, the ledger must hold exactly what the shoppers were told they hold (the
+    // product view's summary may be a second old, so it gets a few seconds to agree).
+    const beforeExpiry = outcome.firstExpiry - Date.now() - 1000;
+    const agreed = await pollUntil(
+      () => shop.product(sku),
+      (view) => view.reserved === outcome.held,
+      {
+        timeoutMs: Math.max(0, Math.min(5000, beforeExpiry)),
+        signal,
+      },
+    );
+    const afterSale = agreed.value;
+    const reservedMatchesHolds = beforeExpiry > 3000 ? agreed.met : null;
+    const invariantsAfterSale = await shop.invariants(sku);
+
+    phase(progress, `checkout: ${Math.round(args.checkoutShare * 100)}% of the live holds pay with tok_visa`);
+    const checkout = await checkOut(shop, carts, sale, args.checkoutShare, concurrency, progress, signal);
+
+    const lastExpiry = Math.max(Date.now(), ...outcome.holds.map((h) => h.expiresAt));
+    phase(progress, `waiting until every hold has lapsed (${Math.ceil((lastExpiry - Date.now()) / 1000)} s)`);
+    await waitUntil(lastExpiry + 1000, progress, 'holds lapsing (TTL)', signal);
+    const settled = await settle(shop, sku, units, signal);
+    progress.stop();
+    const invariantsAfterTtl = await shop.invariants(sku);
+
+    const addToCart = summarize(sale, answered);
+    const floorSummary = floor ? summarize(floor, (status) => status === 200) : undefined;
+    const ratioToFloor = floorSummary ? round(addToCart.opsPerSec / floorSummary.opsPerSec, 3) : null;
+    const sold = settled.view.sold;
+    const strandedAfterTtl = units - settled.view.available - sold;
+    const oversold = Math.max(0, outcome.heldPeak - units);
+    const p99OverP50 = round(addToCart.p99Ms / addToCart.p50Ms, 2);
+
+    const errors = new ErrorTally();
+    errors.merge(sale.errors);
+    for (const t of sale.results) if (t.result.error) errors.add(t.result.error);
+    const floorErrors = floor?.errors ?? new ErrorTally();
+    const timeline = {
+      addToCart: perSecond(sale, answered),
+      floor: floor ? perSecond(floor, (status) => status === 200) : [],
+    };
+
+    const result = {
+      scenario: 'flash-sale',
+      shoppers,
+      units,
+      concurrency,
+      addToCart: pick(addToCart, ['opsPerSec', 'p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'requests', 'elapsedMs']),
+      floor: floorSummary
+        ? pick(floorSummary, ['opsPerSec', 'p50Ms', 'p99Ms', 'p95Ms', 'maxMs', 'requests', 'elapsedMs'])
+        : null,
+      ratioToFloor,
+      held: outcome.held,
+      sold,
+      oversold,
+      strandedAfterTtl,
+      sellOutMs: outcome.sellOutMs === null ? null : Math.round(outcome.sellOutMs),
+      outOfStock: outcome.outOfStock,
+      heldPeak: outcome.heldPeak,
+      heldAfterFirstExpiry: outcome.heldAfterFirstExpiry,
+      lastHoldMs: outcome.lastHoldMs === null ? null : Math.round(outcome.lastHoldMs),
+      ttlSeconds,
+      order: floorSummary ? ['floor', 'addToCart'] : ['addToCart'],
+      targets: {
+        ratioToFloor: {
+          target: targets.ratioToFloor,
+          value: ratioToFloor,
+          met: ratioToFloor === null ? null : ratioToFloor >= targets.ratioToFloor,
+        },
+        p99OverP50: { target: targets.p99OverP50, value: p99OverP50, met: p99OverP50 <= targets.p99OverP50 },
+      },
+      checks: {
+        reservedAfterSale: afterSale.reserved,
+        reservedMatchesHolds,
+        invariantsAfterSale: { ok: invariantsAfterSale.ok, violations: invariantsAfterSale.violations },
+        invariantsAfterTtl: {
+          ok: invariantsAfterTtl.ok,
+          openHolds: invariantsAfterTtl.openHolds,
+          violations: invariantsAfterTtl.violations,
+        },
+        afterTtl: settled.view,
+        settledWithinDeadline: settled.met,
+        checkout,
+      },
+      errors: { addToCart: errorList(errors), floor: errorList(floorErrors) },
+      timeline,
+      environment: environment(),
+      finishedAt: new Date().toISOString(),
+    };
+    await writeJson(path.join(resultsDir, 'flash-sale.json'), result);
+    await writeFile(
+      path.join(resultsDir, 'flash-sale.svg'),
+      chart(result.scenario, timeline, shoppers, units, concurrency),
+    );
+
+    printSummary(result, addToCart, floorSummary);
+    printErrors('add-to-cart requests', errors);
+    printErrors('floor requests', floorErrors);
+    console.log(`wrote bench/results/flash-sale.json and bench/results/flash-sale.svg`);
+
+    const problems = [
+      oversold > 0 && `${oversold} units oversold`,
+      strandedAfterTtl !== 0 && `${strandedAfterTtl} units stranded after the TTL`,
+      !invariantsAfterSale.ok && `invariants after the sale: ${invariantsAfterSale.violations.join('; ')}`,
+      !invariantsAfterTtl.ok && `invariants after the TTL: ${invariantsAfterTtl.violations.join('; ')}`,
+      reservedMatchesHolds === false && `reserved ${afterSale.reserved} != ${outcome.held} holds answered`,
+      sold !== checkout.completed && `sold ${sold} != ${checkout.completed} completed orders`,
+      errors.total > 0 && `${errors.total} add-to-cart requests failed`,
+      floorErrors.total > 0 && `${floorErrors.total} floor requests failed`,
+      !settled.met && 'the product view did not settle after the TTL',
+    ].filter((p): p is string => typeof p === 'string');
+    for (const p of problems) console.error(`FAILED: ${p}`);
+    failed = false;
+    return problems.length > 0 ? 1 : 0;
+  } finally {
+    progress.stop();
+    await floorServer?.stop(failed && !signal.aborted);
+    await shop.http.close();
+  }
+}
+
+async function measureFloor(
+  url: string,
+  shoppers: number,
+  concurrency: number,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<LoadRun<number>> {
+  const http = new HttpClient(url, concurrency);
+  const tag = randomBytes(4).toString('hex');
+  const send = async (key: string) => {
+    const answer = await http.request('POST', '/floor', { body: { key } });
+    if (answer.status !== 200) throw new Error(`floor: ${describeAnswer(answer)}`);
+    return answer.status;
+  };
+  try {
+    phase(progress, `floor: ${concurrency} warm-up requests, then ${shoppers}`);
+    const warm = await runLoad({ total: concurrency, concurrency, send: (i) => send(`${tag}-w${i}`), signal });
+    throwOnErrors('floor warm-up', warm);
+    const run = await runLoad({
+      total: shoppers,
+      concurrency,
+      send: (i) => send(`${tag}-${i}`),
+      signal,
+      onProgress: progress.startCell(`floor (${shoppers})`, 'requests'),
+    });
+    progress.finishCell();
+    signal.throwIfAborted();
+    return run;
+  } finally {
+    await http.close();
+  }
+}
+
+interface HeldLine {
+  readonly index: number;
+  /** Epoch ms, by the server's clock (the same machine's). */
+  readonly expiresAt: number;
+  /** When the shopper got the answer, ms since the run started. */
+  readonly endMs: number;
+}
+
+/**
+ * Holds granted, and the most that were live at once. A hold occupies its unit at least over
+ * [expiresAt - TTL, expiresAt): the workflow sets expiresAt = its clock after the reservation + TTL, and releases
+ * only after expiresAt. A unit released by a lapsed hold is taken again only after that, so with no overselling
+ * those intervals never stack above the units; when the run outlasts the TTL, `held` may exceed the units.
+ */
+function analyseSale(run: LoadRun<AddToCart>, units: number, ttlSeconds: number) {
+  const holds: HeldLine[] = [];
+  let outOfStock = 0;
+  for (const t of run.results) {
+    if (t.result.holdStatus === 'held' && t.result.expiresAt) {
+      holds.push({ index: t.index, expiresAt: Date.parse(t.result.expiresAt), endMs: t.endMs });
+    } else if (t.result.holdStatus === 'out_of_stock') outOfStock++;
+  }
+  const ttlMs = ttlSeconds * 1000;
+  const events = holds.flatMap((h) => [
+    [h.expiresAt - ttlMs, 1],
+    [h.expiresAt, -1],
+  ]);
+  // At the same instant a lapse comes before a take.
+  events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let live = 0;
+  let heldPeak = 0;
+  for (const [, delta] of events) heldPeak = Math.max(heldPeak, (live += delta!));
+
+  const firstExpiry = Math.min(Infinity, ...holds.map((h) => h.expiresAt));
+  const firstWave = holds.filter((h) => run.startedAt + h.endMs < firstExpiry).sort((a, b) => a.endMs - b.endMs);
+  return {
+    holds,
+    held: holds.length,
+    outOfStock,
+    heldPeak,
+    firstExpiry,
+    heldAfterFirstExpiry: holds.length - firstWave.length,
+    // The units sold out when the last of them was held, before any hold lapsed and gave one back.
+    sellOutMs: firstWave.length >= units ? firstWave[units - 1]!.endMs : null,
+    lastHoldMs: holds.length > 0 ? Math.max(...holds.map((h) => h.endMs)) : null,
+  };
+}
+
+export interface CheckoutOutcome {
+  readonly attempted: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly pending: number;
+  readonly failures: { message: string; count: number }[];
+}
+
+/** Checks out a share of the carts whose hold is live (the latest first) and waits for their orders. */
+async function checkOut(
+  shop: Shop,
+  carts: readonly Cart[],
+  sale: LoadRun<AddToCart>,
+  share: number,
+  concurrency: number,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<CheckoutOutcome> {
+  // A lock needs a moment: a hold about to lapse is left alone.
+  const live = sale.results
+    .filter((t) => t.result.holdStatus === 'held' && Date.parse(t.result.expiresAt!) > Date.now() + 5000)
+    .sort((a, b) => Date.parse(b.result.expiresAt!) - Date.parse(a.result.expiresAt!));
+  const chosen = live.slice(0, Math.round(live.length * share)).map((t) => carts[t.index]!);
+  const update = progress.startCell(`checkout (${chosen.length})`, 'orders');
+  const started = await runLoad({
+    total: chosen.length,
+    concurrency,
+    send: async (i) => ({ cart: chosen[i]!, orderId: (await shop.checkout(chosen[i]!, `checkout-${i}`)).orderId }),
+    signal,
+  });
+  throwOnErrors('starting checkouts', started);
+  const failures = new ErrorTally();
+  let completed = 0;
+  let failed = 0;
+  let pending = started.results.map((t) => t.result);
+  const deadline = Date.now() + 120_000;
+  while (pending.length > 0 && Date.now() < deadline) {
+    signal.throwIfAborted();
+    const polled = await runLoad({
+      total: pending.length,
+      concurrency,
+      send: async (i) => ({ ...pending[i]!, order: await shop.order(pending[i]!.cart, pending[i]!.orderId) }),
+      signal,
+    });
+    throwOnErrors('polling orders', polled);
+    const still: typeof pending = [];
+    for (const { result } of polled.results) {
+      if (result.order.status === 'completed') completed++;
+      else if (result.order.status === 'failed') {
+        failed++;
+        failures.add(`order failed: ${result.order.reason ?? 'no reason'}`);
+      } else still.push(result);
+    }
+    pending = still;
+    update((completed + failed) / Math.max(1, chosen.length), completed + failed);
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 500));
+  }
+  progress.finishCell();
+  return { attempted: chosen.length, completed, failed, pending: pending.length, failures: errorList(failures) };
+}
+
+/** Polls the product view after the TTL until nothing is reserved and the counts stop changing. */
+async function settle(shop: Shop, sku: string, units: number, signal: AbortSignal) {
+  let previous = '';
+  let same = 0;
+  const { value, met } = await pollUntil(
+    () => shop.product(sku),
+    (view: ProductView) => {
+      const key = `${view.available}/${view.reserved}/${view.sold}`;
+      same = key === previous ? same + 1 : 0;
+      previous = key;
+      return view.reserved === 0 && view.available + view.sold === units ? same >= 1 : same >= 5;
+    },
+    { timeoutMs: 90_000, everyMs: 1000, signal },
+  );
+  const { available, reserved, sold, backordered } = value;
+  return { view: { available, reserved, sold, backordered }, met };
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, obj[k]])) as Pick<T, K>;
+}
+
+function chart(
+  title: string,
+  timeline: { addToCart: SecondPoint[]; floor: SecondPoint[] },
+  shoppers: number,
+  units: number,
+  concurrency: number,
+): string {
+  const ours = '#1f77b4';
+  const floor = '#8c8c8c';
+  const at = (points: SecondPoint[], y: (p: SecondPoint) => number | null) =>
+    points.map((p) => [p.second + 0.5, y(p)] as const);
+  const hasFloor = timeline.floor.length > 0;
+  return lineChartSvg({
+    title: `${title}: ${shoppers} shoppers, ${units} units, concurrency ${concurrency}`,
+    xLabel: 'seconds since the run started',
+    panels: [
+      {
+        title: 'Throughput (requests answered per second)',
+        yLabel: 'requests / s',
+        series: [
+          { name: 'add-to-cart', color: ours, points: at(timeline.addToCart, (p) => p.ops) },
+          ...(hasFloor ? [{ name: 'floor', color: floor, points: at(timeline.floor, (p) => p.ops) }] : []),
+        ],
+      },
+      {
+        title: 'Latency of the requests answered in each second',
+        yLabel: 'ms',
+        series: [
+          { name: 'add-to-cart p50', color: ours, points: at(timeline.addToCart, (p) => p.p50Ms) },
+          { name: 'add-to-cart p99', color: ours, dashed: true, points: at(timeline.addToCart, (p) => p.p99Ms) },
+          ...(hasFloor
+            ? [
+                { name: 'floor p50', color: floor, points: at(timeline.floor, (p) => p.p50Ms) },
+                { name: 'floor p99', color: floor, dashed: true, points: at(timeline.floor, (p) => p.p99Ms) },
+              ]
+            : []),
+        ],
+      },
+    ],
+  });
+}
+
+function printSummary(
+  result: {
+    held: number;
+    sold: number;
+    oversold: number;
+    strandedAfterTtl: number;
+    sellOutMs: number | null;
+    outOfStock: number;
+    heldPeak: number;
+    heldAfterFirstExpiry: number;
+    ratioToFloor: number | null;
+    targets: { ratioToFloor: { met: boolean | null }; p99OverP50: { value: number; met: boolean } };
+    order: string[];
+  },
+  ours: LatencySummary,
+  floor: LatencySummary | undefined,
+): void {
+  const row = (s: LatencySummary) => ({
+    'ops/s': s.opsPerSec,
+    'p50 ms': s.p50Ms,
+    'p95 ms': s.p95Ms,
+    'p99 ms': s.p99Ms,
+    'max ms': s.maxMs,
+    requests: s.requests,
+    's elapsed': round(s.elapsedMs / 1000, 1),
+  });
+  console.log('');
+  console.table({ 'add-to-cart': row(ours), ...(floor ? { 'floor (ran first)': row(floor) } : {}) });
+  console.table({
+    held: result.held,
+    'held at once (peak)': result.heldPeak,
+    'held again after a hold lapsed': result.heldAfterFirstExpiry,
+    'out of stock': result.outOfStock,
+    sold: result.sold,
+    oversold: result.oversold,
+    'stranded after TTL': result.strandedAfterTtl,
+    'sell-out ms': result.sellOutMs ?? 'not sold out',
+  });
+  const mark = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'MISSED');
+  if (result.ratioToFloor !== null) {
+    console.log(
+      `add-to-cart / floor: ${result.ratioToFloor.toFixed(2)}x ops/s (target >= ${targets.ratioToFloor}: ${mark(result.targets.ratioToFloor.met)}; order: ${result.order.join(', ')})`,
+    );
+  }
+  console.log(
+    `add-to-cart p99 / p50: ${result.targets.p99OverP50.value.toFixed(2)} (target <= ${targets.p99OverP50}: ${mark(result.targets.p99OverP50.met)})`,
+  );
+  if (result.heldAfterFirstExpiry > 0) {
+    console.log(
+      `note: the run outlasted the TTL: ${result.heldAfterFirstExpiry} holds took units that lapsed holds gave back (give --ttl above the run's length for a pure sell-out)`,
+    );
+  }
+}

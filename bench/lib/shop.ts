@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeAnswer, type HttpClient } from './http';
+import { runLoad, type LoadRun } from './load';
+import type { Progress } from './progress';
+
+/** The holdfast API as the benchmarks use it: a shopper's carts and lines, ops' products and checks. */
+
+export interface Cart {
+  readonly cartId: string;
+  readonly token: string;
+}
+
+/** What one add-to-cart answered: 201 held/backordered, 409 out_of_stock, or anything else (an error). */
+export interface AddToCart {
+  readonly status: number;
+  readonly holdStatus: 'held' | 'backordered' | 'out_of_stock' | undefined;
+  readonly holdId: string | undefined;
+  readonly expiresAt: string | undefined;
+  /** For any other answer: `status error: message`. */
+  readonly error: string | undefined;
+}
+
+export interface ProductView {
+  readonly sku: string;
+  readonly policy: 'strict' | 'backorder';
+  readonly available: number;
+  readonly reserved: number;
+  readonly sold: number;
+  readonly backordered: number;
+  readonly incoming?: number;
+}
+
+export interface InvariantReport {
+  readonly ok: boolean;
+  readonly violations: string[];
+  readonly openHolds: number;
+  readonly inTransit: number;
+  readonly unrecorded: number;
+}
+
+export interface BackorderQueue {
+  readonly waiting: { holdId: string; quantity: number; arrivedAt: string }[];
+  readonly filled: number;
+}
+
+export interface CartLineView {
+  readonly holdId: string;
+  readonly status: string;
+  readonly expiresAt?: string;
+}
+
+/** A SKU name no earlier run used. */
+export function benchSku(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export class Shop {
+  constructor(
+    readonly http: HttpClient,
+    private readonly opsToken: string,
+  ) {}
+
+  createProduct(sku: string, quantity: number, policy: 'strict' | 'backorder'): Promise<ProductView> {
+    return this.http.expect<ProductView>(201, 'POST', '/v1/products', {
+      token: this.opsToken,
+      body: { sku, name: `Bench ${sku}`, priceCents: 1999, quantity, policy, buckets: 8 },
+    });
+  }
+
+  product(sku: string): Promise<ProductView> {
+    return this.http.expect<ProductView>(200, 'GET', `/v1/products/${sku}`);
+  }
+
+  invariants(sku: string): Promise<InvariantReport> {
+    return this.http.expect<InvariantReport>(200, 'GET', `/v1/ops/invariants/${sku}`, { token: this.opsToken });
+  }
+
+  restock(sku: string, quantity: number, key: string): Promise<unknown> {
+    return this.http.expect(202, 'POST', `/v1/products/${sku}/restock`, {
+      token: this.opsToken,
+      headers: { 'idempotency-key': key },
+      body: { quantity },
+    });
+  }
+
+  backorders(sku: string): Promise<BackorderQueue> {
+    return this.http.expect<BackorderQueue>(200, 'GET', `/v1/products/${sku}/backorders`, { token: this.opsToken });
+  }
+
+  createCart(): Promise<Cart> {
+    return this.http.expect<Cart>(201, 'POST', '/v1/carts');
+  }
+
+  async addToCart(cart: Cart, sku: string, key: string): Promise<AddToCart> {
+    const answer = await this.http.request<Record<string, unknown>>('POST', `/v1/carts/${cart.cartId}/items`, {
+      token: cart.token,
+      headers: { 'idempotency-key': key },
+      body: { sku, quantity: 1 },
+    });
+    const b = answer.body;
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    if (answer.status === 201 && (b.status === 'held' || b.status === 'backordered')) {
+      return {
+        status: 201,
+        holdStatus: b.status,
+        holdId: str(b.holdId),
+        expiresAt: str(b.expiresAt),
+        error: undefined,
+      };
+    }
+    if (answer.status === 409 && b.error === 'out_of_stock') {
+      return { status: 409, holdStatus: 'out_of_stock', holdId: str(b.holdId), expiresAt: undefined, error: undefined };
+    }
+    return {
+      status: answer.status,
+      holdStatus: undefined,
+      holdId: undefined,
+      expiresAt: undefined,
+      error: describeAnswer(answer),
+    };
+  }
+
+  checkout(cart: Cart, key: string): Promise<{ orderId: string }> {
+    return this.http.expect<{ orderId: string }>(202, 'POST', `/v1/carts/${cart.cartId}/checkout`, {
+      token: cart.token,
+      headers: { 'idempotency-key': key },
+      body: { paymentToken: 'tok_visa' },
+    });
+  }
+
+  order(cart: Cart, orderId: string): Promise<{ status: string; reason?: string }> {
+    return this.http.expect(200, 'GET', `/v1/orders/${orderId}`, { token: cart.token });
+  }
+
+  async lines(cart: Cart): Promise<CartLineView[]> {
+    const body = await this.http.expect<{ lines: CartLineView[] }>(200, 'GET', `/v1/carts/${cart.cartId}`, {
+      token: cart.token,
+    });
+    return body.lines;
+  }
+
+  /** `count` carts, made `concurrency` at a time (not measured); any failure ends the run. */
+  async createCarts(count: number, concurrency: number, progress: Progress, signal: AbortSignal): Promise<Cart[]> {
+    const run = await runLoad({
+      total: count,
+      concurrency,
+      send: () => this.createCart(),
+      signal,
+      onProgress: progress.startCell(`carts (${count})`, 'carts'),
+    });
+    progress.finishCell();
+    signal.throwIfAborted();
+    throwOnErrors('creating carts', run);
+    return run.results.sort((a, b) => a.index - b.index).map((t) => t.result);
+  }
+}
+
+/** Fails with every distinct error of a run that must not have any. */
+export function throwOnErrors(what: string, run: LoadRun<unknown>): void {
+  if (run.errors.total === 0) return;
+  const lines = run.errors.entries().map(([message, n]) => `  ${n} x ${message}`);
+  throw new Error(`${what}: ${run.errors.total} requests failed:\n${lines.join('\n')}`);
+}
+
+/** Polls `read` every `everyMs` until `done` holds for what it read, or the deadline; returns the last reading. */
+export async function pollUntil<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  options: { timeoutMs: number; everyMs?: number; signal: AbortSignal },
+): Promise<{ value: T; met: boolean }> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    options.signal.throwIfAborted();
+    const value = await read();
+    if (done(value)) return { value, met: true };
+    if (Date.now() >= deadline) return { value, met: false };
+    await sleep(options.everyMs ?? 1000, undefined, { signal: options.signal });
+  }
+}
