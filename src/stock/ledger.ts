@@ -31,6 +31,8 @@ export interface AppendOptions {
    * Callers that track their retries themselves (reserve) skip it on the hot path.
    */
   readonly findDuplicateWhenRefused?: boolean;
+  /** The cached head was just read from the database: a refusal may rest on it without another read. */
+  readonly headIsFresh?: boolean;
 }
 
 /**
@@ -122,7 +124,7 @@ export class BucketLedger {
   ): Promise<AppendResult> {
     const col = this.collection(bucket.shard);
     let head = await this.head(bucket, false);
-    let verified = false;
+    let verified = options.headIsFresh ?? false;
     for (;;) {
       if (!head) return { status: 'unopened' };
       const balances = applyMovement(head.balances, movement);

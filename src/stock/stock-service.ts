@@ -356,9 +356,13 @@ export class StockService {
     let available = 0;
     for (let round = 0; round < gatherRounds; round++) {
       const order = bucketOrder(buckets, opId, (b) => this.cachedAvailable(b));
+      // When no cached head has the stock, read every head at once: a refusal (a sold-out SKU under load)
+      // then costs one round of parallel reads instead of one read per bucket in turn.
+      const cachedHasIt = order.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= movement.qty);
+      if (!cachedHasIt) await Promise.all(order.map((b) => this.ledger.head(b, true)));
       available = 0;
       for (const bucket of order) {
-        const result: AppendResult = await this.ledger.append(bucket, opId, movement);
+        const result: AppendResult = await this.ledger.append(bucket, opId, movement, { headIsFresh: !cachedHasIt });
         if (result.status === 'appended' || result.status === 'duplicate') return { entry: result.entry, available };
         if (result.status === 'insufficient') available += result.head.balances[state];
       }
