@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -204,11 +204,10 @@ export function createActivities(deps: ActivityDeps) {
 
     async chargePayment(input: { orderId: string; amountCents: number; token: string }): Promise<Charge> {
       try {
-        return await deps.payments.charge({
-          idempotencyKey: input.orderId,
-          amountCents: input.amountCents,
-          token: input.token,
-        });
+        return await deps.payments.charge(
+          { idempotencyKey: input.orderId, amountCents: input.amountCents, token: input.token },
+          Context.current().cancellationSignal,
+        );
       } catch (err) {
         if (err instanceof CardDeclinedError) throw ApplicationFailure.nonRetryable(err.message, err.name);
         throw err;

@@ -20,7 +20,8 @@ export class CardDeclinedError extends Error {
 }
 
 export interface PaymentGateway {
-  charge(request: ChargeRequest): Promise<Charge>;
+  /** Charges once per idempotency key; `signal` aborts a call the caller gave up on. */
+  charge(request: ChargeRequest, signal?: AbortSignal): Promise<Charge>;
   /**
    * Refunds whatever the charge with this idempotency key took, if it took anything (a timed-out charge may or
    * may not have gone through). Refunding twice refunds once. Returns whether there was a charge.
@@ -49,10 +50,10 @@ export class FakePaymentGateway implements PaymentGateway {
     private readonly timeoutMs = 10 * 60_000,
   ) {}
 
-  async charge(request: ChargeRequest): Promise<Charge> {
+  async charge(request: ChargeRequest, signal?: AbortSignal): Promise<Charge> {
     if (request.token === 'tok_chargeDeclined') throw new CardDeclinedError('Your card was declined.');
     if (request.token === 'tok_timeout') {
-      await sleep(this.timeoutMs);
+      await sleep(this.timeoutMs, undefined, signal ? { signal } : {});
       throw new Error('payment gateway did not answer');
     }
     if (request.token !== 'tok_visa') throw new CardDeclinedError(`unknown test token ${request.token}`);

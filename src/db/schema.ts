@@ -1,3 +1,4 @@
+import { MongoServerError, type Db } from 'mongodb';
 import type { ShardSet } from './shards';
 
 /** Collection names, one place. Stock and carts are separate databases on every shard. */
@@ -33,10 +34,10 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
       ...(await carts.listCollections({}, { nameOnly: true }).toArray()).map((c) => `carts.${c.name}`),
     ]);
     for (const name of Object.values(collections.stock)) {
-      if (!existing.has(`stock.${name}`)) await stock.createCollection(name);
+      if (!existing.has(`stock.${name}`)) await createIfMissing(stock, name);
     }
     for (const name of Object.values(collections.carts)) {
-      if (!existing.has(`carts.${name}`)) await carts.createCollection(name);
+      if (!existing.has(`carts.${name}`)) await createIfMissing(carts, name);
     }
     // One movement per (bucket, operation): the idempotency of every ledger write rests on this index. It leads
     // with bucketId because a sharded MongoDB only enforces unique indexes prefixed by the shard key.
@@ -44,5 +45,14 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
       .collection(collections.stock.ledger)
       .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'opKey_unique' });
     await carts.collection(collections.carts.lines).createIndex({ cartId: 1 }, { name: 'cartId' });
+  }
+}
+
+/** Creates a collection; another process (API and worker start together) may have just created it. */
+async function createIfMissing(db: Db, name: string): Promise<void> {
+  try {
+    await db.createCollection(name);
+  } catch (err) {
+    if (!(err instanceof MongoServerError && err.code === 48)) throw err; // NamespaceExists
   }
 }

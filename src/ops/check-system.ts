@@ -42,6 +42,7 @@ export async function checkSystem(stock: StockService, shards: ShardSet, now = n
 
   const ledger = await allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { opId: /^settle:/ });
   const settleOf = new Map(ledger.map((e) => [e.opId.slice('settle:'.length), e.kind]));
+  const reservations = await allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { kind: 'reserve' });
   const lines = await allOf<CartLine>(shards, 'carts', collections.carts.lines);
   const orders = await allOf<Order>(shards, 'carts', collections.carts.orders);
   const gateway = await allOf<GatewayRecord>(shards, 'carts', collections.carts.gateway);
@@ -70,6 +71,13 @@ export async function checkSystem(stock: StockService, shards: ShardSet, now = n
       case 'backordered':
         break;
     }
+  }
+
+  // Every open hold belongs to a pending line: stock taken for nobody would be held forever.
+  const owned = new Set(lines.filter((l) => l.status === 'pending').flatMap((l) => l.holds.map((h) => h.holdId)));
+  for (const r of reservations) {
+    if (!settleOf.has(r.opId) && !owned.has(r.opId))
+      violations.push(`hold ${r.opId}: open, but no pending line owns it`);
   }
 
   const charges = gateway.filter((g) => g.kind === 'charge');

@@ -130,7 +130,12 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
   const lost = settled.filter((s) => s.settled !== 'committed');
   if (lost.length > 0) log.error('a locked hold was not committed', { orderId: input.orderId, lost });
   for (const holdId of lockedLines) {
-    await getExternalWorkflowHandle(workflowIds.hold(holdId)).signal(purchasedSignal, { orderId: input.orderId });
+    try {
+      await getExternalWorkflowHandle(workflowIds.hold(holdId)).signal(purchasedSignal, { orderId: input.orderId });
+    } catch (err) {
+      // The order stands (its stock is sold); a line that is gone cannot be marked, and that must not fail it.
+      log.error('could not mark a line purchased', { orderId: input.orderId, holdId, err });
+    }
   }
   return order;
 }

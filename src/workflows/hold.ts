@@ -119,8 +119,11 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   );
   setHandler(lockForCheckoutUpdate, async ({ orderId }): Promise<LockResult> => {
     await condition(() => !busy);
-    if (line.status !== 'pending' || ending || (lockedBy && lockedBy !== orderId))
+    // A hold whose expiry is due is not handed over: the checkout must reserve again (no phantom stock).
+    const due = Date.now() >= expiresAt();
+    if (line.status !== 'pending' || ending || due || (lockedBy && lockedBy !== orderId)) {
       return { status: 'unavailable', line };
+    }
     lockedBy = orderId;
     await save({ orderId });
     return { status: 'locked', holds: line.holds, line };
@@ -152,9 +155,11 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
 
   const nextPartId = () => (parts++ === 0 ? input.holdId : `${input.holdId}:p${parts - 1}`);
 
+  // Stock moved inside an update handler goes through regular activities: an update becomes durable when it
+  // is accepted, and a local activity run before that could take stock for an update the server then drops.
   async function changeQuantity(quantity: number): Promise<AddToCartResult> {
     if (quantity > line.quantity) {
-      const more = await db.reserveStock({ holdId: nextPartId(), sku: line.sku, quantity: quantity - line.quantity });
+      const more = await data.reserveStock({ holdId: nextPartId(), sku: line.sku, quantity: quantity - line.quantity });
       if (more.status !== 'taken') return { status: 'out_of_stock', holdId: line.holdId, available: more.available };
       await save({ quantity, holds: [...line.holds, more.hold] });
       return heldResult();
@@ -165,7 +170,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     while (drop > 0) {
       const last = holds.at(-1)!;
       if (last.qty > drop) {
-        const kept = await db.reserveStock({ holdId: nextPartId(), sku: line.sku, quantity: last.qty - drop });
+        const kept = await data.reserveStock({ holdId: nextPartId(), sku: line.sku, quantity: last.qty - drop });
         if (kept.status !== 'taken') {
           throw ApplicationFailure.create({ type: 'OutOfStock', message: 'could not split the hold' });
         }
@@ -173,7 +178,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
       } else {
         holds = holds.slice(0, -1);
       }
-      await db.settleHolds({ holds: [last], kind: 'release' });
+      await data.settleHolds({ holds: [last], kind: 'release' });
       drop -= Math.min(drop, last.qty);
     }
     await save({ quantity, holds });
@@ -240,11 +245,13 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
       continue;
     }
     const deadline = expiresAt();
-    const woken = await condition(
+    await condition(
       () => removeRequested || lockedBy !== undefined || expiresAt() !== deadline,
       Math.max(0, deadline - Date.now()),
     );
-    if (woken && !removeRequested) continue;
+    // The timer and a lock or an extension can land in the same activation: whatever the wait returned, a
+    // locked line or one whose expiry moved does not expire now.
+    if (!removeRequested && (lockedBy !== undefined || Date.now() < expiresAt())) continue;
     ending = true;
     await condition(() => !busy);
     await releaseAll();

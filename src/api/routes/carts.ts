@@ -76,11 +76,12 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     try {
       return await run();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'unknown_line', `no line ${holdId}`);
-      if (err instanceof WorkflowUpdateFailedError && !(err.cause && 'type' in err.cause)) {
+      // Temporal reports an update to a finished run as not found: that line exists, but has ended.
+      if (err instanceof Error && /already completed/i.test(err.message)) {
         throw new HttpError(409, 'line_not_pending', 'the line has ended (expired, removed or purchased)');
       }
-      if (err instanceof Error && /already completed/i.test(err.message)) {
+      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'unknown_line', `no line ${holdId}`);
+      if (err instanceof WorkflowUpdateFailedError && !(err.cause && 'type' in err.cause)) {
         throw new HttpError(409, 'line_not_pending', 'the line has ended (expired, removed or purchased)');
       }
       throw err;
