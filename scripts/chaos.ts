@@ -1,0 +1,176 @@
+/**
+ * `npm run chaos`: a flash sale through the real HTTP API while the system is broken underneath it.
+ *
+ * Starts its own Temporal dev server (with a database file, so a restart keeps its state), FerretDB shards,
+ * an API process and a worker process on free ports in a throwaway directory. Shoppers add to carts, repeat
+ * requests with the same Idempotency-Key, change and remove lines, check out with tok_visa, tok_chargeDeclined
+ * and tok_timeout, or let their holds expire — while the run SIGKILLs the worker and starts another, restarts
+ * the Temporal dev server and restarts FerretDB shard 1. Once every order has finished and every hold's TTL
+ * has passed, the system check (GET /v1/ops/check) and each SKU's ledger check must be clean: sold <= received,
+ * every hold resolved, ledger = balances, no order completed without its stock, no double charge, no charge
+ * without an order or a refund. Prints a summary, writes bench/results/chaos.json, exits 1 on any violation
+ * or when something never finished.
+ *
+ *   npm run chaos                # 300 shoppers
+ *   npm run chaos -- --short     # CI: 60 shoppers, under 3 minutes
+ */
+import { setMaxListeners } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoRoot } from '../src/infra';
+import { ApiClient, describe } from './chaos/api';
+import { parseChaosArgs, usage, UsageError, type ChaosArgs } from './chaos/args';
+import { Cluster } from './chaos/cluster';
+import { runFaults } from './chaos/faults';
+import { log } from './chaos/log';
+import { judge, resultJson, summaryText } from './chaos/report';
+import { readStock, waitForOrders, waitUntilQuiet } from './chaos/settle';
+import { runSale, SaleRecord } from './chaos/shoppers';
+
+const resultsFile = path.join(repoRoot, 'bench', 'results', 'chaos.json');
+
+async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
+  const startedAt = new Date();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'holdfast-chaos-'));
+  let cluster: Cluster | undefined;
+  let passed = false;
+  try {
+    log(`seed ${args.seed}; servers in ${dataDir}`);
+    cluster = await Cluster.start({ dataDir, ttlSeconds: args.ttlSeconds, shards: 2 });
+    const api = new ApiClient({ baseUrl: cluster.apiUrl, signal, requestTimeoutMs: 30_000, retryForMs: 120_000 });
+    const { opsToken } = cluster;
+
+    const tag = Date.now().toString(36);
+    const skus = Array.from({ length: args.skus }, (_, i) => `chaos-${tag}-${i}`);
+    const canarySku = `chaos-${tag}-canary`;
+    for (const [sku, quantity] of [...skus.map((s) => [s, args.units] as const), [canarySku, 1000] as const]) {
+      const created = await api.send('POST', '/v1/products', 'create product', {
+        token: opsToken,
+        body: { sku, name: sku, priceCents: 1500, quantity, policy: 'strict', lowStockThreshold: 0 },
+      });
+      if (created.status !== 201) throw new Error(`POST /v1/products ${sku}: ${describe(created)}`);
+    }
+    let probes = 0;
+    let canaryExpiry = 0;
+    const probe = async () => {
+      const cart = await api.send<{ cartId: string; token: string }>('POST', '/v1/carts', 'canary');
+      if (cart.status !== 201) throw new Error(`canary cart: ${describe(cart)}`);
+      const held = await api.send<{ expiresAt: string }>('POST', `/v1/carts/${cart.body.cartId}/items`, 'canary', {
+        token: cart.body.token,
+        idempotencyKey: `canary-${probes++}`,
+        body: { sku: canarySku, quantity: 1 },
+      });
+      if (held.status !== 201) throw new Error(`canary add-to-cart: ${describe(held)}`);
+      canaryExpiry = Math.max(canaryExpiry, Date.parse(held.body.expiresAt));
+    };
+    await probe(); // the worker is up and polling before the first shopper arrives
+    log(
+      `servers up; ${args.skus} SKUs x ${args.units} units; ${args.shoppers} shoppers at concurrency ` +
+        `${args.concurrency}; hold TTL ${args.ttlSeconds} s; ` +
+        (args.faultIntervalSeconds
+          ? `a fault every ${args.faultIntervalSeconds} s`
+          : 'faults at 1/4, 2/4 and 3/4 of the shoppers'),
+    );
+
+    const loadStart = Date.now();
+    const record = new SaleRecord();
+    const sale = runSale(
+      {
+        api,
+        skus,
+        shoppers: args.shoppers,
+        concurrency: args.concurrency,
+        until: loadStart + args.maxLoadSeconds * 1000,
+        seed: args.seed,
+        thinkMs: 300,
+        signal,
+      },
+      record,
+    );
+    const loadDone = sale.then(() => log(`load finished in ${Math.round((Date.now() - loadStart) / 1000)} s`));
+    const faults = runFaults({
+      cluster,
+      schedule: args.faultIntervalSeconds
+        ? { intervalMs: args.faultIntervalSeconds * 1000 }
+        : { started: () => record.shoppersStarted / args.shoppers },
+      loadDone: loadDone.catch(() => undefined),
+      probe,
+      signal,
+    });
+    const [, faultRecords] = await Promise.all([sale, faults]);
+    const loadSeconds = Math.round((Date.now() - loadStart) / 100) / 10;
+
+    const settleDeadline = Date.now() + args.settleSeconds * 1000;
+    log(`waiting for ${record.orders.length} orders to finish`);
+    const orders = await waitForOrders(api, record.orders, settleDeadline, record);
+    const quietFrom = Math.max(Date.now(), record.lastExpiry + 5000, canaryExpiry + 5000);
+    log(`waiting ${Math.round((quietFrom - Date.now()) / 1000)} s until every hold's TTL has passed`);
+    await sleep(quietFrom - Date.now(), undefined, { signal });
+    log('checking the system (GET /v1/ops/check, running workflows)');
+    // Hold timers that came due while the worker or Temporal was down fire late, but not this late.
+    const quietDeadline = Date.now() + (args.short ? 60_000 : 120_000);
+    const quiet = await waitUntilQuiet(api, opsToken, cluster.temporalAddress, quietDeadline);
+    const stock = await readStock(api, opsToken, [...skus, canarySku]);
+
+    const facts = {
+      args,
+      skus,
+      canarySku,
+      api,
+      sale: record,
+      loadSeconds,
+      faults: faultRecords,
+      orders,
+      quiet,
+      stock,
+      unexpectedExits: cluster.unexpectedExits,
+    };
+    const verdict = judge(facts);
+    passed = verdict.violations.length === 0 && verdict.unfinished.length === 0;
+    const result = resultJson(facts, verdict, {
+      startedAt: startedAt.toISOString(),
+      seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+      logs: passed && !args.keep ? null : cluster.logDir,
+    });
+    await mkdir(path.dirname(resultsFile), { recursive: true });
+    await writeFile(resultsFile, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(summaryText(result));
+    console.log(`results   ${path.relative(process.cwd(), resultsFile)}`);
+    return passed ? 0 : 1;
+  } finally {
+    log('stopping every process this run started');
+    await cluster?.stop();
+    if (passed && !args.keep) await rm(dataDir, { recursive: true, force: true });
+    else log(`logs and server data kept in ${dataDir}`);
+  }
+}
+
+let args: ChaosArgs;
+try {
+  args = parseChaosArgs(process.argv.slice(2));
+} catch (err) {
+  console.error(err instanceof UsageError ? err.message : err);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const controller = new AbortController();
+// Every request and pause listens for Ctrl-C: many at once, by design.
+setMaxListeners(0, controller.signal);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  });
+}
+run(args, controller.signal).then(
+  (code) => process.exit(controller.signal.aborted ? 130 : code),
+  (err: unknown) => {
+    console.error(controller.signal.aborted ? String(controller.signal.reason) : err);
+    process.exit(controller.signal.aborted ? 130 : 1);
+  },
+);
