@@ -46,6 +46,8 @@ export interface AppendOptions {
  */
 export class BucketLedger {
   private readonly heads = new Map<string, LedgerEntry>();
+  /** The tail of each bucket's queue of appends from this process (see append). */
+  private readonly queues = new Map<string, Promise<unknown>>();
   private readonly clock: () => Date;
 
   constructor(
