@@ -1,5 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { collections, type ShardSet } from '../src/db';
 import { checkInvariants, type StockPolicy } from '../src/stock';
 import {
@@ -12,27 +12,15 @@ import {
   reprioritiseBackorderSignal,
 } from '../src/workflows/messages';
 import { workflowIds } from '../src/workflows/workflow-ids';
-import { connectTestShards, uniqueId } from './helpers';
-import { addToCart, createTestWorker, createTimeSkippingEnv, type TestWorker } from './workflow-helpers';
+import { uniqueId } from './helpers';
+import { addToCart, type TestWorker, useTimeSkippingWorker } from './workflow-helpers';
 
 describe('backorders and reorders (time-skipping)', () => {
+  const ctx = useTimeSkippingWorker();
   let env: TestWorkflowEnvironment;
   let shards: ShardSet;
   let w: TestWorker;
-  let running: Promise<void>;
-
-  beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-    shards = await connectTestShards();
-    w = await createTestWorker(env, shards);
-    running = w.worker.run();
-  });
-  afterAll(async () => {
-    w?.worker.shutdown();
-    await running;
-    await env?.teardown();
-    await shards?.close();
-  });
+  beforeAll(() => ({ env, shards, w } = ctx));
 
   async function product(policy: StockPolicy, quantity: number, lowStockThreshold = 0, reorderQuantity = 0) {
     const sku = uniqueId('sku');

@@ -1,31 +1,19 @@
 import type { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
 import { checkInvariants } from '../src/stock';
 import { changeQuantityUpdate, extendHoldUpdate, holdStateQuery, removeLineUpdate } from '../src/workflows/messages';
 import { workflowIds } from '../src/workflows/workflow-ids';
-import { connectTestShards, uniqueId } from './helpers';
-import { addToCart, createTestWorker, createTimeSkippingEnv, type TestWorker } from './workflow-helpers';
+import { uniqueId } from './helpers';
+import { addToCart, type TestWorker, useTimeSkippingWorker } from './workflow-helpers';
 
 describe('hold workflow (time-skipping)', () => {
+  const ctx = useTimeSkippingWorker();
   let env: TestWorkflowEnvironment;
   let shards: ShardSet;
   let w: TestWorker;
-  let running: Promise<void>;
-
-  beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-    shards = await connectTestShards();
-    w = await createTestWorker(env, shards);
-    running = w.worker.run();
-  });
-  afterAll(async () => {
-    w?.worker.shutdown();
-    await running;
-    await env?.teardown();
-    await shards?.close();
-  });
+  beforeAll(() => ({ env, shards, w } = ctx));
 
   async function product(policy: 'strict' | 'backorder' = 'strict', quantity = 10) {
     const sku = uniqueId('sku');

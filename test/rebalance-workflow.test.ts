@@ -1,29 +1,17 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
 import { checkInvariants } from '../src/stock';
 import { workflowIds } from '../src/workflows/workflow-ids';
-import { connectTestShards, uniqueId } from './helpers';
-import { createTestWorker, createTimeSkippingEnv, type TestWorker } from './workflow-helpers';
+import { uniqueId } from './helpers';
+import { type TestWorker, useTimeSkippingWorker } from './workflow-helpers';
 
 describe('rebalancer (time-skipping)', () => {
+  const ctx = useTimeSkippingWorker();
   let env: TestWorkflowEnvironment;
   let shards: ShardSet;
   let w: TestWorker;
-  let running: Promise<void>;
-
-  beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-    shards = await connectTestShards();
-    w = await createTestWorker(env, shards);
-    running = w.worker.run();
-  });
-  afterAll(async () => {
-    w?.worker.shutdown();
-    await running;
-    await env?.teardown();
-    await shards?.close();
-  });
+  beforeAll(() => ({ env, shards, w } = ctx));
 
   it('starts once when a bucket runs low while others hold stock, and evens the buckets out', async () => {
     const sku = uniqueId('skew');

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { searchAttributes } from '../src/infra/temporal';
 import { createActivities, FakePaymentGateway, type Activities } from '../src/activities';
 import { collections, type ShardSet } from '../src/db';
+import { connectTestShards } from './helpers';
 import { createMetrics } from '../src/metrics';
 import { StockService } from '../src/stock';
 import { addToCartUpdate } from '../src/workflows/messages';
@@ -88,4 +89,31 @@ export async function addToCart(
       workflowIdConflictPolicy: 'USE_EXISTING',
     }),
   });
+}
+
+export interface TimeSkippingWorker {
+  env: TestWorkflowEnvironment;
+  shards: ShardSet;
+  w: TestWorker;
+}
+
+/**
+ * For a describe block: starts the time-skipping server, fresh databases and a running worker before its
+ * tests, and stops them after. Read the fields inside tests (they are set in beforeAll).
+ */
+export function useTimeSkippingWorker(): TimeSkippingWorker {
+  const ctx = {} as TimeSkippingWorker & { running: Promise<void> };
+  beforeAll(async () => {
+    ctx.env = await createTimeSkippingEnv();
+    ctx.shards = await connectTestShards();
+    ctx.w = await createTestWorker(ctx.env, ctx.shards);
+    ctx.running = ctx.w.worker.run();
+  });
+  afterAll(async () => {
+    ctx.w?.worker.shutdown();
+    await ctx.running;
+    await ctx.env?.teardown();
+    await ctx.shards?.close();
+  });
+  return ctx;
 }
