@@ -43,7 +43,7 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
     // with bucketId because a sharded MongoDB only enforces unique indexes prefixed by the shard key.
     await stock
       .collection(collections.stock.ledger)
-      .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'opKey_unique' });
+      .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
     await carts.collection(collections.carts.lines).createIndex({ cartId: 1 }, { name: 'cartId' });
   }
 }
