@@ -131,13 +131,19 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
       ...common,
     },
     async () => {
-      const running = await list(`WorkflowType = 'reorderWorkflow' AND ExecutionStatus = 'Running'`, 100);
+      const running = await list(
+        `WorkflowType = 'reorderWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${ctx.settings.taskQueue}'`,
+        100,
+      );
       const reorders = await Promise.all(
-        running.map(async (execution) => ({
-          ...(await temporal.workflow.getHandle(execution.workflowId).query(reorderStateQuery)),
-          workflowId: execution.workflowId,
-          runUrl: ctx.runUrl(execution.workflowId),
-        })),
+        running.map(async (execution) => {
+          const handle = temporal.workflow.getHandle(execution.workflowId);
+          // A run no worker answers for (a worker restarting) must not hold up the whole list.
+          const state = await temporal.connection
+            .withDeadline(Date.now() + 3000, () => handle.query(reorderStateQuery))
+            .catch(() => ({ sku: execution.workflowId.replace(/^reorder-/, ''), status: 'unknown' }));
+          return { ...state, workflowId: execution.workflowId, runUrl: ctx.runUrl(execution.workflowId) };
+        }),
       );
       return { reorders };
     },
@@ -198,8 +204,8 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
     },
     async () => {
       const [holds, checkouts] = await Promise.all([
-        list(`WorkflowType = 'holdWorkflow'`, 50),
-        list(`WorkflowType = 'checkoutWorkflow'`, 50),
+        list(`WorkflowType = 'holdWorkflow' AND TaskQueue = '${ctx.settings.taskQueue}'`, 50),
+        list(`WorkflowType = 'checkoutWorkflow' AND TaskQueue = '${ctx.settings.taskQueue}'`, 50),
       ]);
       const carts = new Map<string, string | undefined>();
       for (const h of holds) {
