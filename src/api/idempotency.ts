@@ -56,7 +56,15 @@ export class IdempotencyStore {
       }
     }
     const response = await handler();
-    if (response.statusCode < 500) await col.updateOne({ _id: id }, { $set: { response } });
+    if (response.statusCode < 500) {
+      try {
+        await col.updateOne({ _id: id }, { $set: { response } });
+      } catch {
+        // The work is done; an unrecorded response only means a retry of this key runs the idempotent handler
+        // again once the claim is stale. Failing the request here (FerretDB answers SQLITE_BUSY under load)
+        // would turn a success into a 500.
+      }
+    }
     return { ...response, replayed: false };
   }
 
