@@ -11,7 +11,7 @@ import { ErrorTally } from './lib/errors';
 import { runLoad, summarize } from './lib/load';
 import { Progress } from './lib/progress';
 import { round, writeJson } from './lib/results';
-import { environment, errorList, phase, printErrors, type ScenarioContext } from './lib/scenario';
+import { environment, errorList, phase, printErrors, reportFailures, type ScenarioContext } from './lib/scenario';
 import { benchSku, pollUntil, Shop, throwOnErrors, type AddToCart, type BackorderQueue, type Cart } from './lib/shop';
 import { HttpClient } from './lib/http';
 
@@ -220,7 +220,7 @@ export async function backorder({ args, stack, signal }: ScenarioContext): Promi
     console.log(`wrote ${path.relative(process.cwd(), resultsFile)}`);
 
     const leftover = units - expectedFilled;
-    const problems = [
+    const exitCode = reportFailures([
       !inOrder && 'backorders were not filled in arrival order (see checks in the JSON)',
       errors.total > 0 && `${errors.total} add-to-cart requests failed`,
       unexpected.total > 0 && `${unexpected.total} add-to-cart answers were not backordered`,
@@ -231,9 +231,8 @@ export async function backorder({ args, stack, signal }: ScenarioContext): Promi
       view.available !== leftover && `available ${view.available} != ${leftover}`,
       view.backordered !== before.length - expectedFilled &&
         `backordered ${view.backordered} != ${before.length - expectedFilled}`,
-    ].filter((p): p is string => typeof p === 'string');
-    for (const p of problems) console.error(`FAILED: ${p}`);
-    return problems.length > 0 ? 1 : 0;
+    ]);
+    return exitCode;
   } finally {
     progress.stop();
     await shop.http.close();

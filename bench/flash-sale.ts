@@ -13,7 +13,15 @@ import { HttpClient, describeAnswer } from './lib/http';
 import { perSecond, runLoad, summarize, type LatencySummary, type LoadRun, type SecondPoint } from './lib/load';
 import { Progress } from './lib/progress';
 import { round, writeJson } from './lib/results';
-import { environment, errorList, phase, printErrors, waitUntil, type ScenarioContext } from './lib/scenario';
+import {
+  environment,
+  errorList,
+  phase,
+  printErrors,
+  reportFailures,
+  type ScenarioContext,
+  waitUntil,
+} from './lib/scenario';
 import { benchSku, pollUntil, Shop, throwOnErrors, type AddToCart, type Cart, type ProductView } from './lib/shop';
 import { lineChartSvg } from './lib/svg-chart';
 
@@ -179,7 +187,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
     printErrors('floor requests', floorErrors);
     console.log(`wrote bench/results/flash-sale.json and bench/results/flash-sale.svg`);
 
-    const problems = [
+    const exitCode = reportFailures([
       oversold > 0 && `${oversold} units oversold`,
       strandedAfterTtl !== 0 && `${strandedAfterTtl} units stranded after the TTL`,
       !invariantsAfterSale.ok && `invariants after the sale: ${invariantsAfterSale.violations.join('; ')}`,
@@ -189,10 +197,9 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
       errors.total > 0 && `${errors.total} add-to-cart requests failed`,
       floorErrors.total > 0 && `${floorErrors.total} floor requests failed`,
       !settled.met && 'the product view did not settle after the TTL',
-    ].filter((p): p is string => typeof p === 'string');
-    for (const p of problems) console.error(`FAILED: ${p}`);
+    ]);
     failed = false;
-    return problems.length > 0 ? 1 : 0;
+    return exitCode;
   } finally {
     progress.stop();
     await floorServer?.stop(failed && !signal.aborted);

@@ -11,7 +11,7 @@ import { runLoad, summarize } from './lib/load';
 import { descendants, processMemory, type ProcessMemory } from './lib/proc-memory';
 import { Progress } from './lib/progress';
 import { round, writeJson } from './lib/results';
-import { environment, errorList, phase, printErrors, type ScenarioContext } from './lib/scenario';
+import { environment, errorList, phase, printErrors, reportFailures, type ScenarioContext } from './lib/scenario';
 import { benchSku, Shop } from './lib/shop';
 
 const resultsFile = path.join(import.meta.dirname, 'results', 'holds-rss.json');
@@ -122,13 +122,12 @@ export async function holdsRss({ args, stack, signal }: ScenarioContext): Promis
     printErrors('add-to-cart requests', errors);
     console.log(`wrote ${path.relative(process.cwd(), resultsFile)}`);
 
-    const problems = [
+    const exitCode = reportFailures([
       held !== holds && `${held} of ${holds} holds were made`,
       view.reserved !== held && `reserved ${view.reserved} != ${held} holds`,
       !invariants.ok && `invariants: ${invariants.violations.join('; ')}`,
-    ].filter((p): p is string => typeof p === 'string');
-    for (const p of problems) console.error(`FAILED: ${p}`);
-    return problems.length > 0 ? 1 : 0;
+    ]);
+    return exitCode;
   } finally {
     progress.stop();
     await shop.http.close();

@@ -51,3 +51,13 @@ export async function waitUntil(
 export function environment() {
   return { node: process.version, cpus: os.cpus().length, platform: `${os.type()} ${os.release()}` };
 }
+
+/**
+ * Prints every failed check (a check is a message when it failed, false or undefined when it held) and
+ * returns the scenario's exit code: 1 when any failed.
+ */
+export function reportFailures(checks: readonly (string | false | undefined)[]): number {
+  const failed = checks.filter((c): c is string => typeof c === 'string');
+  for (const f of failed) console.error(`FAILED: ${f}`);
+  return failed.length > 0 ? 1 : 0;
+}

@@ -48,6 +48,8 @@ export interface RouteContext extends AppDeps {
   readonly idempotency: IdempotencyStore;
   /** 401 without a bearer token, 403 when it is not this cart's. Runs onRequest: before body validation. */
   requireCart(request: FastifyRequest<{ Params: { cartId: string } }>): Promise<void>;
+  /** The cart a request's bearer token is for: 401 without a token or with one that is not ours. */
+  cartOf(request: FastifyRequest): string;
   requireOps(request: FastifyRequest): Promise<void>;
   runUrl(workflowId: string): string | undefined;
 }
@@ -120,10 +122,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...deps,
     tokens,
     idempotency: new IdempotencyStore(deps.shards),
-    async requireCart(request) {
+    cartOf(request) {
       const cartId = tokens.verify(bearer(request));
       if (cartId === undefined) throw new HttpError(401, 'unauthorized', 'invalid token');
-      if (cartId !== request.params.cartId) throw new HttpError(403, 'forbidden', 'this token is for another cart');
+      return cartId;
+    },
+    async requireCart(request) {
+      if (context.cartOf(request) !== request.params.cartId)
+        throw new HttpError(403, 'forbidden', 'this token is for another cart');
       const limit = await cartLimit(request);
       if (!limit.isAllowed && limit.isExceeded)
         throw new HttpError(429, 'rate_limited', 'too many requests for this cart');

@@ -293,10 +293,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
       },
     },
     async (request) => {
-      const header = request.headers.authorization;
-      if (!header?.startsWith('Bearer ')) throw new HttpError(401, 'unauthorized', 'a bearer token is required');
-      const cartId = ctx.tokens.verify(header.slice('Bearer '.length).trim());
-      if (cartId === undefined) throw new HttpError(401, 'unauthorized', 'invalid token');
+      const cartId = ctx.cartOf(request);
       const { orderId } = request.params;
       const stored = await shards
         .cartsDb(shards.shardFor(orderId))
