@@ -61,7 +61,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
         ttlSeconds,
         signal,
       });
-      floor = await measureFloor(floorServer.url, shoppers, concurrency, progress, signal);
+      floor = await measureFloor(floorServer.url, shoppers, units, concurrency, progress, signal);
     } else {
       phase(progress, 'floor: skipped (give --temporal with --api to measure it)');
     }
@@ -210,25 +210,27 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
 async function measureFloor(
   url: string,
   shoppers: number,
+  units: number,
   concurrency: number,
   progress: Progress,
   signal: AbortSignal,
 ): Promise<LoadRun<number>> {
   const http = new HttpClient(url, concurrency);
   const tag = randomBytes(4).toString('hex');
-  const send = async (key: string) => {
-    const answer = await http.request('POST', '/floor', { body: { key } });
+  // As in the sale: the first `units` shoppers keep a hold (a timer), the rest are refused (the run ends).
+  const send = async (key: string, hold: boolean) => {
+    const answer = await http.request('POST', '/floor', { body: { key, hold } });
     if (answer.status !== 200) throw new Error(`floor: ${describeAnswer(answer)}`);
     return answer.status;
   };
   try {
     phase(progress, `floor: ${concurrency} warm-up requests, then ${shoppers}`);
-    const warm = await runLoad({ total: concurrency, concurrency, send: (i) => send(`${tag}-w${i}`), signal });
+    const warm = await runLoad({ total: concurrency, concurrency, send: (i) => send(`${tag}-w${i}`, true), signal });
     throwOnErrors('floor warm-up', warm);
     const run = await runLoad({
       total: shoppers,
       concurrency,
-      send: (i) => send(`${tag}-${i}`),
+      send: (i) => send(`${tag}-${i}`, i < units),
       signal,
       onProgress: progress.startCell(`floor (${shoppers})`, 'requests'),
     });

@@ -1,15 +1,15 @@
 /**
  * Records workflow histories for the replay test (test/replay.test.ts): runs each workflow type through its
- * main paths on a throwaway stack and writes test/fixtures/histories/<name>.json. Run it when releasing a
+ * main paths on a throwaway stack and writes test/fixtures/histories/r<hold revision>/<name>.json. Run it when releasing a
  * workflow change, *before* changing the code further: the replay test then proves the new code still
  * replays what the released code recorded (guard incompatible changes with patched()).
  *
  *   node --import tsx scripts/record-histories.ts
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../src/config';
 import { ensureSchema, ShardSet } from '../src/db';
@@ -21,7 +21,8 @@ import {
   receiveReorderSignal,
   removeLineUpdate,
 } from '../src/workflows/messages';
-import type { HoldWorkflowInput } from '../src/workflows/types';
+import { holdStartOperation } from '../src/api/hold-start';
+import { holdRevision, type HoldWorkflowInput } from '../src/workflows/types';
 import { workflowIds } from '../src/workflows/workflow-ids';
 
 async function run() {
@@ -49,12 +50,7 @@ async function run() {
       await product('rec-back', 'backorder', 0);
       const add = (input: Omit<HoldWorkflowInput, 'maxHoldSeconds'>) =>
         client.workflow.executeUpdateWithStart(addToCartUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation('holdWorkflow', {
-            workflowId: workflowIds.hold(input.holdId),
-            taskQueue,
-            args: [{ maxHoldSeconds: 3600, ...input }],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
+          startWorkflowOperation: holdStartOperation({ maxHoldSeconds: 3600, ...input }, taskQueue),
         });
       const result = (id: string) => client.workflow.getHandle(id).result();
 
@@ -102,7 +98,10 @@ async function run() {
       'checkout-declined': workflowIds.checkout('declined'),
       'reorder-received': workflowIds.reorder('rec-strict'),
     };
-    // The CLI's JSON is the format the Web UI downloads and historyFromJSON reads.
+    // The CLI's JSON is the format the Web UI downloads and historyFromJSON reads. Each hold revision keeps
+    // its own recordings: runs of every revision may still be open when the code changes again.
+    const outDir = path.join(repoRoot, 'test', 'fixtures', 'histories', `r${holdRevision}`);
+    await mkdir(outDir, { recursive: true });
     const { cli } = await ensureTemporalBinaries(config.home, config.PATH);
     for (const [name, workflowId] of Object.entries(recorded)) {
       const json = await runCommand(cli, [
@@ -115,7 +114,7 @@ async function run() {
         '--address',
         stack.temporalAddress,
       ]);
-      const file = path.join(repoRoot, 'test', 'fixtures', 'histories', `${name}.json`);
+      const file = path.join(outDir, `${name}.json`);
       await writeFile(file, json);
       console.log(`recorded ${file}`);
     }

@@ -1,5 +1,7 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyDigest } from '../src/api/idempotency';
+import { collections } from '../src/db';
 import { checkInvariants } from '../src/stock';
 import { workflowIds } from '../src/workflows/workflow-ids';
 import { uniqueId } from './helpers';
@@ -179,6 +181,33 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
       const a = await pay('p1', 'tok_visa');
       expect((await pay('p1', 'tok_visa')).json()).toEqual(a.json());
       expect((await pay('p1', 'tok_chargeDeclined')).statusCode).toBe(422);
+    });
+
+    it('never starts a second line for a key whose line has ended, even when its answer was lost', async () => {
+      const sku = await createProduct({ quantity: 1 });
+      const cart = await createCart();
+      const held = await addItem(cart, { sku, quantity: 1 }, 'first');
+      expect(held.statusCode).toBe(201);
+      const refused = await addItem(cart, { sku, quantity: 1 }, 'lost');
+      expect(refused.statusCode).toBe(409);
+      await api.client.workflow
+        .getHandle(workflowIds.hold(`${cart.cartId}.${keyDigest(cart.cartId, 'lost')}`))
+        .result();
+      const removed = await inject({
+        method: 'DELETE',
+        url: `/v1/carts/${cart.cartId}/items/${held.json().holdId}`,
+        headers: bearer(cart.token),
+      });
+      expect(removed.statusCode).toBe(200);
+      // As if the API crashed before recording the refusal. The unit is free again, but the key's line ended.
+      await api.shards
+        .cartsDb(api.shards.shardFor(`items:${cart.cartId}:lost`))
+        .collection(collections.carts.idempotency)
+        .deleteOne({ _id: `items:${cart.cartId}:lost` as never });
+      const retry = await addItem(cart, { sku, quantity: 1 }, 'lost');
+      expect(retry.statusCode).toBe(409);
+      expect(retry.json().error).toBe('request_in_progress');
+      expect((await inject({ method: 'GET', url: `/v1/products/${sku}` })).json().reserved).toBe(0);
     });
   });
 

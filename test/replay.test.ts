@@ -9,15 +9,17 @@ const dir = path.join(import.meta.dirname, 'fixtures', 'histories');
 
 /**
  * Histories recorded from released workflow code (scripts/record-histories.ts) must replay on today's code
- * without a non-determinism error: changes after a release are guarded with patched().
+ * without a non-determinism error: changes after a release are guarded with patched(), or (the hold workflow)
+ * by the revision its input carries.
  */
 describe('replaying recorded histories', () => {
   it('replays every recorded history on the current workflow code', async () => {
-    const files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(7);
+    // One folder per hold workflow revision (r1: the patched code path, r2: the current one).
+    const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(14);
     const histories = await Promise.all(
       files.map(async (f) => ({
-        workflowId: path.basename(f, '.json'),
+        workflowId: f.replace(/\.json$/, ''),
         history: historyFromJSON(JSON.parse(await readFile(path.join(dir, f), 'utf8'))),
       })),
     );

@@ -74,6 +74,37 @@ describe('stock ledger on FerretDB', () => {
     await expectInvariants(sku);
   });
 
+  it('records a refusal once, and adopts a crashed run that took the last units rather than refuse it', async () => {
+    const sku = uniqueId('refusal');
+    await stock.createProduct(productInput(sku, { buckets: 2 }), 2);
+    const all = await stock.reserve(uniqueId('op'), sku, 2);
+    if (all.status !== 'taken') throw new Error('expected a hold');
+    const refused = uniqueId('op');
+    expect(await stock.reserve(refused, sku, 1)).toEqual({ status: 'insufficient', available: 0 });
+    await stock.settle(all.hold, 'release');
+    // The same operation again, here or in another process, gives the recorded answer and takes nothing.
+    expect(await stock.reserve(refused, sku, 1)).toEqual({ status: 'insufficient', available: 0 });
+    expect(await new StockService(shards).reserve(refused, sku, 1)).toEqual({ status: 'insufficient', available: 0 });
+    expect((await expectInvariants(sku)).totals).toMatchObject({ available: 2, held: 0 });
+
+    // A run that wrote its start marker, took the last units, and died before recording its outcome: the SKU
+    // now looks sold out, but the retry finds the marker and adopts that stock.
+    const soldOut = uniqueId('crash-last');
+    await stock.createProduct(productInput(soldOut, { buckets: 1 }), 3);
+    const opId = uniqueId('op');
+    await shards
+      .stockDb(shards.shardFor(opId))
+      .collection('ops')
+      .insertOne({ _id: `start:${opId}` } as never);
+    const [bucket] = stock.bucketsOf(await stock.product(soldOut));
+    await stock.ledger.append(bucket!, opId, { kind: 'reserve', qty: 3 });
+    expect(await stock.reserve(opId, soldOut, 3)).toEqual({
+      status: 'taken',
+      hold: { holdId: opId, sku: soldOut, bucket: 0, qty: 3 },
+    });
+    expect((await expectInvariants(soldOut)).totals).toMatchObject({ available: 0, held: 3 });
+  });
+
   it('serves a quantity spanning buckets from one bucket by gathering stock into it', async () => {
     const sku = uniqueId('span');
     await stock.createProduct(productInput(sku), 16); // 2 per bucket

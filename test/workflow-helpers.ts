@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -11,7 +11,7 @@ import { createMetrics } from '../src/metrics';
 import { StockService } from '../src/stock';
 import { addToCartUpdate } from '../src/workflows/messages';
 import type { AddToCartResult, HoldWorkflowInput } from '../src/workflows/types';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import { holdStartOperation } from '../src/api/hold-start';
 import { workflowsPath } from '../src/worker';
 
 /** The time-skipping test server, with holdfast's search attributes registered like the dev server has them. */
@@ -80,14 +80,8 @@ export async function addToCart(
   taskQueue: string,
   input: Omit<HoldWorkflowInput, 'ttlSeconds' | 'maxHoldSeconds'> & Partial<HoldWorkflowInput>,
 ): Promise<AddToCartResult> {
-  const args: HoldWorkflowInput = { ttlSeconds: 900, maxHoldSeconds: 3600, ...input };
   return client.workflow.executeUpdateWithStart(addToCartUpdate, {
-    startWorkflowOperation: new WithStartWorkflowOperation('holdWorkflow', {
-      workflowId: workflowIds.hold(input.holdId),
-      taskQueue,
-      args: [args],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    }),
+    startWorkflowOperation: holdStartOperation({ ttlSeconds: 900, maxHoldSeconds: 3600, ...input }, taskQueue),
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * The flash sale's Temporal floor, run as its own process by bench/lib/floor.ts: a Fastify server whose
  * `POST /floor` does what add-to-cart does to Temporal — update-with-start of a workflow of the hold workflow's
- * shape — with no stock work, and a worker for it in the same process (as `src/main.ts` runs the API and the
+ * shape, which keeps a timer when `hold` and ends at once otherwise — with no stock work, and a worker for it in the same process (as `src/main.ts` runs the API and the
  * worker together). Usage: floor-server.ts --temporal host:port --namespace ns --port n --ttl seconds
  */
 import { fileURLToPath } from 'node:url';
@@ -47,15 +47,15 @@ async function run() {
       genReqId: () => crypto.randomUUID(),
     });
     app.get('/health', async () => ({ status: 'ok' }));
-    app.post<{ Body: { key: string } }>(
+    app.post<{ Body: { key: string; hold: boolean } }>(
       '/floor',
       {
         schema: {
           body: {
             type: 'object',
-            required: ['key'],
+            required: ['key', 'hold'],
             additionalProperties: false,
-            properties: { key: { type: 'string', minLength: 1, maxLength: 128 } },
+            properties: { key: { type: 'string', minLength: 1, maxLength: 128 }, hold: { type: 'boolean' } },
           },
           response: {
             200: { type: 'object', required: ['status'], properties: { status: { type: 'string' } } },
@@ -67,7 +67,7 @@ async function run() {
           startWorkflowOperation: new WithStartWorkflowOperation('floorWorkflow', {
             workflowId: `floor-${request.body.key}`,
             taskQueue: floorTaskQueue,
-            args: [{ ttlSeconds }],
+            args: [{ ttlSeconds, hold: request.body.hold }],
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         }),

@@ -85,6 +85,16 @@ export function createActivities(deps: ActivityDeps) {
       return stock.reserve(input.holdId, input.sku, input.quantity, input.from);
     },
 
+    /** A cart line's first reservation, with the product's policy for a refusal (one local activity). */
+    async reserveLineStock(input: {
+      holdId: string;
+      sku: string;
+      quantity: number;
+    }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome }> {
+      const { policy } = await stock.product(input.sku);
+      return { policy, outcome: await stock.reserve(input.holdId, input.sku, input.quantity) };
+    },
+
     /** Settles holds; holds that a twin settled earlier report how they ended. */
     async settleHolds(input: { holds: readonly Hold[]; kind: SettleKind }): Promise<SettleResult[]> {
       const results: SettleResult[] = [];

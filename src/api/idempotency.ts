@@ -16,16 +16,16 @@ interface IdempotencyRecord {
   readonly response?: StoredResponse;
 }
 
-/** How long a claim may stay without a response before a retry runs the (idempotent) handler again. */
-const staleClaimMs = 30_000;
-
 /**
- * Stripe-style idempotency keys: the first request with a key runs and its response is kept; the same key
- * with the same body replays that response; the same key with another body is a 422. Records are kept (at
- * least 24 h; FerretDB has no TTL indexes, so nothing removes them yet).
+ * Stripe-style idempotency keys: the first response for a key is kept; the same key with the same body replays
+ * it; the same key with another body is a 422. Records are kept (at least 24 h; FerretDB has no TTL indexes, so
+ * nothing removes them yet).
  *
- * The claim is an insert, so exactly one request runs the handler. Handlers derive their workflow ids from
- * the key, so a retry after a crash that left a claim without a response may safely run them again.
+ * The record is written once, when the handler has answered: one read and one insert per request. Requests
+ * with one key that race may each run the handler, which is safe because handlers derive their workflow ids
+ * from the key and never start a second run for it; the first response recorded stands, and the others answer
+ * with it. A response that could not be recorded (a crash, FerretDB's SQLITE_BUSY under load) only means that
+ * a retry of the key runs the idempotent handler again.
  */
 export class IdempotencyStore {
   constructor(private readonly shards: ShardSet) {}
@@ -41,28 +41,18 @@ export class IdempotencyStore {
       .update(JSON.stringify(body ?? null))
       .digest('base64url');
     const col = this.collection(id);
-    try {
-      await col.insertOne({ _id: id, requestHash, createdAt: new Date() });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const existing = await col.findOne({ _id: id });
-      if (!existing) throw err;
-      if (existing.requestHash !== requestHash) {
-        throw new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request');
-      }
-      if (existing.response) return { ...existing.response, replayed: true };
-      if (Date.now() - existing.createdAt.getTime() < staleClaimMs) {
-        throw new HttpError(409, 'request_in_progress', 'a request with this Idempotency-Key is in progress');
-      }
-    }
+    const earlier = replayOf(await col.findOne({ _id: id }), requestHash);
+    if (earlier) return earlier;
     const response = await handler();
     if (response.statusCode < 500) {
       try {
-        await col.updateOne({ _id: id }, { $set: { response } });
-      } catch {
-        // The work is done; an unrecorded response only means a retry of this key runs the idempotent handler
-        // again once the claim is stale. Failing the request here (FerretDB answers SQLITE_BUSY under load)
-        // would turn a success into a 500.
+        await col.insertOne({ _id: id, requestHash, createdAt: new Date(), response });
+      } catch (err) {
+        if (isDuplicateKey(err)) {
+          const first = replayOf(await col.findOne({ _id: id }).catch(() => null), requestHash);
+          if (first) return first;
+        }
+        // Otherwise unrecorded: the work is done, and failing the request here would turn a success into a 500.
       }
     }
     return { ...response, replayed: false };
@@ -71,6 +61,19 @@ export class IdempotencyStore {
   private collection(id: string): Collection<IdempotencyRecord> {
     return this.shards.cartsDb(this.shards.shardFor(id)).collection<IdempotencyRecord>(collections.carts.idempotency);
   }
+}
+
+/** The recorded answer for a key, or a 422 when the key came with another body. */
+function replayOf(
+  record: IdempotencyRecord | null,
+  requestHash: string,
+): (StoredResponse & { replayed: true }) | undefined {
+  if (!record) return undefined;
+  if (record.requestHash !== requestHash) {
+    throw new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+  }
+  // Records of the earlier claim-then-answer scheme may hold a claim alone: the handler runs again.
+  return record.response ? { ...record.response, replayed: true } : undefined;
 }
 
 /** A short stable id from an idempotency key, for ids derived from it (hold ids, order ids). */

@@ -323,8 +323,10 @@ export class StockService {
     assertOpId(opId);
     assertQuantity(movement.qty);
     const product = await this.product(sku);
+    const refused = await this.refuseAtOnce(product, opId, movement);
+    if (refused) return refused;
     const ops = this.opsOn(opId);
-    const firstRun = await insertOnce(ops, { _id: `start:${opId}`, sku, qty: movement.qty } as never);
+    const firstRun = await insertOnce(ops, { _id: startMarkerId(opId), sku, qty: movement.qty } as never);
     if (!firstRun) {
       const recorded = await ops.findOne({ _id: opId });
       if (recorded) return this.settleStrays(product, opId, movement, recorded);
@@ -348,10 +350,42 @@ export class StockService {
     return outcomeOf(recorded);
   }
 
+  /**
+   * The refusal of a sold-out SKU, without the start marker: when the fresh heads show that the buckets do not
+   * have qty even together, the refusal is recorded as the operation's outcome by one insert. Nothing was taken,
+   * so whatever outcome is recorded first stands: a twin that starts later and takes stock finds this refusal
+   * when it records its own outcome, and voids what it took. A run of this operation that started earlier (its
+   * marker exists) may hold stock this one cannot see, so then the full path runs, to adopt or void it.
+   * Returns undefined when the full path must decide.
+   */
+  private async refuseAtOnce(product: ProductDoc, opId: string, movement: Movement): Promise<TakeOutcome | undefined> {
+    const state = takenFrom(movement);
+    const buckets = this.bucketsOf(product);
+    if (buckets.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= movement.qty)) return undefined;
+    const ops = this.opsOn(opId);
+    const [marker, ...heads] = await Promise.all([
+      ops.findOne({ _id: startMarkerId(opId) }, { projection: { _id: 1 } }),
+      ...buckets.map((b) => this.ledger.head(b, true)),
+    ]);
+    if (marker || heads.some((h) => h === undefined)) return undefined;
+    const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
+    if (available >= movement.qty) return undefined;
+    const refusal: OpOutcomeDoc = {
+      _id: opId,
+      sku: product.sku,
+      qty: movement.qty,
+      kind: movement.kind === 'reserve' ? 'reserve' : 'state_change',
+      result: 'insufficient',
+      available,
+      at: this.clock(),
+    };
+    if (await insertOnce(ops, refusal)) return outcomeOf(refusal);
+    return outcomeOf((await ops.findOne({ _id: opId })) ?? refusal);
+  }
+
   /** Tries the buckets in order; when none has qty alone but together they do, gathers stock and tries again. */
   private async walk(product: ProductDoc, opId: string, movement: Movement) {
-    const state =
-      movement.kind === 'state_change' || movement.kind === 'reserve' ? (movement.from ?? 'available') : 'available';
+    const state = takenFrom(movement);
     const buckets = this.bucketsOf(product);
     let available = 0;
     for (let round = 0; round < gatherRounds; round++) {
@@ -459,6 +493,16 @@ export const releaseIncomingRef = 'incoming-to-available';
 /** The key under which a hold (or a voided stray) is settled: one settle per hold per bucket. */
 export function settleOpId(holdId: string): string {
   return `settle:${holdId}`;
+}
+
+/** The marker a taking operation's full path writes before it may take stock (see take). */
+function startMarkerId(opId: string): string {
+  return `start:${opId}`;
+}
+
+/** The state a taking movement takes its units from. */
+function takenFrom(movement: Movement) {
+  return movement.kind === 'state_change' || movement.kind === 'reserve' ? (movement.from ?? 'available') : 'available';
 }
 
 function bucketIndexOf(entry: LedgerEntry): number {

@@ -2,17 +2,19 @@ import { allHandlersFinished, condition, setHandler, sleep } from '@temporalio/w
 import { floorUpdate } from './messages';
 
 /**
- * The benchmark's Temporal floor: the hold workflow's shape — started by update-with-start, answering the
- * update, then waiting out a timer — with no stock work. Our add-to-cart throughput is reported as a ratio
- * of this one's on the same server.
+ * The benchmark's Temporal floor: the hold workflow's shape with no stock work. Started by update-with-start,
+ * it answers the update, then either waits out a timer (a shopper who got a unit) or ends at once (a shopper
+ * refused: most of a flash sale). Our add-to-cart throughput is reported as a ratio of this one's on the same
+ * server.
  */
-export async function floorWorkflow(input: { ttlSeconds: number }): Promise<void> {
+export async function floorWorkflow(input: { ttlSeconds: number; hold?: boolean }): Promise<void> {
+  const hold = input.hold ?? true;
   let answered = false;
   setHandler(floorUpdate, () => {
     answered = true;
-    return { status: 'held' as const };
+    return { status: hold ? ('held' as const) : ('out_of_stock' as const) };
   });
   await condition(() => answered);
-  await sleep(input.ttlSeconds * 1000);
+  if (hold) await sleep(input.ttlSeconds * 1000);
   await condition(allHandlersFinished);
 }

@@ -6,6 +6,7 @@ import {
   patched,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Hold } from '../stock/types';
@@ -32,9 +33,12 @@ import type { AddToCartResult, CartLine, HoldWorkflowInput, LineStatus, LockResu
  * it; a checkout locks it (no expiry while paying) and then marks it purchased, or hands it back.
  */
 export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> {
+  // Runs started before revision 2 carry no revision: they replay the commands they were recorded with,
+  // patches included. Newer runs skip the patch markers (and the search-attribute upsert each one costs).
+  const legacy = input.revision === undefined;
   // Added after the first release: ledger and cart writes run as local activities (no server round trip
   // each), which is most of an add-to-cart's latency. Runs recorded before keep their regular activities.
-  const db = patched('local-activities-for-ledger-and-cart') ? localData : data;
+  const db = legacy && !patched('local-activities-for-ledger-and-cart') ? data : localData;
   /** When the line first held stock: extensions never reach past heldAt + maxHoldSeconds. */
   let heldAt = Date.now();
   let line: CartLine = {
@@ -186,14 +190,21 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   }
 
   // ---- the first reservation ----
-  upsertSearchAttributes([
-    { key: CartId, value: input.cartId },
-    { key: Sku, value: input.sku },
-    ...(input.customerId ? [{ key: CustomerId, value: input.customerId }] : []),
-  ] as SearchAttributeUpdatePair[]);
+  // Revision 2 runs get their search attributes at start (holdStartOperation); set them if a caller did not.
+  if (legacy || workflowInfo().typedSearchAttributes.get(CartId) !== input.cartId) {
+    upsertSearchAttributes([
+      { key: CartId, value: input.cartId },
+      { key: Sku, value: input.sku },
+      ...(input.customerId ? [{ key: CustomerId, value: input.customerId }] : []),
+    ] as SearchAttributeUpdatePair[]);
+  }
 
-  const product = await db.productInfo(input.sku);
-  const outcome = await db.reserveStock({ holdId: nextPartId(), sku: input.sku, quantity: input.quantity });
+  const { policy, outcome } = legacy
+    ? {
+        policy: (await db.productInfo(input.sku)).policy,
+        outcome: await db.reserveStock({ holdId: nextPartId(), sku: input.sku, quantity: input.quantity }),
+      }
+    : await db.reserveLineStock({ holdId: nextPartId(), sku: input.sku, quantity: input.quantity });
   if (outcome.status === 'taken') {
     heldAt = Date.now();
     await setStatus('pending', {
@@ -202,7 +213,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     });
     first = heldResult();
     await data.afterStockTaken(input.sku);
-  } else if (product.policy === 'backorder') {
+  } else if (policy === 'backorder') {
     await setStatus('backordered');
     await data.enqueueBackorder({
       sku: input.sku,
@@ -229,7 +240,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
         filled = undefined;
         // Added after the first release (recorded histories replay without it): a fill takes stock too, so
         // it may leave the SKU low.
-        if (patched('low-stock-check-after-backorder-fill')) await data.afterStockTaken(input.sku);
+        if (!legacy || patched('low-stock-check-after-backorder-fill')) await data.afterStockTaken(input.sku);
         continue;
       }
       await data.cancelBackorder({ sku: line.sku, holdId: line.holdId });

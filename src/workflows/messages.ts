@@ -47,4 +47,4 @@ export const reorderStateQuery = defineQuery<ReorderState>('reorderState');
 export const orderStateQuery = defineQuery<Order>('orderState');
 
 // ---- benchmark floor ----
-export const floorUpdate = defineUpdate<{ status: 'held' }>('floor');
+export const floorUpdate = defineUpdate<{ status: 'held' | 'out_of_stock' }>('floor');

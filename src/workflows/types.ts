@@ -27,7 +27,15 @@ export interface HoldWorkflowInput {
   readonly ttlSeconds: number;
   /** A hold can be extended, but never past this long after it was first made. */
   readonly maxHoldSeconds: number;
+  /**
+   * The workflow code path the run follows: absent for runs started before revision 2 (they replay with their
+   * patches), set by holdStartOperation for new runs.
+   */
+  readonly revision?: typeof holdRevision;
 }
+
+/** The hold workflow's current revision: see HoldWorkflowInput.revision. */
+export const holdRevision = 2;
 
 export type AddToCartResult =
   | { readonly status: 'held'; readonly holdId: string; readonly quantity: number; readonly expiresAt: string }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import {
-  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -8,6 +7,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { collections } from '../../db';
 import { addToCartUpdate, changeQuantityUpdate, orderStateQuery, removeLineUpdate } from '../../workflows/messages';
+import { holdStartOperation } from '../hold-start';
 import type { AddToCartResult, CartLine, HoldWorkflowInput, Order } from '../../workflows/types';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
@@ -66,6 +66,9 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     }
     return { statusCode: created ? 201 : 200, body: result };
   }
+
+  const requestInProgress = () =>
+    new HttpError(409, 'request_in_progress', 'a request with this Idempotency-Key is in progress; retry it');
 
   /** A line id names its cart: another cart's line is simply not found. */
   function assertLineOfCart({ cartId, holdId }: LineParams) {
@@ -143,15 +146,18 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           ttlSeconds: settings.holdTtlSeconds,
           maxHoldSeconds: settings.maxHoldSeconds,
         };
-        const added = await temporal.workflow.executeUpdateWithStart(addToCartUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation('holdWorkflow', {
-            workflowId: workflowIds.hold(input.holdId),
-            taskQueue: settings.taskQueue,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
-        });
-        return holdReply(added, true, request.id);
+        try {
+          const added = await temporal.workflow.executeUpdateWithStart(addToCartUpdate, {
+            startWorkflowOperation: holdStartOperation(input, settings.taskQueue),
+          });
+          return holdReply(added, true, request.id);
+        } catch (err) {
+          // The key's line has ended (a refusal ends at once) before its answer was recorded: a twin request
+          // racing this one is about to record it, and the retry replays it. (Should a crash have lost the
+          // answer, the line's state is in GET /carts/:cartId.)
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw requestInProgress();
+          throw err;
+        }
       });
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
@@ -270,6 +276,8 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
         try {
           await temporal.workflow.start('checkoutWorkflow', {
             workflowId: workflowIds.checkout(orderId),
+            // One checkout per key, even after it finished: a retry answers with the same order.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
             taskQueue: settings.taskQueue,
             args: [{ orderId, cartId, paymentToken: request.body.paymentToken }],
           });
