@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorTally } from './lib/errors';
+import { cpuPerRequest, cpuSnapshot } from './lib/proc-cpu';
 import { startFloorServer, type FloorServer } from './lib/floor';
 import { HttpClient, describeAnswer } from './lib/http';
 import { perSecond, runLoad, summarize, type LatencySummary, type LoadRun, type SecondPoint } from './lib/load';
@@ -53,6 +54,9 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
     const warmCarts = carts.splice(shoppers);
 
     let floor: LoadRun<number> | undefined;
+    let floorCpu: Record<string, number> | undefined;
+    // CPU per request by process, for both runs: on a shared machine, the ratio is a ratio of these totals.
+    const stackPids = stack.child ? [stack.child.pid] : [];
     if (floorAddress) {
       phase(progress, 'floor: starting bench/lib/floor-server.ts (worker on task queue "floor", same Temporal server)');
       floorServer = await startFloorServer({
@@ -61,7 +65,17 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
         ttlSeconds,
         signal,
       });
-      floor = await measureFloor(floorServer.url, shoppers, units, concurrency, progress, signal);
+      const measured = await measureFloor(
+        floorServer.url,
+        shoppers,
+        units,
+        concurrency,
+        [...stackPids, floorServer.child.pid],
+        progress,
+        signal,
+      );
+      floor = measured.run;
+      floorCpu = measured.cpu;
     } else {
       phase(progress, 'floor: skipped (give --temporal with --api to measure it)');
     }
@@ -76,6 +90,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
     throwOnErrors('add-to-cart warm-up', warm);
     const warmFailure = warm.results.find((t) => t.result.error);
     if (warmFailure) throw new Error(`add-to-cart warm-up: ${warmFailure.result.error}`);
+    const cpuBefore = await cpuSnapshot(stackPids);
     const sale = await runLoad({
       total: shoppers,
       concurrency,
@@ -83,6 +98,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
       signal,
       onProgress: progress.startCell(`add-to-cart (${shoppers})`, 'requests'),
     });
+    const saleCpu = cpuPerRequest(cpuBefore, await cpuSnapshot(stackPids), shoppers);
     progress.finishCell();
     signal.throwIfAborted();
 
@@ -139,6 +155,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
         ? pick(floorSummary, ['opsPerSec', 'p50Ms', 'p99Ms', 'p95Ms', 'maxMs', 'requests', 'elapsedMs'])
         : null,
       ratioToFloor,
+      cpuMsPerRequest: { addToCart: saleCpu, floor: floorCpu ?? null },
       held: outcome.held,
       sold,
       oversold,
@@ -212,9 +229,10 @@ async function measureFloor(
   shoppers: number,
   units: number,
   concurrency: number,
+  cpuRoots: number[],
   progress: Progress,
   signal: AbortSignal,
-): Promise<LoadRun<number>> {
+): Promise<{ run: LoadRun<number>; cpu: Record<string, number> }> {
   const http = new HttpClient(url, concurrency);
   const tag = randomBytes(4).toString('hex');
   // As in the sale: the first `units` shoppers keep a hold (a timer), the rest are refused (the run ends).
@@ -227,6 +245,7 @@ async function measureFloor(
     phase(progress, `floor: ${concurrency} warm-up requests, then ${shoppers}`);
     const warm = await runLoad({ total: concurrency, concurrency, send: (i) => send(`${tag}-w${i}`, true), signal });
     throwOnErrors('floor warm-up', warm);
+    const before = await cpuSnapshot(cpuRoots);
     const run = await runLoad({
       total: shoppers,
       concurrency,
@@ -234,9 +253,10 @@ async function measureFloor(
       signal,
       onProgress: progress.startCell(`floor (${shoppers})`, 'requests'),
     });
+    const cpu = cpuPerRequest(before, await cpuSnapshot(cpuRoots), shoppers);
     progress.finishCell();
     signal.throwIfAborted();
-    return run;
+    return { run, cpu };
   } finally {
     await http.close();
   }
@@ -426,6 +446,7 @@ function printSummary(
     heldPeak: number;
     heldAfterFirstExpiry: number;
     ratioToFloor: number | null;
+    cpuMsPerRequest: { addToCart: Record<string, number>; floor: Record<string, number> | null };
     targets: { ratioToFloor: { met: boolean | null }; p99OverP50: { value: number; met: boolean } };
     order: string[];
   },
@@ -443,6 +464,11 @@ function printSummary(
   });
   console.log('');
   console.table({ 'add-to-cart': row(ours), ...(floor ? { 'floor (ran first)': row(floor) } : {}) });
+  const cpu = result.cpuMsPerRequest;
+  if (Object.keys(cpu.addToCart).length > 1) {
+    console.log('CPU ms per request, by process (user + system):');
+    console.table({ 'add-to-cart': cpu.addToCart, ...(cpu.floor ? { floor: cpu.floor } : {}) });
+  }
   console.table({
     held: result.held,
     'held at once (peak)': result.heldPeak,

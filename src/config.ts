@@ -35,6 +35,12 @@ export const configSchema = z.object({
 
   HOLDFAST_TOKEN_SECRET: optionalString,
 
+  /**
+   * Workflow runs a worker keeps in memory. Idle holds past it are evicted and replayed from their short
+   * histories when they next wake; it bounds worker memory (about 0.1-0.2 MB per cached run).
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: positiveInt.default(1000),
+
   HOLD_TTL_SECONDS: positiveInt.default(900),
   MAX_HOLD_SECONDS: positiveInt.default(3600),
   MAX_LINE_QUANTITY: positiveInt.max(10_000).default(100),

@@ -50,7 +50,12 @@ async function run() {
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const metrics = createMetrics();
     const deps = activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE, metrics);
-    const worker = await createWorker({ connection: nativeConnection, namespace: config.TEMPORAL_NAMESPACE, deps });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      deps,
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    });
     const workerRun = worker.run();
     cleanups.push(async () => {
       worker.shutdown();

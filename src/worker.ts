@@ -14,6 +14,8 @@ export interface WorkerOptions {
   readonly connection: NativeConnection;
   readonly namespace: string;
   readonly deps: ActivityDeps;
+  /** WORKER_MAX_CACHED_WORKFLOWS: runs kept in memory (the SDK sizes it from the heap when left out). */
+  readonly maxCachedWorkflows?: number;
 }
 
 export function createWorker(options: WorkerOptions): Promise<Worker> {
@@ -24,6 +26,7 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
     workflowsPath,
     activities: createActivities(options.deps),
     shutdownGraceTime: '10 seconds',
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
 }
 
@@ -61,6 +64,7 @@ async function run() {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       deps: activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE),
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     });
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
     await worker.run();

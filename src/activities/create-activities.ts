@@ -5,7 +5,7 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { collections, type ShardSet } from '../db';
+import { CartLineStore, collections, type ShardSet } from '../db';
 import { isDuplicateKey } from '../stock/ledger';
 import { planRebalance } from '../stock/rebalance';
 import type { StockService } from '../stock/stock-service';
@@ -47,8 +47,7 @@ export interface ProductInfo {
  */
 export function createActivities(deps: ActivityDeps) {
   const { shards, stock, temporal } = deps;
-  const linesOf = (cartId: string) =>
-    shards.cartsDb(shards.shardFor(cartId)).collection<CartLineDoc>(collections.carts.lines);
+  const cartLines = new CartLineStore(shards);
   const ordersOf = (orderId: string) =>
     shards.cartsDb(shards.shardFor(orderId)).collection<OrderDoc>(collections.carts.orders);
 
@@ -104,7 +103,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Counts how lines end (expired, removed, purchased) for /metrics. */
     async saveCartLine(line: CartLine): Promise<void> {
-      await linesOf(line.cartId).replaceOne({ _id: line.holdId }, line, { upsert: true });
+      await cartLines.save(line);
       if (line.status === 'expired' || line.status === 'purchased') deps.metrics.holds.labels(line.status).inc();
     },
 
@@ -182,8 +181,8 @@ export function createActivities(deps: ActivityDeps) {
     // ---- carts and orders ----
 
     async listCartLines(cartId: string): Promise<CartLine[]> {
-      const docs = await linesOf(cartId).find({ cartId }).toArray();
-      return docs.map(({ _id, ...line }) => line).sort((a, b) => a.holdId.localeCompare(b.holdId));
+      const lines = await cartLines.list(cartId);
+      return lines.sort((a, b) => a.holdId.localeCompare(b.holdId));
     },
 
     /** Asks a line's hold workflow to hand its holds to a checkout; a finished line is unavailable. */
@@ -199,9 +198,8 @@ export function createActivities(deps: ActivityDeps) {
           err instanceof WorkflowUpdateFailedError ||
           (err instanceof Error && /already completed|not found/i.test(err.message));
         if (!finished) throw err;
-        const doc = await linesOf(input.cartId).findOne({ _id: input.holdId });
-        if (!doc) throw ApplicationFailure.nonRetryable(`no cart line ${input.holdId}`, 'UnknownCartLineError');
-        const { _id, ...line } = doc;
+        const line = await cartLines.get(input.cartId, input.holdId);
+        if (!line) throw ApplicationFailure.nonRetryable(`no cart line ${input.holdId}`, 'UnknownCartLineError');
         return { status: 'unavailable', line };
       }
     },
@@ -257,7 +255,6 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-type CartLineDoc = CartLine & { _id: string };
 type OrderDoc = Order & { _id: string };
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,2 +1,3 @@
 export * from './schema';
 export * from './shards';
+export * from './cart-lines';

@@ -14,6 +14,8 @@ export const collections = {
   carts: {
     carts: 'carts',
     lines: 'cart_lines',
+    /** Per cart, its lines in the order they were first saved (see CartLineStore). */
+    lineRefs: 'cart_line_refs',
     orders: 'orders',
     /** The fake payment gateway's own records (the provider's side, not ours). */
     gateway: 'gateway_records',
@@ -46,6 +48,11 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
       .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
     await carts.collection(collections.carts.lines).createIndex({ cartId: 1 }, { name: 'cartId' });
   }
+}
+
+/** A unique index (`_id` or another) refused an insert: the atomic primitive every write here rests on. */
+export function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === 11000;
 }
 
 /** Creates a collection; another process (API and worker start together) may have just created it. */

@@ -1,5 +1,5 @@
-import { MongoServerError, type Collection } from 'mongodb';
-import { collections, type ShardSet } from '../db';
+import type { Collection } from 'mongodb';
+import { collections, isDuplicateKey, type ShardSet } from '../db';
 import { applyMovement, zeroBalances, type Movement } from './balances';
 import type { BucketRef, LedgerEntry } from './types';
 
@@ -11,9 +11,7 @@ export function opKeyOf(bucketId: string, opId: string): string {
   return `${bucketId}|${opId}`;
 }
 
-export function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
+export { isDuplicateKey } from '../db';
 
 export type AppendResult =
   | { readonly status: 'appended'; readonly entry: LedgerEntry }

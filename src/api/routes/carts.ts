@@ -5,10 +5,10 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
-import { collections } from '../../db';
+import { CartLineStore, collections } from '../../db';
 import { addToCartUpdate, changeQuantityUpdate, orderStateQuery, removeLineUpdate } from '../../workflows/messages';
 import { holdStartOperation } from '../hold-start';
-import type { AddToCartResult, CartLine, HoldWorkflowInput, Order } from '../../workflows/types';
+import type { AddToCartResult, HoldWorkflowInput, Order } from '../../workflows/types';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
 import { HttpError } from '../errors';
@@ -48,8 +48,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
   const { temporal, settings, metrics, shards } = ctx;
   const security = [{ bearer: [] }];
   const quantity = { type: 'integer', minimum: 1, maximum: settings.maxLineQuantity } as const;
-  const linesOf = (cartId: string) =>
-    shards.cartsDb(shards.shardFor(cartId)).collection<CartLine & { _id: string }>(collections.carts.lines);
+  const cartLines = new CartLineStore(shards);
 
   function holdReply(result: AddToCartResult, created: boolean, requestId: string): StoredResponse {
     metrics.holds.labels(result.status).inc();
@@ -210,7 +209,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
         return { holdId, status: 'removed', quantity: line.quantity };
       } catch (err) {
         // Removing a removed line again is a no-op (DELETE is idempotent); an expired or bought one cannot be.
-        const line = await linesOf(cartId).findOne({ _id: holdId });
+        const line = await cartLines.get(cartId, holdId);
         if (err instanceof HttpError && line?.status === 'removed') {
           return { holdId, status: 'removed', quantity: line.quantity };
         }
@@ -239,7 +238,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     },
     async (request) => {
       const { cartId } = request.params;
-      const lines = await linesOf(cartId).find({ cartId }).toArray();
+      const lines = await cartLines.list(cartId);
       lines.sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
       return { cartId, lines };
     },

@@ -1,0 +1,90 @@
+import type { Collection } from 'mongodb';
+import type { CartLine } from '../workflows/types';
+import { collections, isDuplicateKey } from './schema';
+import type { ShardSet } from './shards';
+
+type CartLineDoc = CartLine & { _id: string };
+
+/** A cart's n-th line: `_id = <cartId>#<n>`, appended once per line, never changed. */
+interface LineRef {
+  readonly _id: string;
+  readonly cartId: string;
+  readonly holdId: string;
+}
+
+/** Carts have few lines: a cart with more than this many refs is refused rather than walked further. */
+const maxRefsPerCart = 10_000;
+
+function refId(cartId: string, n: number): string {
+  return `${cartId}#${String(n).padStart(4, '0')}`;
+}
+
+/**
+ * Cart lines (`cart_lines`, `_id = holdId`, written only by the line's hold workflow) and, per cart, the list of
+ * its lines as append-only refs (`cart_line_refs`). Listing a cart reads its refs and then its lines, all by
+ * `_id`: FerretDB pushes down nothing else, so `find({ cartId })` would read every line of the shard.
+ * Refs are appended like ledger entries: at the first free `n`, the `_id` unique index arbitrating between
+ * the lines of one cart that save at once; a line already referenced is not referenced again.
+ */
+export class CartLineStore {
+  constructor(private readonly shards: ShardSet) {}
+
+  /** Writes the line (its workflow is its only writer) and makes sure its cart lists it. Idempotent. */
+  async save(line: CartLine): Promise<void> {
+    const lines = this.lines(line.cartId);
+    try {
+      await lines.replaceOne({ _id: line.holdId }, line, { upsert: true });
+    } catch (err) {
+      // A twin's upsert inserted the line first (an upsert is a query, then an insert): now it is a replace.
+      if (!isDuplicateKey(err)) throw err;
+      await lines.replaceOne({ _id: line.holdId }, line);
+    }
+    await this.reference(line.cartId, line.holdId);
+  }
+
+  async get(cartId: string, holdId: string): Promise<CartLine | undefined> {
+    const doc = await this.lines(cartId).findOne({ _id: holdId });
+    if (!doc) return undefined;
+    const { _id, ...line } = doc;
+    return line;
+  }
+
+  /** The cart's lines, oldest first. */
+  async list(cartId: string): Promise<CartLine[]> {
+    const holdIds: string[] = [];
+    const refs = this.refs(cartId);
+    for (let n = 0; n < maxRefsPerCart; n++) {
+      const ref = await refs.findOne({ _id: refId(cartId, n) });
+      if (!ref) break;
+      holdIds.push(ref.holdId);
+    }
+    const lines = await Promise.all(holdIds.map((holdId) => this.get(cartId, holdId)));
+    return lines.filter((l): l is CartLine => l !== undefined);
+  }
+
+  private async reference(cartId: string, holdId: string): Promise<void> {
+    const refs = this.refs(cartId);
+    for (let n = 0; n < maxRefsPerCart; n++) {
+      const _id = refId(cartId, n);
+      const ref = await refs.findOne({ _id });
+      if (ref?.holdId === holdId) return;
+      if (ref) continue;
+      try {
+        await refs.insertOne({ _id, cartId, holdId });
+        return;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        n--; // another line of this cart (or this line's twin) took slot n: look at it again
+      }
+    }
+    throw new Error(`cart ${cartId} has more than ${maxRefsPerCart} lines`);
+  }
+
+  private lines(cartId: string): Collection<CartLineDoc> {
+    return this.shards.cartsDb(this.shards.shardFor(cartId)).collection<CartLineDoc>(collections.carts.lines);
+  }
+
+  private refs(cartId: string): Collection<LineRef> {
+    return this.shards.cartsDb(this.shards.shardFor(cartId)).collection<LineRef>(collections.carts.lineRefs);
+  }
+}
