@@ -7,6 +7,11 @@ export function entryId(bucketId: string, seq: number): string {
   return `${bucketId}#${String(seq).padStart(12, '0')}`;
 }
 
+/** How many entries back from the head findOwn looks by `_id` before it queries by opKey. */
+const recentProbeLimit = 512;
+/** Entries findOwn reads at once. */
+const probeBatch = 32;
+
 export function opKeyOf(bucketId: string, opId: string): string {
   return `${bucketId}|${opId}`;
 }
@@ -136,7 +141,7 @@ export class BucketLedger {
           continue;
         }
         if (options.findDuplicateWhenRefused) {
-          const own = await col.findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
+          const own = await this.findOwn(bucket, opId);
           if (own) return { status: 'duplicate', entry: own };
         }
         return { status: 'insufficient', head };
@@ -154,7 +159,7 @@ export class BucketLedger {
       if (slot?.opId === opId) return { status: 'duplicate', entry: slot };
       if (!slot) {
         // Entries are never deleted, so an empty slot means the opKey index refused the insert.
-        const own = await col.findOne({ bucketId: bucket.id, opKey: entry.opKey });
+        const own = await this.findOwn(bucket, opId);
         if (own) return { status: 'duplicate', entry: own };
         throw new Error(`ledger insert refused for ${entry._id} without a visible duplicate`);
       }
@@ -169,9 +174,26 @@ export class BucketLedger {
     return this.heads.get(bucket.id);
   }
 
-  /** This operation's entry in the bucket, if any (a scan on FerretDB: only for retries and repairs). */
-  findOwn(bucket: BucketRef, opId: string): Promise<LedgerEntry | null> {
-    return this.collection(bucket.shard).findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
+  /**
+   * This operation's entry in the bucket, if any (for retries and repairs). Looks back from the head by `_id`,
+   * since a retry comes soon after the run it repeats: down to `afterSeq` when the caller knows the operation
+   * cannot have appended at or before it, else over the last `recentProbeLimit` entries, and only then asks
+   * by opKey (an indexed query on MongoDB, but a scan of the collection on FerretDB, which under load made
+   * every retry slower than the one before).
+   */
+  async findOwn(bucket: BucketRef, opId: string, afterSeq = -1): Promise<LedgerEntry | null> {
+    const head = await this.head(bucket, true);
+    if (!head) return null;
+    const col = this.collection(bucket.shard);
+    const floor = Math.max(afterSeq, head.seq - recentProbeLimit); // exclusive
+    for (let hi = head.seq; hi > floor; hi -= probeBatch) {
+      const seqs = Array.from({ length: Math.min(probeBatch, hi - floor) }, (_, i) => hi - i);
+      const found = await Promise.all(seqs.map((seq) => col.findOne({ _id: entryId(bucket.id, seq) })));
+      const own = found.find((e) => e?.opId === opId);
+      if (own) return own;
+    }
+    if (floor === afterSeq) return null; // every entry after afterSeq was looked at
+    return col.findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
   }
 
   /** Every entry of the bucket in seq order (for replay and checks). */

@@ -326,13 +326,22 @@ export class StockService {
     const refused = await this.refuseAtOnce(product, opId, movement);
     if (refused) return refused;
     const ops = this.opsOn(opId);
-    const firstRun = await insertOnce(ops, { _id: startMarkerId(opId), sku, qty: movement.qty } as never);
+    // The marker keeps the heads this run knows: the operation's entries, if any, come after them, so a retry
+    // looks for them among the entries appended since (by _id) instead of querying the whole ledger.
+    const marker: StartMarker & { heads: number[] } = {
+      _id: startMarkerId(opId),
+      sku,
+      qty: movement.qty,
+      heads: await this.knownHeads(product),
+    };
+    const firstRun = await insertOnce(ops, marker as never);
+    const after = firstRun ? marker.heads : ((await ops.findOne({ _id: marker._id })) as StartMarker | null)?.heads;
     if (!firstRun) {
       const recorded = await ops.findOne({ _id: opId });
-      if (recorded) return this.settleStrays(product, opId, movement, recorded);
+      if (recorded) return this.settleStrays(product, opId, movement, recorded, after);
     }
     // A run that is not the first may follow one that took stock and died before recording it: adopt that.
-    const earlier = firstRun ? [] : await this.ownEntries(product, opId, movement.kind);
+    const earlier = firstRun ? [] : await this.ownEntries(product, opId, movement.kind, after);
     const walked = earlier[0] ? { entry: earlier[0], available: 0 } : await this.walk(product, opId, movement);
     const mine: OpOutcomeDoc = {
       _id: opId,
@@ -346,8 +355,19 @@ export class StockService {
     };
     const recorded = (await insertOnce(ops, mine)) ? mine : ((await ops.findOne({ _id: opId })) ?? mine);
     this.forgetSummary(sku);
-    if (!firstRun || recorded.bucket !== mine.bucket) return this.settleStrays(product, opId, movement, recorded);
+    if (!firstRun || recorded.bucket !== mine.bucket) {
+      return this.settleStrays(product, opId, movement, recorded, after);
+    }
     return outcomeOf(recorded);
+  }
+
+  /** Each bucket's head seq as this process knows it (read fresh where it knows none; -1 if unopened). */
+  private async knownHeads(product: ProductDoc): Promise<number[]> {
+    return Promise.all(
+      this.bucketsOf(product).map(
+        async (b) => (this.ledger.cachedHead(b) ?? (await this.ledger.head(b, true)))?.seq ?? -1,
+      ),
+    );
   }
 
   /**
@@ -447,8 +467,14 @@ export class StockService {
    * Voids every entry of opId except the recorded one (units taken by a losing concurrent execution), with the
    * inverse movement under the settle key, so a void and a later settle of the same entry cannot both happen.
    */
-  private async settleStrays(product: ProductDoc, opId: string, movement: Movement, recorded: OpOutcomeDoc) {
-    const strays = (await this.ownEntries(product, opId, movement.kind)).filter(
+  private async settleStrays(
+    product: ProductDoc,
+    opId: string,
+    movement: Movement,
+    recorded: OpOutcomeDoc,
+    after: readonly number[] | undefined,
+  ) {
+    const strays = (await this.ownEntries(product, opId, movement.kind, after)).filter(
       (e) => recorded.result !== 'taken' || bucketIndexOf(e) !== recorded.bucket,
     );
     const buckets = this.bucketsOf(product);
@@ -462,12 +488,20 @@ export class StockService {
   }
 
   /** This operation's entries of one kind across the SKU's buckets (scans: retries and repairs only). */
-  private async ownEntries(product: ProductDoc, opId: string, kind: Movement['kind']): Promise<LedgerEntry[]> {
-    const shards = [...new Set(this.bucketsOf(product).map((b) => b.shard))];
+  /**
+   * This operation's entries of one kind across the SKU's buckets (retries and repairs only). `after` holds
+   * the heads its start marker recorded: its entries come after them.
+   */
+  private async ownEntries(
+    product: ProductDoc,
+    opId: string,
+    kind: Movement['kind'],
+    after: readonly number[] | undefined,
+  ): Promise<LedgerEntry[]> {
     const found = await Promise.all(
-      shards.map((s) => this.ledger.collection(s).find({ sku: product.sku, opId, kind }).toArray()),
+      this.bucketsOf(product).map((b, i) => this.ledger.findOwn(b, opId, after?.[i] ?? -1)),
     );
-    return found.flat().sort((a, b) => a.bucketId.localeCompare(b.bucketId));
+    return found.filter((e): e is LedgerEntry => e !== null && e.kind === kind);
   }
 
   private cachedAvailable(bucket: BucketRef): number {
@@ -493,6 +527,15 @@ export const releaseIncomingRef = 'incoming-to-available';
 /** The key under which a hold (or a voided stray) is settled: one settle per hold per bucket. */
 export function settleOpId(holdId: string): string {
   return `settle:${holdId}`;
+}
+
+/** Written once by a taking operation's full path before it may take stock (see take). */
+interface StartMarker {
+  readonly _id: string;
+  readonly sku: string;
+  readonly qty: number;
+  /** Per bucket, a seq the operation's entries come after (older markers have none: look further back). */
+  readonly heads?: number[];
 }
 
 /** The marker a taking operation's full path writes before it may take stock (see take). */
