@@ -1,15 +1,24 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { homePaths, repoRoot } from './paths';
 import { run, SetupError, startProcess, waitForPort, which, type ManagedProcess } from './process';
 
 const wrapperDir = path.join(repoRoot, 'tools', 'ferretdb');
 
+/**
+ * Files of the FerretDB module replaced at build time (in a vendored copy), by path inside the module. The
+ * patch makes lookups by _id use the _id index (see the file's "holdfast patch" comment).
+ */
+const patches: Record<string, string> = {
+  'internal/backends/sqlite/metadata/metadata.go': path.join(wrapperDir, 'patches', 'metadata.go'),
+};
+
 async function sourceHash(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(await readFile(path.join(wrapperDir, file)));
+  for (const file of Object.values(patches)) hash.update(await readFile(file));
   return hash.digest('hex');
 }
 
@@ -27,7 +36,19 @@ export async function ensureFerretDbBinary(home: string, searchPath: string): Pr
   const go = await which('go', searchPath);
   if (!go) throw new SetupError('holdfast needs Go >= 1.24 to build FerretDB (or set MONGODB_URI to a MongoDB).');
   await mkdir(bin, { recursive: true });
-  await run(go, ['build', '-trimpath', '-o', binary, '.'], { cwd: wrapperDir });
+  // Build from a copy with the dependencies vendored, so the patched files can replace FerretDB's own (the
+  // module cache is read-only, and `go build -overlay` refuses files in it).
+  const buildDir = path.resolve(home, 'build', 'ferretdb');
+  await rm(buildDir, { recursive: true, force: true });
+  await mkdir(buildDir, { recursive: true });
+  for (const file of ['go.mod', 'go.sum', 'main.go'])
+    await copyFile(path.join(wrapperDir, file), path.join(buildDir, file));
+  await run(go, ['mod', 'vendor'], { cwd: buildDir });
+  for (const [file, patch] of Object.entries(patches)) {
+    await copyFile(patch, path.join(buildDir, 'vendor', 'github.com', 'FerretDB', 'FerretDB', file));
+  }
+  await run(go, ['build', '-mod=vendor', '-trimpath', '-o', path.resolve(binary), '.'], { cwd: buildDir });
+  await rm(buildDir, { recursive: true, force: true });
   await writeFile(stamp, wanted);
   return binary;
 }
