@@ -204,9 +204,11 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
         .cartsDb(api.shards.shardFor(`items:${cart.cartId}:lost`))
         .collection(collections.carts.idempotency)
         .deleteOne({ _id: `items:${cart.cartId}:lost` as never });
+      // The ended run answers what the first request was told: refused. Nothing is reserved again.
       const retry = await addItem(cart, { sku, quantity: 1 }, 'lost');
       expect(retry.statusCode).toBe(409);
-      expect(retry.json().error).toBe('request_in_progress');
+      expect(retry.json().error).toBe('out_of_stock');
+      expect((await addItem(cart, { sku, quantity: 1 }, 'lost')).headers['idempotent-replayed']).toBe('true');
       expect((await inject({ method: 'GET', url: `/v1/products/${sku}` })).json().reserved).toBe(0);
     });
   });

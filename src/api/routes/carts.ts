@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { CartLineStore, collections } from '../../db';
 import { addToCartUpdate, changeQuantityUpdate, orderStateQuery, removeLineUpdate } from '../../workflows/messages';
 import { holdStartOperation } from '../hold-start';
-import type { AddToCartResult, HoldWorkflowInput, Order } from '../../workflows/types';
+import type { holdWorkflow } from '../../workflows/hold';
+import type { AddToCartResult, CartLine, HoldWorkflowInput, Order } from '../../workflows/types';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
 import { HttpError } from '../errors';
@@ -43,6 +44,17 @@ const lineParams = {
 } as const;
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 
+/** What add-to-cart answered first for a line whose run has ended, from the line it ended with. */
+function firstAnswerOf(line: CartLine): AddToCartResult {
+  if (line.status === 'pending' && line.holds.length === 0) {
+    return { status: 'out_of_stock', holdId: line.holdId, available: 0 };
+  }
+  if (line.expiresAt) {
+    return { status: 'held', holdId: line.holdId, quantity: line.quantity, expiresAt: line.expiresAt };
+  }
+  return { status: 'backordered', holdId: line.holdId, quantity: line.quantity };
+}
+
 /** The shopper's routes: carts, their lines (each a hold workflow), checkout and orders. */
 export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
   const { temporal, settings, metrics, shards } = ctx;
@@ -65,9 +77,6 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     }
     return { statusCode: created ? 201 : 200, body: result };
   }
-
-  const requestInProgress = () =>
-    new HttpError(409, 'request_in_progress', 'a request with this Idempotency-Key is in progress; retry it');
 
   /** A line id names its cart: another cart's line is simply not found. */
   function assertLineOfCart({ cartId, holdId }: LineParams) {
@@ -151,11 +160,11 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           });
           return holdReply(added, true, request.id);
         } catch (err) {
-          // The key's line has ended (a refusal ends at once) before its answer was recorded: a twin request
-          // racing this one is about to record it, and the retry replays it. (Should a crash have lost the
-          // answer, the line's state is in GET /carts/:cartId.)
-          if (err instanceof WorkflowExecutionAlreadyStartedError) throw requestInProgress();
-          throw err;
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          // The key's line has ended (a refusal ends at once) and its answer was not recorded (a twin request
+          // is about to, or a crash lost it): the ended run says what the first answer was.
+          const line = await temporal.workflow.getHandle<typeof holdWorkflow>(workflowIds.hold(input.holdId)).result();
+          return holdReply(firstAnswerOf(line), true, request.id);
         }
       });
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
