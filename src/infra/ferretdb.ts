@@ -6,6 +6,8 @@ import { homePaths, repoRoot } from './paths';
 import { run, SetupError, startProcess, waitForPort, which, type ManagedProcess } from './process';
 
 const wrapperDir = path.join(repoRoot, 'tools', 'ferretdb');
+/** The wrapper module's own files (tools/ferretdb). */
+const wrapperFiles = ['go.mod', 'go.sum', 'main.go'];
 
 /**
  * Files of the FerretDB module replaced at build time (in a vendored copy), by path inside the module. The
@@ -17,7 +19,7 @@ const patches: Record<string, string> = {
 
 async function sourceHash(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(await readFile(path.join(wrapperDir, file)));
+  for (const file of wrapperFiles) hash.update(await readFile(path.join(wrapperDir, file)));
   for (const file of Object.values(patches)) hash.update(await readFile(file));
   return hash.digest('hex');
 }
@@ -41,8 +43,7 @@ export async function ensureFerretDbBinary(home: string, searchPath: string): Pr
   const buildDir = path.resolve(home, 'build', 'ferretdb');
   await rm(buildDir, { recursive: true, force: true });
   await mkdir(buildDir, { recursive: true });
-  for (const file of ['go.mod', 'go.sum', 'main.go'])
-    await copyFile(path.join(wrapperDir, file), path.join(buildDir, file));
+  for (const file of wrapperFiles) await copyFile(path.join(wrapperDir, file), path.join(buildDir, file));
   await run(go, ['mod', 'vendor'], { cwd: buildDir });
   for (const [file, patch] of Object.entries(patches)) {
     await copyFile(patch, path.join(buildDir, 'vendor', 'github.com', 'FerretDB', 'FerretDB', file));

@@ -49,8 +49,6 @@ export interface AppendOptions {
  */
 export class BucketLedger {
   private readonly heads = new Map<string, LedgerEntry>();
-  /** The tail of each bucket's queue of appends from this process (see append). */
-  private readonly queues = new Map<string, Promise<unknown>>();
   private readonly clock: () => Date;
 
   constructor(

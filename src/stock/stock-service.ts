@@ -343,7 +343,23 @@ export class StockService {
     // A run that is not the first may follow one that took stock and died before recording it: adopt that.
     const earlier = firstRun ? [] : await this.ownEntries(product, opId, movement.kind, after);
     const walked = earlier[0] ? { entry: earlier[0], available: 0 } : await this.walk(product, opId, movement);
-    const mine: OpOutcomeDoc = {
+    const mine = this.outcomeDoc(opId, sku, movement, walked);
+    const recorded = (await insertOnce(ops, mine)) ? mine : ((await ops.findOne({ _id: opId })) ?? mine);
+    this.forgetSummary(sku);
+    if (!firstRun || recorded.bucket !== mine.bucket) {
+      return this.settleStrays(product, opId, movement, recorded, after);
+    }
+    return outcomeOf(recorded);
+  }
+
+  /** The outcome document a taking operation records: the entry it took, or the units it found instead. */
+  private outcomeDoc(
+    opId: string,
+    sku: string,
+    movement: Movement,
+    walked: { entry: LedgerEntry | undefined; available: number },
+  ): OpOutcomeDoc {
+    return {
       _id: opId,
       sku,
       qty: movement.qty,
@@ -353,12 +369,6 @@ export class StockService {
         : { result: 'insufficient', available: walked.available }),
       at: this.clock(),
     };
-    const recorded = (await insertOnce(ops, mine)) ? mine : ((await ops.findOne({ _id: opId })) ?? mine);
-    this.forgetSummary(sku);
-    if (!firstRun || recorded.bucket !== mine.bucket) {
-      return this.settleStrays(product, opId, movement, recorded, after);
-    }
-    return outcomeOf(recorded);
   }
 
   /** Each bucket's head seq as this process knows it (read fresh where it knows none; -1 if unopened). */
@@ -381,7 +391,7 @@ export class StockService {
   private async refuseAtOnce(product: ProductDoc, opId: string, movement: Movement): Promise<TakeOutcome | undefined> {
     const state = takenFrom(movement);
     const buckets = this.bucketsOf(product);
-    if (buckets.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= movement.qty)) return undefined;
+    if (this.cachedCanServe(buckets, state, movement.qty)) return undefined;
     const ops = this.opsOn(opId);
     const [marker, ...heads] = await Promise.all([
       ops.findOne({ _id: startMarkerId(opId) }, { projection: { _id: 1 } }),
@@ -390,15 +400,7 @@ export class StockService {
     if (marker || heads.some((h) => h === undefined)) return undefined;
     const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
     if (available >= movement.qty) return undefined;
-    const refusal: OpOutcomeDoc = {
-      _id: opId,
-      sku: product.sku,
-      qty: movement.qty,
-      kind: movement.kind === 'reserve' ? 'reserve' : 'state_change',
-      result: 'insufficient',
-      available,
-      at: this.clock(),
-    };
+    const refusal = this.outcomeDoc(opId, product.sku, movement, { entry: undefined, available });
     if (await insertOnce(ops, refusal)) return outcomeOf(refusal);
     return outcomeOf((await ops.findOne({ _id: opId })) ?? refusal);
   }
@@ -412,7 +414,7 @@ export class StockService {
       const order = bucketOrder(buckets, opId, (b) => this.cachedAvailable(b));
       // When no cached head has the stock, read every head at once: a refusal (a sold-out SKU under load)
       // then costs one round of parallel reads instead of one read per bucket in turn.
-      const cachedHasIt = order.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= movement.qty);
+      const cachedHasIt = this.cachedCanServe(order, state, movement.qty);
       if (!cachedHasIt) await Promise.all(order.map((b) => this.ledger.head(b, true)));
       available = 0;
       for (const bucket of order) {
@@ -502,6 +504,11 @@ export class StockService {
       this.bucketsOf(product).map((b, i) => this.ledger.findOwn(b, opId, after?.[i] ?? -1)),
     );
     return found.filter((e): e is LedgerEntry => e !== null && e.kind === kind);
+  }
+
+  /** Whether some bucket's cached head has qty in state (no I/O: a hint, never a decision). */
+  private cachedCanServe(buckets: readonly BucketRef[], state: ReceivingState | MovableState, qty: number): boolean {
+    return buckets.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= qty);
   }
 
   private cachedAvailable(bucket: BucketRef): number {
