@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
-import { checkInvariants, InsufficientStockError, StockService, type ProductInput } from '../src/stock';
+import {
+  checkInvariants,
+  holdForBackordersRef,
+  InsufficientStockError,
+  StockService,
+  transferOpId,
+  type ProductInput,
+} from '../src/stock';
 import { connectTestShards, uniqueId } from './helpers';
 
 function productInput(sku: string, overrides: Partial<ProductInput> = {}): ProductInput {
@@ -154,8 +161,9 @@ describe('stock ledger on FerretDB', () => {
     await stock.createProduct(productInput(sku, { buckets: 2 }), 10);
     const [b0] = stock.bucketsOf(await stock.product(sku));
     const opId = uniqueId('move');
-    await stock.ledger.append(b0!, opId, { kind: 'transfer_out', qty: 3 }, { ref: '1' });
-    expect((await expectInvariants(sku)).inTransit).toBe(3);
+    await stock.ledger.append(b0!, transferOpId(opId, 0, 1), { kind: 'transfer_out', qty: 3 }, { ref: '1' });
+    const live = await checkInvariants(stock, shards, sku, { inFlight: true });
+    expect(live).toMatchObject({ violations: [], inTransit: 3 });
 
     expect(await stock.transfer(opId, sku, 0, 1, 3)).toBe(3);
     expect(await stock.transfer(opId, sku, 0, 1, 3)).toBe(3);
@@ -188,7 +196,7 @@ describe('stock ledger on FerretDB', () => {
     expect(await stock.restock('po-1', sku, 8)).toBe(8);
     // Drain bucket 0 with holds, then rebalance.
     const b0 = stock.bucketsOf(await stock.product(sku))[0]!;
-    await stock.ledger.append(b0, 'drain', { kind: 'transfer_out', qty: 4 }, { ref: '1' });
+    await stock.ledger.append(b0, transferOpId('drain', 0, 1), { kind: 'transfer_out', qty: 4 }, { ref: '1' });
     await stock.transfer('drain', sku, 0, 1, 4);
     expect(await stock.rebalance('rb-1', sku)).toBeGreaterThan(0);
     const heads = await Promise.all(stock.bucketsOf(await stock.product(sku)).map((b) => stock.ledger.head(b, true)));
@@ -208,5 +216,26 @@ describe('stock ledger on FerretDB', () => {
     const report = await expectInvariants(sku);
     expect(report).toMatchObject({ unrecorded: 0, openHolds: 1 });
     expect(report.totals).toMatchObject({ available: 2, incoming: 0, held: 3, received: 5 });
+  });
+
+  it('keeps every available unit for backorders, idempotently, as the mirror of releasing incoming', async () => {
+    const sku = uniqueId('sweep');
+    await stock.createProduct(productInput(sku, { buckets: 4, policy: 'backorder' }), 8);
+    expect((await stock.reserve(uniqueId('op'), sku, 1)).status).toBe('taken');
+    expect(await stock.holdForBackorders('sweep-1', sku)).toBe(7);
+    expect(await stock.holdForBackorders('sweep-1', sku)).toBe(0);
+    expect(await stock.reserve(uniqueId('op'), sku, 1)).toEqual({ status: 'insufficient', available: 0 });
+    expect((await stock.reserve(uniqueId('fill'), sku, 2, 'incoming')).status).toBe('taken');
+
+    // Units received later are not swept by a repeat: the operation moved stock once per bucket.
+    await stock.restock('po-2', sku, 4);
+    await stock.holdForBackorders('sweep-1', sku);
+    const report = await expectInvariants(sku);
+    expect(report).toMatchObject({ unrecorded: 0, openHolds: 2 });
+    expect(report.totals).toMatchObject({ available: 4, incoming: 5, held: 3, received: 12 });
+    const buckets = stock.bucketsOf(await stock.product(sku));
+    const sweeps = (await Promise.all(buckets.map((b) => stock.ledger.entries(b, ['state_change'])))).flat();
+    expect(sweeps.map((e) => [e.opId, e.ref])).toEqual(sweeps.map(() => ['sweep-1', holdForBackordersRef]));
+    expect(sweeps.reduce((n, e) => n + e.qty, 0)).toBe(7);
   });
 });

@@ -17,9 +17,11 @@ import {
 import { connectTestShards, uniqueId } from './helpers';
 
 type Op =
-  | { readonly kind: 'reserve'; readonly qty: number }
-  /** Settles the pick-th open hold (skipped when none is open). */
-  | { readonly kind: 'settle'; readonly pick: number; readonly as: SettleKind }
+  | { readonly kind: 'reserve'; readonly qty: number; readonly from: ReceivingState }
+  /** Settles the pick-th open hold (skipped when none is open); a release gives its units back to `to`. */
+  | { readonly kind: 'settle'; readonly pick: number; readonly as: SettleKind; readonly to: ReceivingState }
+  /** Shrinks the pick-th open hold of 2 or more units to 1 + keep % (qty - 1) (skipped when there is none). */
+  | { readonly kind: 'trim'; readonly pick: number; readonly keep: number; readonly to: ReceivingState }
   /** Settles the pick-th settled hold again, either way (skipped when none is settled). */
   | { readonly kind: 'resettle'; readonly pick: number; readonly as: SettleKind }
   | { readonly kind: 'restock'; readonly qty: number; readonly to: ReceivingState }
@@ -33,20 +35,37 @@ type Op =
   /** From bucket `from % n` to another one picked by `offset` (skipped with one bucket). */
   | { readonly kind: 'transfer'; readonly from: number; readonly offset: number; readonly qty: number }
   | { readonly kind: 'rebalance' }
+  /** Moves every unit of one state to the other: holdForBackorders, or releaseIncoming. */
+  | { readonly kind: 'moveAll'; readonly from: ReceivingState }
   /** Runs the pick-th earlier operation again with its operation id: it must have no second effect. */
   | { readonly kind: 'repeat'; readonly pick: number };
 
 const settleKind = fc.constantFrom<SettleKind>('release', 'commit');
+const receivingState = fc.constantFrom<ReceivingState>('available', 'incoming');
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('reserve'), qty: fc.integer({ min: 1, max: 5 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('settle'), pick: fc.nat(), as: settleKind }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('reserve'),
+      qty: fc.integer({ min: 1, max: 5 }),
+      from: fc.constantFrom<ReceivingState>('available', 'available', 'incoming'),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('settle'), pick: fc.nat(), as: settleKind, to: receivingState }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('trim'), pick: fc.nat(), keep: fc.nat(), to: receivingState }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resettle'), pick: fc.nat(), as: settleKind }) },
   {
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('restock'),
       qty: fc.integer({ min: 1, max: 10 }),
-      to: fc.constantFrom<ReceivingState>('available', 'incoming'),
+      to: receivingState,
     }),
   },
   {
@@ -71,11 +90,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rebalance') }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('moveAll'), from: receivingState }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('repeat'), pick: fc.nat() }) },
 ) as fc.Arbitrary<Op>;
 
 interface BucketModel {
-  incoming: number;
   held: number;
   sold: number;
   returned: number;
@@ -83,15 +102,16 @@ interface BucketModel {
   damaged: number;
   received: number;
 }
-type SingleBucketState = Exclude<MovableState, 'available'>;
+type SingleBucketState = Exclude<MovableState, ReceivingState>;
 
 /**
- * What the stock should be. Available stock moves between buckets by gathering and rebalancing, so only its
- * total is modelled; every other state changes only in a bucket the model knows (the one an operation reports,
- * bucket 0 for incoming restocks), so it is modelled per bucket.
+ * What the stock should be. Available and incoming stock move between buckets by gathering, rebalancing and
+ * bulk moves, so only their totals are modelled; every other state changes only in a bucket the model knows
+ * (the one an operation reports), so it is modelled per bucket.
  */
 class StockModel {
   available: number;
+  incoming = 0;
   readonly buckets: BucketModel[];
   readonly open: Hold[] = [];
   readonly settled: { hold: Hold; settled: 'released' | 'committed' }[] = [];
@@ -99,7 +119,6 @@ class StockModel {
   constructor(buckets: number, initial: number) {
     this.available = initial;
     this.buckets = evenSplit(initial, buckets).map((received) => ({
-      incoming: 0,
       held: 0,
       sold: 0,
       returned: 0,
@@ -113,7 +132,7 @@ class StockModel {
     const sum = (key: keyof BucketModel) => this.buckets.reduce((s, b) => s + b[key], 0);
     return {
       available: this.available,
-      incoming: sum('incoming'),
+      incoming: this.incoming,
       held: sum('held'),
       sold: sum('sold'),
       returned: sum('returned'),
@@ -123,14 +142,27 @@ class StockModel {
     };
   }
 
-  /** Taking from available gathers stock across buckets; other states are taken from one bucket that has qty. */
-  canTake(from: MovableState, qty: number): boolean {
-    return from === 'available' ? this.available >= qty : this.buckets.some((b) => b[from] >= qty);
+  /**
+   * Whether a state move can take qty: out of available it gathers stock across buckets; other states are
+   * taken from one bucket that has qty (for incoming, whose spread is not modelled, as the heads show it).
+   */
+  canMove(from: MovableState, qty: number, incomingByBucket: readonly number[]): boolean {
+    if (from === 'available') return this.available >= qty;
+    if (from === 'incoming') return incomingByBucket.some((n) => n >= qty);
+    return this.buckets.some((b) => b[from] >= qty);
   }
 
   add(state: MovableState, bucket: number, qty: number) {
-    if (state === 'available') this.available += qty;
+    if (state === 'available' || state === 'incoming') this[state] += qty;
     else this.buckets[bucket]![state as SingleBucketState] += qty;
+  }
+
+  /** What a run of reservation `holdId` answers now that it has been taken: the hold as it is, or how it ended. */
+  answerFor(holdId: string) {
+    const open = this.open.find((h) => h.holdId === holdId);
+    if (open) return { status: 'taken', hold: open };
+    const ended = this.settled.find((s) => s.hold.holdId === holdId);
+    return ended && { status: 'settled', hold: ended.hold, settled: ended.settled };
   }
 }
 
@@ -168,8 +200,9 @@ describe('stock ledger against an in-memory model', () => {
     const model = new StockModel(bucketCount, initial);
     /** Earlier operations, each as a re-run with its own id (on either service) that asserts it changed nothing. */
     const done: ((stock: StockService) => Promise<void>)[] = [];
-    const availables = async () =>
-      (await Promise.all(buckets.map((b) => first.ledger.head(b, true)))).map((h) => h!.balances.available);
+    const heads = async () =>
+      (await Promise.all(buckets.map((b) => first.ledger.head(b, true)))).map((h) => h!.balances);
+    const availables = async () => (await heads()).map((b) => b.available);
 
     for (const [i, o] of ops.entries()) {
       const stock = services[i % services.length]!;
@@ -177,21 +210,25 @@ describe('stock ledger against an in-memory model', () => {
       const step = `op ${i} ${JSON.stringify(o)}`;
       switch (o.kind) {
         case 'reserve': {
-          const outcome = await stock.reserve(opId, sku, o.qty);
-          if (model.canTake('available', o.qty)) {
+          // Reservations gather stock, from available or incoming alike.
+          const outcome = await stock.reserve(opId, sku, o.qty, o.from);
+          if (model[o.from] >= o.qty) {
             expect(outcome, step).toEqual({
               status: 'taken',
               hold: { holdId: opId, sku, bucket: expect.any(Number), qty: o.qty },
             });
             if (outcome.status !== 'taken') break;
-            model.available -= o.qty;
+            model[o.from] -= o.qty;
             model.buckets[outcome.hold.bucket]!.held += o.qty;
             model.open.push(outcome.hold);
           } else {
-            expect(outcome, step).toEqual({ status: 'insufficient', available: model.available });
+            expect(outcome, step).toEqual({ status: 'insufficient', available: model[o.from] });
           }
+          // Run again, it answers with the hold as it is by then, or how it ended.
           done.push(async (stock) =>
-            expect(await stock.reserve(opId, sku, o.qty), `repeat of ${step}`).toEqual(outcome),
+            expect(await stock.reserve(opId, sku, o.qty, o.from), `repeat of ${step}`).toEqual(
+              model.answerFor(opId) ?? outcome,
+            ),
           );
           break;
         }
@@ -199,14 +236,28 @@ describe('stock ledger against an in-memory model', () => {
           if (model.open.length === 0) break;
           const [hold] = model.open.splice(o.pick % model.open.length, 1) as [Hold];
           const settled = o.as === 'release' ? 'released' : 'committed';
-          expect(await stock.settle(hold, o.as), step).toEqual({ settled, byThisCall: true });
+          const to = o.as === 'release' ? o.to : undefined;
+          expect(await stock.settle(hold, o.as, to), step).toEqual({ settled, byThisCall: true });
           model.buckets[hold.bucket]!.held -= hold.qty;
-          if (o.as === 'release') model.available += hold.qty;
+          if (o.as === 'release') model[o.to] += hold.qty;
           else model.buckets[hold.bucket]!.sold += hold.qty;
           model.settled.push({ hold, settled });
           done.push(async (stock) =>
             expect(await stock.settle(hold, o.as), `repeat of ${step}`).toEqual({ settled, byThisCall: false }),
           );
+          break;
+        }
+        case 'trim': {
+          const trimmable = model.open.filter((h) => h.qty >= 2);
+          if (trimmable.length === 0) break;
+          const hold = trimmable[o.pick % trimmable.length]!;
+          const keep = 1 + (o.keep % (hold.qty - 1));
+          const trimmed = await stock.trim(hold, keep, o.to);
+          expect(trimmed, step).toEqual({ ...hold, qty: keep });
+          model.open[model.open.indexOf(hold)] = trimmed;
+          model.buckets[hold.bucket]!.held -= hold.qty - keep;
+          model[o.to] += hold.qty - keep;
+          done.push(async (stock) => expect(await stock.trim(hold, keep, o.to), `repeat of ${step}`).toEqual(trimmed));
           break;
         }
         case 'resettle': {
@@ -221,7 +272,7 @@ describe('stock ledger against an in-memory model', () => {
             model.available += o.qty;
             for (const [b, share] of evenSplit(o.qty, bucketCount).entries()) model.buckets[b]!.received += share;
           } else {
-            model.buckets[0]!.incoming += o.qty;
+            model.incoming += o.qty;
             model.buckets[0]!.received += o.qty;
           }
           done.push(async (stock) =>
@@ -230,16 +281,20 @@ describe('stock ledger against an in-memory model', () => {
           break;
         }
         case 'moveState': {
+          const incomingByBucket = (await heads()).map((b) => b.incoming);
           const from =
             o.from === 'stocked'
-              ? (movableStates.find((s) => s !== 'available' && model.canTake(s, o.qty)) ?? 'returned')
+              ? (movableStates.find((s) => s !== 'available' && model.canMove(s, o.qty, incomingByBucket)) ??
+                'returned')
               : o.from;
           if (from === o.to) break;
           const move = (via: StockService) => via.moveState(opId, sku, o.qty, from, o.to);
-          if (model.canTake(from, o.qty)) {
+          if (model.canMove(from, o.qty, incomingByBucket)) {
             const hold = await move(stock);
             expect(hold, step).toEqual({ holdId: opId, sku, bucket: expect.any(Number), qty: o.qty });
-            if (from !== 'available') expect(model.buckets[hold.bucket]![from], step).toBeGreaterThanOrEqual(o.qty);
+            if (from !== 'available' && from !== 'incoming') {
+              expect(model.buckets[hold.bucket]![from], step).toBeGreaterThanOrEqual(o.qty);
+            }
             model.add(from, hold.bucket, -o.qty);
             model.add(o.to, hold.bucket, o.qty);
             done.push(async (again) => expect(await move(again), `repeat of ${step}`).toEqual(hold));
@@ -288,6 +343,17 @@ describe('stock ledger against an in-memory model', () => {
           });
           break;
         }
+        case 'moveAll': {
+          const to = o.from === 'available' ? 'incoming' : 'available';
+          const moveAll = (via: StockService) =>
+            o.from === 'available' ? via.holdForBackorders(opId, sku) : via.releaseIncoming(opId, sku);
+          expect(await moveAll(stock), step).toBe(model[o.from]);
+          model[to] += model[o.from];
+          model[o.from] = 0;
+          // No repeat: a bucket that had nothing to move recorded nothing, so run again the operation moves
+          // what has arrived there since (like a transfer that found nothing), and the model has no buckets here.
+          break;
+        }
         case 'repeat': {
           if (done.length === 0) break;
           await done[o.pick % done.length]!(stock);
@@ -313,12 +379,15 @@ describe('stock ledger against an in-memory model', () => {
     expect(report.violations).toEqual([]);
     expect(report.totals).toMatchObject(model.totals());
     expect(report).toMatchObject({ inTransit: 0, openHolds: model.open.length, unrecorded: 0 });
-    const heads = await Promise.all(buckets.map((b) => first.ledger.head(b, true)));
     expect(
-      heads.map((h) => {
-        const { incoming, held, sold, returned, repair, damaged, received } = h!.balances;
-        return { incoming, held, sold, returned, repair, damaged, received };
-      }),
+      (await heads()).map(({ held, sold, returned, repair, damaged, received }) => ({
+        held,
+        sold,
+        returned,
+        repair,
+        damaged,
+        received,
+      })),
     ).toEqual(model.buckets);
   }
 

@@ -38,8 +38,9 @@ export type Movement =
   | { kind: 'reserve'; qty: number; from?: ReceivingState }
   | { kind: 'release'; qty: number; to?: ReceivingState }
   | { kind: 'commit'; qty: number }
-  | { kind: 'transfer_out'; qty: number }
-  | { kind: 'transfer_in'; qty: number }
+  /** Transfers move available units unless they name `incoming` (gathering stock for a backorder fill). */
+  | { kind: 'transfer_out'; qty: number; from?: ReceivingState }
+  | { kind: 'transfer_in'; qty: number; to?: ReceivingState }
   | { kind: 'state_change'; qty: number; from: MovableState; to: MovableState };
 
 export type MovementKind = Movement['kind'];
@@ -84,11 +85,11 @@ export function applyMovement(b: Readonly<Balances>, m: Movement): Balances | un
       next.sold += m.qty;
       return next;
     case 'transfer_out':
-      if (!take('available', m.qty)) return undefined;
+      if (!take(m.from ?? 'available', m.qty)) return undefined;
       next.transferredOut += m.qty;
       return next;
     case 'transfer_in':
-      next.available += m.qty;
+      next[m.to ?? 'available'] += m.qty;
       next.transferredIn += m.qty;
       return next;
     case 'state_change':

@@ -1,7 +1,7 @@
 import { collections } from '../db';
 import type { ShardSet } from '../db';
 import { addBalances, applyMovement, unitsAccountedFor, unitsInStates, zeroBalances, type Balances } from './balances';
-import { settleOpId, type StockService } from './stock-service';
+import { settleOpId, trimOpId, type StockService } from './stock-service';
 import type { LedgerEntry, OpOutcomeDoc } from './types';
 
 export interface InvariantReport {
@@ -10,13 +10,21 @@ export interface InvariantReport {
   readonly violations: string[];
   /** Balances rebuilt by replaying every bucket's ledger from its genesis. */
   readonly totals: Balances;
-  /** Units sent by a transfer_out whose transfer_in is not written yet. */
+  /** Units sent by a transfer_out whose transfer_in is not written yet (a violation unless `inFlight`). */
   readonly inTransit: number;
   /** Holds neither released nor committed. */
   readonly openHolds: number;
   /** Reservations whose operation has not recorded its outcome yet (in flight, or awaiting a retry). */
   readonly unrecorded: number;
   readonly entries: number;
+}
+
+export interface InvariantOptions {
+  /**
+   * Transfers may be under way (the system is live): a transfer_out not received yet is in transit, not a
+   * fault. By default the stock is at rest, where every transfer has both halves (repairTransfers completes them).
+   */
+  readonly inFlight?: boolean;
 }
 
 function same(a: Balances, b: Balances): boolean {
@@ -29,20 +37,30 @@ function same(a: Balances, b: Balances): boolean {
  * - replaying the movements from zero gives, at every entry, the balances written with it, and no movement
  *   took a balance below zero;
  * - per bucket, units in states = units received + transferred in - transferred out;
- * - for the SKU, received = available + held + sold + non-sellable + in transit, with in transit >= 0;
- * - every settle (release, commit, void) settles an existing taking entry of the same bucket, at most once;
- *   held = the sum of unsettled reservations;
+ * - for the SKU, received = available + held + sold + non-sellable + in transit;
+ * - every transfer_in has the transfer_out of its operation, source and target, of as many units of the same
+ *   state; at rest every transfer_out has its transfer_in;
+ * - every trim shrinks an unsettled reservation of its bucket to the size its key names, and every settle
+ *   (release, commit, void) settles an existing taking entry of the same bucket at most once, with what its
+ *   trims left; held = what the trims left of the unsettled reservations;
  * - every recorded hold points at a reservation of that operation, and every reservation a recorded outcome
  *   does not own has been voided.
  */
-export async function checkInvariants(stock: StockService, shards: ShardSet, sku: string): Promise<InvariantReport> {
+export async function checkInvariants(
+  stock: StockService,
+  shards: ShardSet,
+  sku: string,
+  options: InvariantOptions = {},
+): Promise<InvariantReport> {
   const violations: string[] = [];
   const product = await stock.product(sku);
   const buckets = stock.bucketsOf(product);
   let totals: Balances = { ...zeroBalances };
   let openHolds = 0;
   let entryCount = 0;
-  const transfers = new Map<string, { out: number; in: number }>();
+  /** Each transfer's halves, by `<opId>|<source>><target>`. */
+  const sent = new Map<string, LedgerEntry>();
+  const received = new Map<string, LedgerEntry>();
   const takings = new Map<string, LedgerEntry[]>();
   const settledKeys = new Set<string>();
 
@@ -51,6 +69,9 @@ export async function checkInvariants(stock: StockService, shards: ShardSet, sku
     entryCount += entries.length;
     let balances: Balances = { ...zeroBalances };
     const taken = new Map<string, LedgerEntry>();
+    /** Per hold, the units its trims released. */
+    const trimmed = new Map<string, number>();
+    const left = (e: LedgerEntry) => e.qty - (trimmed.get(e.opId) ?? 0);
     const settled = new Set<string>();
     for (const [i, e] of entries.entries()) {
       if (e.seq !== i) violations.push(`${bucket.id}: seq ${e.seq} at position ${i}`);
@@ -64,14 +85,25 @@ export async function checkInvariants(stock: StockService, shards: ShardSet, sku
       }
       balances = next;
       if (!same(balances, e.balances)) violations.push(`${bucket.id}#${e.seq}: written balances differ from replay`);
-      // Taking operations: reservations and ops' state moves (not voids, not incoming put on sale).
+      // Taking operations: reservations and ops' state moves (not voids, not bulk moves to or from incoming).
       if (e.kind === 'reserve' || (e.kind === 'state_change' && e.ref === undefined)) {
         taken.set(e.opId, e);
         takings.set(e.opId, [...(takings.get(e.opId) ?? []), e]);
       }
+      if (e.kind === 'release' && e.opId.startsWith('trim:')) {
+        const target = e.ref === undefined ? undefined : taken.get(e.ref);
+        const keep = target ? left(target) - e.qty : 0;
+        if (!target || target.kind !== 'reserve' || e.qty < 1 || keep < 1 || trimOpId(target.opId, keep) !== e.opId) {
+          violations.push(`${bucket.id}#${e.seq}: trims no hold of its bucket to the size its key names`);
+        } else if (settled.has(target.opId)) {
+          violations.push(`${bucket.id}#${e.seq}: trims hold ${target.opId} after it was settled`);
+        } else {
+          trimmed.set(target.opId, (trimmed.get(target.opId) ?? 0) + e.qty);
+        }
+      }
       if (e.opId.startsWith('settle:')) {
         const target = e.ref === undefined ? undefined : taken.get(e.ref);
-        if (!target || settleOpId(target.opId) !== e.opId || target.qty !== e.qty) {
+        if (!target || settleOpId(target.opId) !== e.opId || left(target) !== e.qty) {
           violations.push(`${bucket.id}#${e.seq}: settles no hold of its bucket`);
         } else if (settled.has(target.opId)) {
           violations.push(`${bucket.id}#${e.seq}: hold ${target.opId} settled twice`);
@@ -81,32 +113,37 @@ export async function checkInvariants(stock: StockService, shards: ShardSet, sku
           settledKeys.add(`${bucket.id}|${e.ref}`);
         }
       }
-      if (e.kind === 'transfer_out' || e.kind === 'transfer_in') {
-        const t = transfers.get(e.opId) ?? { out: 0, in: 0 };
-        if (e.kind === 'transfer_out') t.out += e.qty;
-        else t.in += e.qty;
-        transfers.set(e.opId, t);
-      }
+      if (e.kind === 'transfer_out') sent.set(`${e.opId}|${bucket.index}>${e.ref}`, e);
+      if (e.kind === 'transfer_in') received.set(`${e.opId}|${e.ref}>${bucket.index}`, e);
     }
     if (unitsInStates(balances) !== unitsAccountedFor(balances)) {
       violations.push(
         `${bucket.id}: units in states ${unitsInStates(balances)} != accounted ${unitsAccountedFor(balances)}`,
       );
     }
-    const unsettledHeld = [...taken.values()]
-      .filter((e) => e.kind === 'reserve' && !settled.has(e.opId))
-      .reduce((sum, e) => sum + e.qty, 0);
+    const open = [...taken.values()].filter((e) => e.kind === 'reserve' && !settled.has(e.opId));
+    const unsettledHeld = open.reduce((sum, e) => sum + left(e), 0);
     if (unsettledHeld !== balances.held) {
       violations.push(`${bucket.id}: held ${balances.held} != unsettled reservations ${unsettledHeld}`);
     }
-    openHolds += [...taken.values()].filter((e) => e.kind === 'reserve' && !settled.has(e.opId)).length;
+    openHolds += open.length;
     totals = addBalances(totals, balances);
   }
 
   let inTransit = 0;
-  for (const [opId, t] of transfers) {
-    if (t.in > t.out) violations.push(`transfer ${opId}: received ${t.in} > sent ${t.out}`);
-    inTransit += t.out - t.in;
+  const stateOf = (m: LedgerEntry['movement']) =>
+    (m.kind === 'transfer_out' ? m.from : m.kind === 'transfer_in' ? m.to : undefined) ?? 'available';
+  for (const [key, e] of received) {
+    const out = sent.get(key);
+    if (!out) violations.push(`${e._id}: transfer_in of ${e.opId} without its transfer_out`);
+    else if (out.qty !== e.qty || stateOf(out.movement) !== stateOf(e.movement)) {
+      violations.push(`${e._id}: transfer_in of ${e.opId} differs from its transfer_out ${out._id}`);
+    }
+  }
+  for (const [key, e] of sent) {
+    if (received.has(key)) continue;
+    inTransit += e.qty;
+    if (!options.inFlight) violations.push(`${e._id}: transfer ${e.opId} of ${e.qty} to bucket ${e.ref} not received`);
   }
   const inStates = unitsInStates(totals);
   if (totals.received !== inStates + inTransit) {

@@ -1,6 +1,6 @@
-import type { Collection } from 'mongodb';
+import type { Collection, Filter } from 'mongodb';
 import { collections, isDuplicateKey, type ShardSet } from '../db';
-import { applyMovement, zeroBalances, type Movement } from './balances';
+import { applyMovement, zeroBalances, type Movement, type MovementKind } from './balances';
 import type { BucketRef, LedgerEntry } from './types';
 
 export function entryId(bucketId: string, seq: number): string {
@@ -180,23 +180,63 @@ export class BucketLedger {
    * every retry slower than the one before).
    */
   async findOwn(bucket: BucketRef, opId: string, afterSeq = -1): Promise<LedgerEntry | null> {
-    const head = await this.head(bucket, true);
-    if (!head) return null;
-    const col = this.collection(bucket.shard);
-    const floor = Math.max(afterSeq, head.seq - recentProbeLimit); // exclusive
-    for (let hi = head.seq; hi > floor; hi -= probeBatch) {
-      const seqs = Array.from({ length: Math.min(probeBatch, hi - floor) }, (_, i) => hi - i);
-      const found = await Promise.all(seqs.map((seq) => col.findOne({ _id: entryId(bucket.id, seq) })));
-      const own = found.find((e) => e?.opId === opId);
-      if (own) return own;
-    }
-    if (floor === afterSeq) return null; // every entry after afterSeq was looked at
-    return col.findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
+    const probed = await this.probeBack(bucket, afterSeq, (e) => e.opId === opId, true);
+    if (!probed || probed.found.length > 0 || probed.complete) return probed?.found[0] ?? null;
+    return this.collection(bucket.shard).findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
   }
 
-  /** Every entry of the bucket in seq order (for replay and checks). */
-  async entries(bucket: BucketRef): Promise<LedgerEntry[]> {
-    const all = await this.collection(bucket.shard).find({ bucketId: bucket.id }).toArray();
+  /**
+   * The bucket's entries after `afterSeq` that `match` accepts, in seq order (a hold's trims and settle, for a
+   * re-run of its reservation): looked for like findOwn, by `_id` first, then by `query` (which must find
+   * every entry `match` accepts).
+   */
+  async findMatching(
+    bucket: BucketRef,
+    afterSeq: number,
+    match: (entry: LedgerEntry) => boolean,
+    query: Filter<LedgerEntry>,
+  ): Promise<LedgerEntry[]> {
+    const probed = await this.probeBack(bucket, afterSeq, match, false);
+    if (!probed) return [];
+    const found = probed.complete
+      ? probed.found
+      : (
+          await this.collection(bucket.shard)
+            .find({ ...query, bucketId: bucket.id })
+            .toArray()
+        ).filter(match);
+    return found.filter((e) => e.seq > afterSeq).sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Reads entries back from the fresh head by `_id`, down to `afterSeq` or the last `recentProbeLimit`
+   * entries, keeping those that match (stopping at the first batch with one when `firstOnly`). `complete`
+   * when every entry after `afterSeq` was looked at; undefined for an unopened bucket.
+   */
+  private async probeBack(
+    bucket: BucketRef,
+    afterSeq: number,
+    match: (entry: LedgerEntry) => boolean,
+    firstOnly: boolean,
+  ): Promise<{ found: LedgerEntry[]; complete: boolean } | undefined> {
+    const head = await this.head(bucket, true);
+    if (!head) return undefined;
+    const col = this.collection(bucket.shard);
+    const floor = Math.max(afterSeq, head.seq - recentProbeLimit); // exclusive
+    const found: LedgerEntry[] = [];
+    for (let hi = head.seq; hi > floor; hi -= probeBatch) {
+      const seqs = Array.from({ length: Math.min(probeBatch, hi - floor) }, (_, i) => hi - i);
+      const batch = await Promise.all(seqs.map((seq) => col.findOne({ _id: entryId(bucket.id, seq) })));
+      found.push(...batch.filter((e): e is LedgerEntry => e !== null && match(e)));
+      if (firstOnly && found.length > 0) return { found, complete: false };
+    }
+    return { found, complete: floor === afterSeq }; // every entry after afterSeq was looked at
+  }
+
+  /** Every entry of the bucket in seq order, or only those of some kinds (for replay, checks and repairs). */
+  async entries(bucket: BucketRef, kinds?: readonly MovementKind[]): Promise<LedgerEntry[]> {
+    const filter = kinds ? { bucketId: bucket.id, kind: { $in: [...kinds] } } : { bucketId: bucket.id };
+    const all = await this.collection(bucket.shard).find(filter).toArray();
     return all.sort((a, b) => a.seq - b.seq);
   }
 

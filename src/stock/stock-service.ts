@@ -10,7 +10,7 @@ import {
   type ReceivingState,
 } from './balances';
 import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from './errors';
-import { BucketLedger, isDuplicateKey, type AppendResult } from './ledger';
+import { BucketLedger, isDuplicateKey, opKeyOf, type AppendResult } from './ledger';
 import { bucketOrder, bucketsOf, evenSplit, skuPattern } from './placement';
 import { planRebalance } from './rebalance';
 import type {
@@ -144,30 +144,29 @@ export class StockService {
   // ---- holds ------------------------------------------------------------------------------------------------
 
   /**
-   * Reserves qty available units for the operation `holdId`, all in one bucket (a hold never spans buckets).
-   * When no single bucket has qty but the SKU does, stock is first gathered into one bucket by transfers.
-   * Returns the hold, or `insufficient` with the units available when every bucket was looked at.
+   * Reserves qty available (or incoming) units for the operation `holdId`, all in one bucket (a hold never spans
+   * buckets). When no single bucket has qty but the SKU does, stock is first gathered into one bucket by
+   * transfers. Returns the hold, `insufficient` with the units there were when every bucket was looked at, or,
+   * run again after the hold was released or committed, `settled`: a settled hold is never reported open.
    */
   reserve(holdId: string, sku: string, qty: number, from: ReceivingState = 'available'): Promise<TakeOutcome> {
     return this.take(holdId, sku, from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from });
   }
 
   /**
-   * Ends a hold once: `release` gives its units back to available, `commit` sells them. Both use the settle key
-   * of the hold, so a release racing a commit (expiry racing checkout) has exactly one winner, reported to both.
+   * Ends a hold once: `release` gives its units back (to available, or to `to`), `commit` sells them. Both use
+   * the settle key of the hold, so a release racing a commit (expiry racing checkout) has exactly one winner,
+   * reported to both. A trimmed hold is settled with the qty its last trim left it.
    */
-  async settle(hold: Hold, kind: SettleKind): Promise<SettleResult> {
-    const recorded = await this.outcome(hold.holdId);
-    if (recorded?.result !== 'taken' || recorded.bucket !== hold.bucket || recorded.qty !== hold.qty) {
-      throw new InvalidStockInputError(`no hold ${hold.holdId} of ${hold.qty} in bucket ${hold.bucket}`);
-    }
-    const bucket = this.bucketsOf(await this.product(hold.sku))[hold.bucket]!;
-    const result = await this.ledger.append(
-      bucket,
-      settleOpId(hold.holdId),
-      { kind, qty: hold.qty },
-      { ref: hold.holdId, findDuplicateWhenRefused: true },
-    );
+  async settle(hold: Hold, kind: SettleKind, to: ReceivingState = 'available'): Promise<SettleResult> {
+    if (kind === 'commit' && to !== 'available') throw new InvalidStockInputError('only a release has a destination');
+    const bucket = await this.bucketOfHold(hold);
+    const movement: Movement =
+      kind === 'release' && to !== 'available' ? { kind, qty: hold.qty, to } : { kind, qty: hold.qty };
+    const result = await this.ledger.append(bucket, settleOpId(hold.holdId), movement, {
+      ref: hold.holdId,
+      findDuplicateWhenRefused: true,
+    });
     this.forgetSummary(hold.sku);
     if (result.status === 'appended')
       return { settled: kind === 'release' ? 'released' : 'committed', byThisCall: true };
@@ -175,6 +174,34 @@ export class StockService {
       return { settled: result.entry.kind === 'commit' ? 'committed' : 'released', byThisCall: false };
     }
     throw new Error(`ledger of ${bucket.id} cannot settle hold ${hold.holdId}: ${result.status}`);
+  }
+
+  /**
+   * Shrinks a hold to `keep` units (1..hold.qty-1): the rest are released (to available, or to `to`) by one
+   * release keyed by the hold and `keep`. A hold only shrinks, so each step has its own key and a retry has one
+   * effect. Needs no stock, so it works on a sold-out SKU. The caller passes the hold as its last trim left it,
+   * and neither trims nor settles one hold concurrently (the ledger cannot tell a stale qty from a current one).
+   */
+  async trim(hold: Hold, keep: number, to: ReceivingState = 'available'): Promise<Hold> {
+    if (!Number.isSafeInteger(keep) || keep < 1 || keep >= hold.qty) {
+      throw new InvalidStockInputError(`a hold of ${hold.qty} can keep 1..${hold.qty - 1} units, not ${keep}`);
+    }
+    const bucket = await this.bucketOfHold(hold);
+    const qty = hold.qty - keep;
+    const result = await this.ledger.append(
+      bucket,
+      trimOpId(hold.holdId, keep),
+      to === 'available' ? { kind: 'release', qty } : { kind: 'release', qty, to },
+      { ref: hold.holdId, findDuplicateWhenRefused: true },
+    );
+    this.forgetSummary(hold.sku);
+    if (result.status === 'duplicate' && result.entry.qty !== qty) {
+      throw new InvalidStockInputError(`hold ${hold.holdId} was trimmed to ${keep} from another quantity`);
+    }
+    if (result.status !== 'appended' && result.status !== 'duplicate') {
+      throw new Error(`ledger of ${bucket.id} cannot trim hold ${hold.holdId}: ${result.status}`);
+    }
+    return { ...hold, qty: keep };
   }
 
   // ---- stock movements --------------------------------------------------------------------------------------
@@ -201,8 +228,8 @@ export class StockService {
 
   /**
    * Moves up to qty available units from one bucket to another (rebalancing): a transfer_out entry in the
-   * source, then a transfer_in of exactly that many in the target, both keyed by opId. Run again with the same
-   * opId, it completes a transfer that stopped half way. Returns the units moved.
+   * source, then a transfer_in of exactly that many in the target, both keyed by `transferOpId(opId, from, to)`.
+   * Run again with the same opId, it completes a transfer that stopped half way. Returns the units moved.
    */
   async transfer(opId: string, sku: string, from: number, to: number, qty: number): Promise<number> {
     assertOpId(opId);
@@ -234,35 +261,44 @@ export class StockService {
     const plan = await this.rebalancePlan(buckets);
     let moved = 0;
     for (const step of plan) {
-      moved += await this.transferBetween(
-        `${opId}:${step.from}>${step.to}`,
-        buckets[step.from]!,
-        buckets[step.to]!,
-        step.qty,
-      );
+      moved += await this.transferBetween(opId, buckets[step.from]!, buckets[step.to]!, step.qty);
     }
     return moved;
   }
 
   /** Puts every incoming unit up for general sale (when no backorder waits any more). Idempotent by opId. */
-  async releaseIncoming(opId: string, sku: string): Promise<number> {
-    assertOpId(opId);
+  releaseIncoming(opId: string, sku: string): Promise<number> {
+    return this.moveEveryUnit(opId, sku, 'incoming', 'available', releaseIncomingRef);
+  }
+
+  /**
+   * Keeps every available unit for waiting backorders (moves it to incoming, where only the backorder queue
+   * may reserve it): the mirror of releaseIncoming. Idempotent by opId. Returns the units moved.
+   */
+  holdForBackorders(opId: string, sku: string): Promise<number> {
+    return this.moveEveryUnit(opId, sku, 'available', 'incoming', holdForBackordersRef);
+  }
+
+  /**
+   * Completes every transfer whose transfer_out was written but not its transfer_in (its run died half way
+   * and was never run again). Safe while transfers run: a transfer_in is keyed like its transfer_out, so it is
+   * written once whoever writes it. Reads every transfer entry of the SKU (a scan on FerretDB): a repair, not
+   * a hot path. Returns the units this call completed.
+   */
+  async repairTransfers(sku: string): Promise<number> {
     const buckets = this.bucketsOf(await this.product(sku));
-    let moved = 0;
-    for (const bucket of buckets) {
-      const head = await this.ledger.head(bucket, true);
-      const incoming = head?.balances.incoming ?? 0;
-      if (incoming === 0) continue;
-      const result = await this.ledger.append(
-        bucket,
-        opId,
-        { kind: 'state_change', qty: incoming, from: 'incoming', to: 'available' },
-        { ref: releaseIncomingRef, findDuplicateWhenRefused: true },
-      );
-      if (result.status === 'appended' || result.status === 'duplicate') moved += result.entry.qty;
+    const transfers = (
+      await Promise.all(buckets.map((b) => this.ledger.entries(b, ['transfer_out', 'transfer_in'])))
+    ).flat();
+    const received = new Set(transfers.filter((e) => e.kind === 'transfer_in').map((e) => e.opKey));
+    let completed = 0;
+    for (const out of transfers) {
+      const target = out.kind === 'transfer_out' && out.ref !== undefined ? buckets[Number(out.ref)] : undefined;
+      if (!target || received.has(opKeyOf(target.id, out.opId))) continue;
+      if ((await this.completeTransfer(out, target)).status === 'appended') completed += out.qty;
     }
     this.forgetSummary(sku);
-    return moved;
+    return completed;
   }
 
   /**
@@ -281,6 +317,33 @@ export class StockService {
   private async rebalancePlan(buckets: BucketRef[]) {
     const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
     return planRebalance(heads.map((h) => h?.balances.available ?? 0));
+  }
+
+  /** Moves every unit in `from` to `to`: in each bucket that has some, one state_change keyed by opId. */
+  private async moveEveryUnit(
+    opId: string,
+    sku: string,
+    from: ReceivingState,
+    to: ReceivingState,
+    ref: string,
+  ): Promise<number> {
+    assertOpId(opId);
+    const buckets = this.bucketsOf(await this.product(sku));
+    let moved = 0;
+    for (const bucket of buckets) {
+      const head = await this.ledger.head(bucket, true);
+      const units = head?.balances[from] ?? 0;
+      if (units === 0) continue;
+      const result = await this.ledger.append(
+        bucket,
+        opId,
+        { kind: 'state_change', qty: units, from, to },
+        { ref, findDuplicateWhenRefused: true },
+      );
+      if (result.status === 'appended' || result.status === 'duplicate') moved += result.entry.qty;
+    }
+    this.forgetSummary(sku);
+    return moved;
   }
 
   // ---- reading ----------------------------------------------------------------------------------------------
@@ -338,7 +401,7 @@ export class StockService {
     const after = firstRun ? marker.heads : ((await ops.findOne({ _id: marker._id })) as StartMarker | null)?.heads;
     if (!firstRun) {
       const recorded = await ops.findOne({ _id: opId });
-      if (recorded) return this.settleStrays(product, opId, movement, recorded, after);
+      if (recorded) return this.answerRecorded(product, opId, movement, recorded, after);
     }
     // A run that is not the first may follow one that took stock and died before recording it: adopt that.
     const earlier = firstRun ? [] : await this.ownEntries(product, opId, movement.kind, after);
@@ -346,10 +409,42 @@ export class StockService {
     const mine = this.outcomeDoc(opId, sku, movement, walked);
     const recorded = (await insertOnce(ops, mine)) ? mine : ((await ops.findOne({ _id: opId })) ?? mine);
     this.forgetSummary(sku);
-    if (!firstRun || recorded.bucket !== mine.bucket) {
-      return this.settleStrays(product, opId, movement, recorded, after);
-    }
-    return outcomeOf(recorded);
+    // A first run whose hold stands (the hot path) answers at once: nothing to void, and not settled yet.
+    if (firstRun && recorded.bucket === mine.bucket) return outcomeOf(recorded);
+    if (recorded !== mine) return this.answerRecorded(product, opId, movement, recorded, after);
+    return this.settleStrays(product, opId, movement, recorded, after);
+  }
+
+  /**
+   * The answer to a run that found another run's outcome recorded: that outcome, after voiding whatever this
+   * operation took elsewhere; a hold as its trims left it, or `settled` once it was released or committed.
+   */
+  private async answerRecorded(
+    product: ProductDoc,
+    opId: string,
+    movement: Movement,
+    recorded: OpOutcomeDoc,
+    after: readonly number[] | undefined,
+  ): Promise<TakeOutcome> {
+    await this.settleStrays(product, opId, movement, recorded, after);
+    const outcome = outcomeOf(recorded);
+    if (outcome.status !== 'taken' || movement.kind !== 'reserve') return outcome;
+    const { hold } = outcome;
+    // Its trims and settle come after the reservation, which comes after the heads the start marker kept.
+    const bucket = this.bucketsOf(product)[hold.bucket]!;
+    const settleKey = settleOpId(hold.holdId);
+    const trims = trimPrefixOf(hold.holdId);
+    const later = await this.ledger.findMatching(
+      bucket,
+      after?.[hold.bucket] ?? -1,
+      (e) => e.ref === hold.holdId && (e.opId === settleKey || e.opId.startsWith(trims)),
+      { ref: hold.holdId },
+    );
+    const settle = later.find((e) => e.opId === settleKey);
+    // The hold as its last trim left it: settling the recorded size would release units it no longer holds.
+    const now = { ...hold, qty: hold.qty - later.reduce((n, e) => n + (e === settle ? 0 : e.qty), 0) };
+    if (!settle) return { status: 'taken', hold: now };
+    return { status: 'settled', hold: now, settled: settle.kind === 'commit' ? 'committed' : 'released' };
   }
 
   /** The outcome document a taking operation records: the entry it took, or the units it found instead. */
@@ -369,6 +464,31 @@ export class StockService {
         : { result: 'insufficient', available: walked.available }),
       at: this.clock(),
     };
+  }
+
+  /**
+   * The bucket of a hold the ledger knows: recorded as taken there, with its recorded qty or, once trimmed, the
+   * qty a trim left it (looked up only then, so settling an untrimmed hold costs what it always did).
+   */
+  private async bucketOfHold(hold: Hold): Promise<BucketRef> {
+    const recorded = await this.outcome(hold.holdId);
+    const unknown = () => new InvalidStockInputError(`no hold ${hold.holdId} of ${hold.qty} in bucket ${hold.bucket}`);
+    if (
+      recorded?.result !== 'taken' ||
+      recorded.kind === 'state_change' ||
+      recorded.sku !== hold.sku ||
+      recorded.bucket !== hold.bucket ||
+      !Number.isSafeInteger(hold.qty) ||
+      hold.qty < 1 ||
+      hold.qty > recorded.qty
+    ) {
+      throw unknown();
+    }
+    const bucket = this.bucketsOf(await this.product(hold.sku))[hold.bucket]!;
+    if (hold.qty < recorded.qty && !(await this.ledger.findOwn(bucket, trimOpId(hold.holdId, hold.qty)))) {
+      throw unknown();
+    }
+    return bucket;
   }
 
   /** Each bucket's head seq as this process knows it (read fresh where it knows none; -1 if unopened). */
@@ -408,10 +528,11 @@ export class StockService {
   /** Tries the buckets in order; when none has qty alone but together they do, gathers stock and tries again. */
   private async walk(product: ProductDoc, opId: string, movement: Movement) {
     const state = takenFrom(movement);
+    const gathered = gatheredIn(movement);
     const buckets = this.bucketsOf(product);
     let available = 0;
     for (let round = 0; round < gatherRounds; round++) {
-      const order = bucketOrder(buckets, opId, (b) => this.cachedAvailable(b));
+      const order = bucketOrder(buckets, opId, (b) => this.ledger.cachedHead(b)?.balances[state] ?? 0);
       // When no cached head has the stock, read every head at once: a refusal (a sold-out SKU under load)
       // then costs one round of parallel reads instead of one read per bucket in turn.
       const cachedHasIt = this.cachedCanServe(order, state, movement.qty);
@@ -422,47 +543,62 @@ export class StockService {
         if (result.status === 'appended' || result.status === 'duplicate') return { entry: result.entry, available };
         if (result.status === 'insufficient') available += result.head.balances[state];
       }
-      if (state !== 'available' || available < movement.qty) break;
-      await this.gather(`${opId}:gather${round}`, buckets, order[0]!, movement.qty);
+      if (!gathered || available < movement.qty) break;
+      // The target is the operation's own (by its hash, not by the balances of the moment), so a run that died
+      // half way through a transfer and its retry gather into the same bucket: the retry completes the transfer.
+      const target = bucketOrder(buckets, opId, () => 0)[0]!;
+      await this.gather(`${opId}:gather${round}`, buckets, target, movement.qty, gathered);
     }
     return { entry: undefined, available };
   }
 
-  /** Moves available stock from other buckets into target until it holds qty (or nothing more can be had). */
-  private async gather(opId: string, buckets: BucketRef[], target: BucketRef, qty: number) {
+  /** Moves units of `state` from other buckets into target until it holds qty (or nothing more can be had). */
+  private async gather(opId: string, buckets: BucketRef[], target: BucketRef, qty: number, state: ReceivingState) {
     const head = await this.ledger.head(target, true);
-    let needed = qty - (head?.balances.available ?? 0);
+    let needed = qty - (head?.balances[state] ?? 0);
     for (const source of buckets) {
       if (needed <= 0) break;
       if (source.index === target.index) continue;
-      const available = (await this.ledger.head(source, true))?.balances.available ?? 0;
-      const wanted = Math.min(available, needed);
-      if (wanted > 0) needed -= await this.transferBetween(`${opId}:${source.index}`, source, target, wanted);
+      const has = (await this.ledger.head(source, true))?.balances[state] ?? 0;
+      const wanted = Math.min(has, needed);
+      if (wanted > 0) needed -= await this.transferBetween(opId, source, target, wanted, state);
     }
   }
 
-  private async transferBetween(opId: string, source: BucketRef, target: BucketRef, qty: number): Promise<number> {
-    let out = await this.ledger.append(
-      source,
-      opId,
-      { kind: 'transfer_out', qty },
-      { ref: String(target.index), findDuplicateWhenRefused: true },
-    );
-    if (out.status === 'insufficient' && out.head.balances.available > 0) {
+  /**
+   * Moves up to qty units of `state` from source to target: a transfer_out, then a transfer_in of as many.
+   * Both are keyed by the operation, the source and the target: a run of the operation that picks another
+   * target moves other units rather than receive these twice, and a run again completes a half-done transfer.
+   */
+  private async transferBetween(
+    opId: string,
+    source: BucketRef,
+    target: BucketRef,
+    qty: number,
+    state: ReceivingState = 'available',
+  ): Promise<number> {
+    const key = transferOpId(opId, source.index, target.index);
+    const send = (units: number): Movement =>
+      state === 'available' ? { kind: 'transfer_out', qty: units } : { kind: 'transfer_out', qty: units, from: state };
+    const options = { ref: String(target.index), findDuplicateWhenRefused: true };
+    let out = await this.ledger.append(source, key, send(qty), options);
+    if (out.status === 'insufficient' && out.head.balances[state] > 0) {
       // The source shrank since the plan: move what it still has.
-      const rest = out.head.balances.available;
-      out = await this.ledger.append(
-        source,
-        opId,
-        { kind: 'transfer_out', qty: rest },
-        { ref: String(target.index), findDuplicateWhenRefused: true },
-      );
+      out = await this.ledger.append(source, key, send(out.head.balances[state]), options);
     }
     if (out.status !== 'appended' && out.status !== 'duplicate') return 0;
-    // transfer_in cannot be refused: it only adds.
-    await this.ledger.append(target, opId, { kind: 'transfer_in', qty: out.entry.qty }, { ref: String(source.index) });
+    await this.completeTransfer(out.entry, target);
     this.forgetSummary(source.sku);
     return out.entry.qty;
+  }
+
+  /** Writes the transfer_in of a transfer_out, into the state it left; it cannot be refused: it only adds. */
+  private completeTransfer(out: LedgerEntry, target: BucketRef): Promise<AppendResult> {
+    const from = out.movement.kind === 'transfer_out' ? out.movement.from : undefined;
+    const movement: Movement = from
+      ? { kind: 'transfer_in', qty: out.qty, to: from }
+      : { kind: 'transfer_in', qty: out.qty };
+    return this.ledger.append(target, out.opId, movement, { ref: String(bucketIndexOf(out)) });
   }
 
   /**
@@ -489,7 +625,6 @@ export class StockService {
     return outcomeOf(recorded);
   }
 
-  /** This operation's entries of one kind across the SKU's buckets (scans: retries and repairs only). */
   /**
    * This operation's entries of one kind across the SKU's buckets (retries and repairs only). `after` holds
    * the heads its start marker recorded: its entries come after them.
@@ -511,10 +646,6 @@ export class StockService {
     return buckets.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= qty);
   }
 
-  private cachedAvailable(bucket: BucketRef): number {
-    return this.ledger.cachedHead(bucket)?.balances.available ?? 0;
-  }
-
   private forgetSummary(sku: string) {
     this.summaries.delete(sku);
   }
@@ -530,10 +661,26 @@ export class StockService {
 
 /** Marks the state changes that put incoming units on general sale: bulk moves, not taking operations. */
 export const releaseIncomingRef = 'incoming-to-available';
+/** Marks the state changes that keep available units for backorders: bulk moves, not taking operations. */
+export const holdForBackordersRef = 'available-to-incoming';
 
 /** The key under which a hold (or a voided stray) is settled: one settle per hold per bucket. */
 export function settleOpId(holdId: string): string {
   return `settle:${holdId}`;
+}
+
+/** The key of a release that shrinks a hold to `keep` units: a hold only shrinks, so one key per step. */
+export function trimOpId(holdId: string, keep: number): string {
+  return `${trimPrefixOf(holdId)}${keep}`;
+}
+
+function trimPrefixOf(holdId: string): string {
+  return `trim:${holdId}:`;
+}
+
+/** The key of one transfer's two entries: by operation, source and target, so one transfer_out has one transfer_in. */
+export function transferOpId(opId: string, from: number, to: number): string {
+  return `${opId}:${from}>${to}`;
 }
 
 /** Written once by a taking operation's full path before it may take stock (see take). */
@@ -553,6 +700,12 @@ function startMarkerId(opId: string): string {
 /** The state a taking movement takes its units from. */
 function takenFrom(movement: Movement) {
   return movement.kind === 'state_change' || movement.kind === 'reserve' ? (movement.from ?? 'available') : 'available';
+}
+
+/** The state a taking movement may gather into one bucket first: reservations, and moves out of available. */
+function gatheredIn(movement: Movement): ReceivingState | undefined {
+  if (movement.kind === 'reserve') return movement.from ?? 'available';
+  return movement.kind === 'state_change' && movement.from === 'available' ? 'available' : undefined;
 }
 
 function bucketIndexOf(entry: LedgerEntry): number {

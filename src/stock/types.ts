@@ -41,7 +41,10 @@ export interface LedgerEntry {
   readonly kind: MovementKind;
   readonly qty: number;
   readonly movement: Movement;
-  /** The hold a settle entry settles, or the bucket index a transfer came from / went to. */
+  /**
+   * The hold a settle or trim entry ends or shrinks, the bucket index a transfer came from / went to, or the
+   * constant marking a bulk state change (not a taking operation).
+   */
   readonly ref?: string;
   /** Balances after this movement. */
   readonly balances: Balances;
@@ -57,7 +60,10 @@ export interface Hold {
 }
 
 export type TakeOutcome =
-  { readonly status: 'taken'; readonly hold: Hold } | { readonly status: 'insufficient'; readonly available: number };
+  | { readonly status: 'taken'; readonly hold: Hold }
+  | { readonly status: 'insufficient'; readonly available: number }
+  /** The operation took this hold earlier, and the hold has since been released or committed: it is not open. */
+  | { readonly status: 'settled'; readonly hold: Hold; readonly settled: 'released' | 'committed' };
 
 /** Per-SKU totals for display: may lag by its max age, never used to decide a reservation. */
 export interface StockSummary {

@@ -20,7 +20,9 @@ const optional = { requiredKeys: ['kind', 'qty'] as ('kind' | 'qty')[] };
 
 /** Any movement, including state changes whose from and to are the same (which must be refused). */
 const movement: fc.Arbitrary<Movement> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('commit', 'transfer_out', 'transfer_in'), qty }),
+  fc.record({ kind: fc.constant('commit'), qty }),
+  fc.record({ kind: fc.constant('transfer_out'), qty, from: receivingState }, optional),
+  fc.record({ kind: fc.constant('transfer_in'), qty, to: receivingState }, optional),
   fc.record({ kind: fc.constant('receive'), qty, to: receivingState }, optional),
   fc.record({ kind: fc.constant('reserve'), qty, from: receivingState }, optional),
   fc.record({ kind: fc.constant('release'), qty, to: receivingState }, optional),
@@ -39,9 +41,8 @@ const balances: fc.Arbitrary<Balances> = fc.record(
 function sourceOf(m: Movement): UnitState | undefined {
   switch (m.kind) {
     case 'reserve':
-      return m.from ?? 'available';
     case 'transfer_out':
-      return 'available';
+      return m.from ?? 'available';
     case 'release':
     case 'commit':
       return 'held';
@@ -115,6 +116,14 @@ describe('applyMovement', () => {
     [
       { kind: 'transfer_in', qty: 4 },
       { available: 14, transferredIn: 6 },
+    ],
+    [
+      { kind: 'transfer_out', qty: 4, from: 'incoming' },
+      { incoming: 0, transferredOut: 5 },
+    ],
+    [
+      { kind: 'transfer_in', qty: 4, to: 'incoming' },
+      { incoming: 8, transferredIn: 6 },
     ],
     [
       { kind: 'state_change', qty: 1, from: 'damaged', to: 'repair' },
