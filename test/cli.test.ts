@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collections } from '../src/db';
 import { bearer, opsToken, startTestApi, type TestApi } from './api-helpers';
 import { uniqueId } from './helpers';
 
@@ -111,6 +112,86 @@ describe('ops CLI (child processes against the real API, Temporal and FerretDB)'
     const all = await ops('verify');
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toMatch(new RegExp(`^ok\\s+${sku}\\s`, 'm'));
+  });
+
+  /** The key a write printed (on stderr, after its result or error). */
+  function keyOf(run: Run): string {
+    const key = /^idempotency key: (\S+)/m.exec(run.stderr)?.[1];
+    expect(key, run.stderr).toBeDefined();
+    return key!;
+  }
+
+  it('sends every write with an Idempotency-Key, prints it, and a retry with it repeats nothing', async () => {
+    const sku = await createProduct('--quantity', '4', '--policy', 'strict', '--buckets', '2');
+    const first = await ops('restock', sku, '3');
+    expect(first.code, first.stderr).toBe(0);
+    const key = keyOf(first);
+    const retried = await ops('restock', sku, '3', '--idempotency-key', key);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toBe(first.stdout);
+    expect(keyOf(retried)).toBe(key);
+    const reused = await ops('restock', sku, '5', '--idempotency-key', key);
+    expect(reused.code).toBe(1);
+    expect(reused.stderr).toMatch(/^error: idempotency_key_reused: /);
+    expect(keyOf(reused)).toBe(key);
+
+    const moveKey = uniqueId('move');
+    for (let i = 0; i < 2; i++) {
+      const moved = await ops('move', sku, '2', 'available', 'repair', '--idempotency-key', moveKey);
+      expect(moved.code, moved.stderr).toBe(0);
+    }
+    // A new key is a new write.
+    const another = await ops('restock', sku, '3');
+    expect(keyOf(another)).not.toBe(key);
+    await expect
+      .poll(async () => (await json('product', 'show', sku)) as { available: number; nonSellable: object })
+      .toMatchObject({ available: 8, nonSellable: { repair: 2 } });
+
+    // Reads send no key and print none; a read does not take one.
+    const show = await ops('product', 'show', sku);
+    expect(show.stderr).toBe('');
+    const usage = await ops('product', 'show', sku, '--idempotency-key', 'k');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('product show does not take --idempotency-key');
+    const empty = await ops('restock', sku, '1', '--idempotency-key', '');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--idempotency-key must be 1 to 255 characters');
+  });
+
+  it('check: prints the system check, and exits 1 with its violations', async () => {
+    const clean = await ops('check');
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/^no violations/m);
+    expect(clean.stdout).toMatch(/^checked \d+ SKUs, \d+ cart lines, \d+ orders, \d+ charges, \d+ refunds$/m);
+    expect(await json('check')).toMatchObject({ ok: true, violations: [] });
+
+    // A charge the provider took for no order at all.
+    const ghost = uniqueId('ghost');
+    await api.shards
+      .cartsDb(0)
+      .collection(collections.carts.gateway)
+      .insertOne({
+        _id: `charge:${ghost}` as never,
+        kind: 'charge',
+        chargeId: `ch_${ghost}`,
+        amountCents: 1,
+        at: new Date(),
+      });
+    const failed = await ops('check');
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(`FAIL  charge ch_${ghost}: no such order`);
+    const fails = failed.stdout.split('\n').filter((line) => line.startsWith('FAIL  ')).length;
+    expect(failed.stdout).toMatch(new RegExp(`^${fails} violations?$`, 'm'));
+    const report = await ops('check', '--json');
+    expect(report.code).toBe(1);
+    expect(JSON.parse(report.stdout)).toMatchObject({
+      ok: false,
+      violations: expect.arrayContaining([`charge ch_${ghost}: no such order`]),
+    });
+    await api.shards
+      .cartsDb(0)
+      .collection(collections.carts.gateway)
+      .deleteOne({ _id: `charge:${ghost}` as never });
   });
 
   it('takes the API address and the token from the configuration when no option gives them', async () => {

@@ -63,20 +63,26 @@ export class IdempotencyStore {
   }
 }
 
-/** The recorded answer for a key, or a 422 when the key came with another body. */
+/** The key was first used with another request body: 422, unless the route says what that means for it. */
+export class IdempotencyKeyReusedError extends HttpError {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor() {
+    super(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+  }
+}
+
+/** The recorded answer for a key, or an IdempotencyKeyReusedError when the key came with another body. */
 function replayOf(
   record: IdempotencyRecord | null,
   requestHash: string,
 ): (StoredResponse & { replayed: true }) | undefined {
   if (!record) return undefined;
-  if (record.requestHash !== requestHash) {
-    throw new HttpError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request');
-  }
+  if (record.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
   // Records of the earlier claim-then-answer scheme may hold a claim alone: the handler runs again.
   return record.response ? { ...record.response, replayed: true } : undefined;
 }
 
-/** A short stable id from an idempotency key, for ids derived from it (hold ids, order ids). */
+/** A short stable id from an idempotency key, for ids derived from it (hold ids, order ids, ledger operations). */
 export function keyDigest(scope: string, key: string): string {
   return createHash('sha256').update(`${scope}\n${key}`).digest('base64url').slice(0, 16).replace(/[-_]/g, 'x');
 }

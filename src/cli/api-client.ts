@@ -1,3 +1,4 @@
+import type { SystemReport } from '../ops/check-system';
 import type { InvariantReport } from '../stock';
 import type { BackorderQueueState, ReorderState } from '../workflows/types';
 
@@ -50,13 +51,18 @@ export class ApiError extends Error {
 
 const requestTimeoutMs = 60_000;
 
-/** The HTTP API over global fetch: one method per route the CLI uses, no retries. */
+/**
+ * The HTTP API over global fetch: one method per route the CLI uses, no retries. Every write carries
+ * `idempotencyKey` as its Idempotency-Key: one client makes one write (one command line), and sending it again
+ * with the same key is how an operator retries it without doing it twice.
+ */
 export class ApiClient {
   private readonly baseUrl: string;
 
   constructor(
     baseUrl: string,
     private readonly token: string | undefined,
+    private readonly idempotencyKey?: string,
   ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
   }
@@ -118,11 +124,17 @@ export class ApiClient {
     return this.request('GET', `/v1/ops/invariants/${segment(sku)}`);
   }
 
+  /** The system check; exits 1 in the CLI when it finds violations, so the report is an answer, not an error. */
+  check(): Promise<SystemReport> {
+    return this.request('GET', '/v1/ops/check');
+  }
+
   private async request<T>(method: string, path: string, body?: object): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     // Fastify rejects a JSON content type with an empty body, so only requests with a body declare one.
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method !== 'GET' && this.idempotencyKey) headers['idempotency-key'] = this.idempotencyKey;
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {

@@ -20,6 +20,7 @@ export const optionSpecs = {
   'low-stock': { type: 'string' },
   reorder: { type: 'string' },
   reason: { type: 'string' },
+  'idempotency-key': { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof optionSpecs;

@@ -19,6 +19,8 @@ export interface Command {
   /** Positional argument names; a last name ending in "..." takes any number, including none. */
   readonly params: readonly string[];
   readonly options?: readonly OptionName[];
+  /** A write: sent with an Idempotency-Key (`--idempotency-key K`, or a new one), printed so it can be retried. */
+  readonly writes?: true;
   run(client: ApiClient, args: readonly string[], options: Options): Promise<Outcome>;
 }
 
@@ -62,6 +64,7 @@ function reorderDecision(action: ReorderAction, option: OptionName, summary: str
     summary,
     params: ['SKU'],
     options: [option],
+    writes: true,
     async run(client, [sku], options) {
       const body = option === 'reason' ? { reason: options.reason } : { quantity: optionalNumber(options, 'quantity') };
       const state = await client.decideReorder(action, sku!, body);
@@ -76,6 +79,7 @@ export const commands: readonly Command[] = [
     usage:
       '--sku SKU --name NAME --price-cents N --quantity N --policy strict|backorder [--buckets N] [--low-stock N] [--reorder N]',
     summary: 'create a product and receive its initial stock',
+    writes: true,
     params: [],
     options: ['sku', 'name', 'price-cents', 'quantity', 'policy', 'buckets', 'low-stock', 'reorder'],
     async run(client, _args, options) {
@@ -116,6 +120,7 @@ export const commands: readonly Command[] = [
     words: ['restock'],
     usage: 'SKU QUANTITY',
     summary: 'receive new units (backorder products fill waiting backorders first)',
+    writes: true,
     params: ['SKU', 'QUANTITY'],
     async run(client, [sku, quantity]) {
       const result = await client.restock(sku!, wholeNumber(quantity!, 'QUANTITY'));
@@ -126,6 +131,7 @@ export const commands: readonly Command[] = [
     words: ['move'],
     usage: 'SKU QUANTITY FROM TO',
     summary: `move units between states (${states.join(', ')})`,
+    writes: true,
     params: ['SKU', 'QUANTITY', 'FROM', 'TO'],
     async run(client, [sku, quantity, from, to]) {
       const result = await client.move(
@@ -156,6 +162,7 @@ export const commands: readonly Command[] = [
     words: ['backorders', 'cancel'],
     usage: 'SKU HOLD_ID',
     summary: 'cancel a waiting backorder',
+    writes: true,
     params: ['SKU', 'HOLD_ID'],
     async run(client, [sku, holdId]) {
       const result = await client.cancelBackorder(sku!, holdId!);
@@ -166,6 +173,7 @@ export const commands: readonly Command[] = [
     words: ['backorders', 'move'],
     usage: 'SKU HOLD_ID POSITION',
     summary: 'move a waiting backorder in the queue (0 = first)',
+    writes: true,
     params: ['SKU', 'HOLD_ID', 'POSITION'],
     async run(client, [sku, holdId, position]) {
       const result = await client.moveBackorder(sku!, holdId!, wholeNumber(position!, 'POSITION'));
@@ -216,6 +224,26 @@ export const commands: readonly Command[] = [
       return { data: reports, text: lines.join('\n'), exitCode: failed.length > 0 ? 1 : 0 };
     },
   },
+  {
+    words: ['check'],
+    usage: '',
+    summary: 'check the whole system: ledgers, cart lines, orders and charges',
+    params: [],
+    async run(client) {
+      const report = await client.check();
+      const { violations, counts } = report;
+      const total = (byStatus: Readonly<Record<string, number>>) => Object.values(byStatus).reduce((a, b) => a + b, 0);
+      const lines = [
+        ...violations.map((v) => `FAIL  ${v}`),
+        violations.length === 0
+          ? 'no violations'
+          : `${violations.length} violation${violations.length === 1 ? '' : 's'}`,
+        `checked ${report.stock.length} SKUs, ${total(counts.lines)} cart lines, ${total(counts.orders)} orders, ` +
+          `${counts.charges} charges, ${counts.refunds} refunds`,
+      ];
+      return { data: report, text: lines.join('\n'), exitCode: violations.length > 0 ? 1 : 0 };
+    },
+  },
 ];
 
 /** The command the positionals name, and the arguments after its words. */
@@ -237,7 +265,9 @@ export function checkArguments(command: Command, args: readonly string[], option
   if (args.length < min) throw new UsageError(`missing ${command.params.slice(args.length).join(' ')}`);
   if (!variadic && args.length > min) throw new UsageError(`unexpected argument "${args[min]}"`);
   for (const name of Object.keys(options) as OptionName[]) {
-    if (!globalOptions.includes(name) && !command.options?.includes(name)) {
+    const taken =
+      globalOptions.includes(name) || command.options?.includes(name) || (name === 'idempotency-key' && command.writes);
+    if (!taken) {
       throw new UsageError(`${command.words.join(' ')} does not take --${name}`);
     }
   }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { idempotencyKeySchema } from '../api/schemas';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { ApiClient, ApiError } from './api-client';
 import { parseCommandLine, UsageError, type Options } from './args';
@@ -25,6 +27,9 @@ function helpText(): string {
     '  --api URL       the HTTP API (default http://$API_HOST:$API_PORT, i.e. http://127.0.0.1:3000)',
     '  --token TOKEN   the ops bearer token (default $HOLDFAST_OPS_TOKEN; prefer it: arguments show in ps)',
     "  --json          print the API's JSON instead of tables",
+    '  --idempotency-key K',
+    '                  writes: send it with this key, as an earlier run of it printed (default: a new key, printed);',
+    '                  a restock or move sent again with its key is not done twice',
     '',
     'exit status: 0 done, 1 API error or invariant violation, 2 bad usage',
   ].join('\n');
@@ -46,9 +51,26 @@ function connection(options: Options): { api: string; token: string | undefined 
   return { api, token: options.token ?? configured().HOLDFAST_OPS_TOKEN };
 }
 
-/** Runs one command line; returns the exit status. Output goes to stdout, errors to stderr. */
+/** A write's Idempotency-Key: the one given, to retry an earlier run, or a new one. Reads send none. */
+function idempotencyKeyOf(command: Command, options: Options): string | undefined {
+  if (!command.writes) return undefined;
+  const given = options['idempotency-key'];
+  if (given === undefined) return randomUUID();
+  if (given.length < idempotencyKeySchema.minLength || given.length > idempotencyKeySchema.maxLength) {
+    throw new UsageError(
+      `--idempotency-key must be ${idempotencyKeySchema.minLength} to ${idempotencyKeySchema.maxLength} characters`,
+    );
+  }
+  return given;
+}
+
+/**
+ * Runs one command line; returns the exit status. Output goes to stdout, errors to stderr; a write prints its
+ * Idempotency-Key on stderr last, whatever happened, so that a write that failed or got no answer can be retried.
+ */
 async function run(argv: readonly string[]): Promise<number> {
   let command: Command | undefined;
+  let idempotencyKey: string | undefined;
   try {
     const { values: options, positionals } = parseCommandLine(argv);
     if (positionals[0] === 'help' || (positionals.length === 0 && options.help)) {
@@ -59,12 +81,16 @@ async function run(argv: readonly string[]): Promise<number> {
     const found = findCommand(positionals);
     command = found.command;
     if (options.help) {
-      process.stdout.write(`usage: ${commandUsage(command)}\n  ${command.summary}\n`);
+      const retry = command.writes
+        ? '\n  a write: --idempotency-key K retries an earlier run of it (see holdfast help)'
+        : '';
+      process.stdout.write(`usage: ${commandUsage(command)}\n  ${command.summary}${retry}\n`);
       return exitOk;
     }
     checkArguments(command, found.args, options);
     const { api, token } = connection(options);
-    const outcome = await command.run(new ApiClient(api, token), found.args, options);
+    idempotencyKey = idempotencyKeyOf(command, options);
+    const outcome = await command.run(new ApiClient(api, token, idempotencyKey), found.args, options);
     process.stdout.write(`${options.json ? JSON.stringify(outcome.data, null, 2) : outcome.text}\n`);
     return outcome.exitCode ?? exitOk;
   } catch (err) {
@@ -85,6 +111,12 @@ async function run(argv: readonly string[]): Promise<number> {
       return exitFailed;
     }
     throw err;
+  } finally {
+    if (idempotencyKey !== undefined) {
+      process.stderr.write(
+        `idempotency key: ${idempotencyKey} (to retry this write: --idempotency-key ${idempotencyKey})\n`,
+      );
+    }
   }
 }
 

@@ -1,11 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { MovableState, ProductDoc, StockPolicy } from '../../stock';
+import { isDuplicateKey } from '../../db';
+import {
+  ProductConflictError,
+  type MovableState,
+  type ProductDoc,
+  type ProductInput,
+  type StockPolicy,
+} from '../../stock';
 import { backorderQueueQuery, restockSignal } from '../../workflows/messages';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
-import { keyDigest } from '../idempotency';
-import { errorSchema, idempotencyKeySchema, productViewSchema, skuSchema, stateSchema } from '../schemas';
+import { IdempotencyKeyReusedError, keyDigest } from '../idempotency';
+import { errorSchema, idempotencyHeadersSchema, productViewSchema, skuSchema, stateSchema } from '../schemas';
 
 interface SkuParams {
   sku: string;
@@ -24,6 +30,8 @@ interface ProductBody {
 const skuParams = { type: 'object', required: ['sku'], properties: { sku: skuSchema } } as const;
 const units = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
+/** Racing creations of one SKU may each lose one of its bucket documents to a twin: each try makes progress. */
+const createAttempts = 3;
 
 /** The catalog with live stock (public), and ops' stock movements. */
 export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
@@ -37,6 +45,20 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
       return queue.waiting.reduce((sum, e) => sum + e.quantity, 0);
     } catch {
       return 0; // no queue yet: nobody waits
+    }
+  }
+
+  /**
+   * Creates the product, idempotent by SKU. Twins racing to create one SKU can collide on its bucket documents
+   * (an upsert is a query, then an insert): the one that lost finds them made when it runs again.
+   */
+  async function createProduct(input: ProductInput, quantity: number): Promise<ProductDoc> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await stock.createProduct(input, quantity);
+      } catch (err) {
+        if (!isDuplicateKey(err) || attempt >= createAttempts) throw err;
+      }
     }
   }
 
@@ -105,25 +127,33 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
             reorderQuantity: { type: 'integer', minimum: 0, maximum: 1_000_000 },
           },
         },
+        // 201 the first time; the same definition again replays that answer (201, idempotent-replayed: true).
         response: { 201: productViewSchema, ...errors },
       },
       onRequest: ctx.requireOps,
     },
     async (request, reply) => {
-      const body = request.body;
-      const product = await stock.createProduct(
-        {
-          sku: body.sku,
-          name: body.name,
-          priceCents: body.priceCents,
-          policy: body.policy,
-          buckets: body.buckets ?? 8,
-          lowStockThreshold: body.lowStockThreshold ?? 0,
-          reorderQuantity: body.reorderQuantity ?? 0,
-        },
-        body.quantity,
-      );
-      return reply.code(201).send(await view(product));
+      const { quantity, ...given } = request.body;
+      // The SKU is the key and the definition the request: defaults spelled out or not, in one key order.
+      const input: ProductInput = {
+        sku: given.sku,
+        name: given.name,
+        priceCents: given.priceCents,
+        policy: given.policy,
+        buckets: given.buckets ?? 8,
+        lowStockThreshold: given.lowStockThreshold ?? 0,
+        reorderQuantity: given.reorderQuantity ?? 0,
+      };
+      try {
+        const result = await ctx.idempotency.run('product', input.sku, { ...input, quantity }, async () => ({
+          statusCode: 201,
+          body: await view(await createProduct(input, quantity)),
+        }));
+        return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
+      } catch (err) {
+        if (err instanceof IdempotencyKeyReusedError) throw new ProductConflictError(input.sku);
+        throw err;
+      }
     },
   );
 
@@ -134,13 +164,14 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
         summary: 'Receive new units (backorder products fill waiting backorders first) (ops)',
         security,
         params: skuParams,
-        headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeySchema } },
+        headers: idempotencyHeadersSchema,
         body: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity: units } },
         response: {
           202: {
             type: 'object',
             properties: { sku: { type: 'string' }, quantity: { type: 'integer' }, opId: { type: 'string' } },
           },
+          422: errorSchema,
           ...errors,
         },
       },
@@ -148,22 +179,26 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     },
     async (request, reply) => {
       const { sku } = request.params;
-      const product = await stock.product(sku);
-      const key = request.headers['idempotency-key'] as string | undefined;
-      const opId = `restock-${key ? keyDigest(`restock:${sku}`, key) : randomUUID()}`;
       const { quantity } = request.body;
-      if (product.policy === 'backorder') {
-        await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
-          workflowId: workflowIds.backorders(sku),
-          taskQueue: settings.taskQueue,
-          args: [{ sku }],
-          signal: restockSignal,
-          signalArgs: [{ opId, quantity }],
-        });
-      } else {
-        await stock.restock(opId, sku, quantity);
-      }
-      return reply.code(202).send({ sku, quantity, opId });
+      const key = request.headers['idempotency-key'] as string;
+      const result = await ctx.idempotency.run(`restock:${sku}`, key, request.body, async () => {
+        const product = await stock.product(sku);
+        // One key, one receipt: the ledger receives once per operation id, through the backorder queue or not.
+        const opId = `restock-${keyDigest(`restock:${sku}`, key)}`;
+        if (product.policy === 'backorder') {
+          await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
+            workflowId: workflowIds.backorders(sku),
+            taskQueue: settings.taskQueue,
+            args: [{ sku }],
+            signal: restockSignal,
+            signalArgs: [{ opId, quantity }],
+          });
+        } else {
+          await stock.restock(opId, sku, quantity);
+        }
+        return { statusCode: 202, body: { sku, quantity, opId } };
+      });
+      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
   );
 
@@ -174,7 +209,7 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
         summary: 'Move units between available and the non-sellable states (ops)',
         security,
         params: skuParams,
-        headers: { type: 'object', properties: { 'idempotency-key': idempotencyKeySchema } },
+        headers: idempotencyHeadersSchema,
         body: {
           type: 'object',
           required: ['quantity', 'from', 'to'],
@@ -191,17 +226,22 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
               to: { type: 'string' },
             },
           },
+          422: errorSchema,
           ...errors,
         },
       },
       onRequest: ctx.requireOps,
     },
-    async (request) => {
+    async (request, reply) => {
       const { sku } = request.params;
       const { quantity, from, to } = request.body;
-      const key = request.headers['idempotency-key'] as string | undefined;
-      await stock.moveState(`move-${key ? keyDigest(`move:${sku}`, key) : randomUUID()}`, sku, quantity, from, to);
-      return { sku, quantity, from, to };
+      const key = request.headers['idempotency-key'] as string;
+      const result = await ctx.idempotency.run(`move:${sku}`, key, request.body, async () => {
+        // One key, one move: the ledger records a move's outcome once per operation id, refusals included.
+        await stock.moveState(`move-${keyDigest(`move:${sku}`, key)}`, sku, quantity, from, to);
+        return { statusCode: 200, body: { sku, quantity, from, to } };
+      });
+      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
   );
 }
