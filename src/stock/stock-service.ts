@@ -105,14 +105,13 @@ export class StockService {
     const shares = evenSplit(initialQuantity, buckets.length);
     await Promise.all(
       buckets.map(async (bucket, i) => {
-        await this.shards
-          .stockDb(bucket.shard)
-          .collection(collections.stock.buckets)
-          .updateOne(
-            { _id: bucket.id as never },
-            { $setOnInsert: { sku: bucket.sku, index: bucket.index, shard: bucket.shard } },
-            { upsert: true },
-          );
+        // Written once, never changed: an insert, and a twin's insert that came first is the same document.
+        await insertOnce(this.shards.stockDb(bucket.shard).collection<{ _id: string }>(collections.stock.buckets), {
+          _id: bucket.id,
+          sku: bucket.sku,
+          index: bucket.index,
+          shard: bucket.shard,
+        } as { _id: string });
         await this.ledger.open(bucket, `create:${input.sku}`, shares[i]!);
       }),
     );

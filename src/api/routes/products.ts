@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { isDuplicateKey } from '../../db';
 import {
   ProductConflictError,
   type MovableState,
@@ -30,8 +29,6 @@ interface ProductBody {
 const skuParams = { type: 'object', required: ['sku'], properties: { sku: skuSchema } } as const;
 const units = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
-/** Racing creations of one SKU may each lose one of its bucket documents to a twin: each try makes progress. */
-const createAttempts = 3;
 
 /** The catalog with live stock (public), and ops' stock movements. */
 export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
@@ -45,20 +42,6 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
       return queue.waiting.reduce((sum, e) => sum + e.quantity, 0);
     } catch {
       return 0; // no queue yet: nobody waits
-    }
-  }
-
-  /**
-   * Creates the product, idempotent by SKU. Twins racing to create one SKU can collide on its bucket documents
-   * (an upsert is a query, then an insert): the one that lost finds them made when it runs again.
-   */
-  async function createProduct(input: ProductInput, quantity: number): Promise<ProductDoc> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await stock.createProduct(input, quantity);
-      } catch (err) {
-        if (!isDuplicateKey(err) || attempt >= createAttempts) throw err;
-      }
     }
   }
 
@@ -147,7 +130,7 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
       try {
         const result = await ctx.idempotency.run('product', input.sku, { ...input, quantity }, async () => ({
           statusCode: 201,
-          body: await view(await createProduct(input, quantity)),
+          body: await view(await stock.createProduct(input, quantity)),
         }));
         return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
       } catch (err) {
