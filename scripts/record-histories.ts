@@ -18,6 +18,7 @@ import { activityDeps, createWorker } from '../src/worker';
 import {
   addToCartUpdate,
   approveReorderSignal,
+  changeQuantityUpdate,
   receiveReorderSignal,
   removeLineUpdate,
 } from '../src/workflows/messages';
@@ -60,15 +61,18 @@ async function run() {
       await client.workflow.getHandle(workflowIds.hold('removed')).executeUpdate(removeLineUpdate);
       await add({ holdId: 'bought', cartId: 'cart-b', sku: 'rec-strict', quantity: 2, ttlSeconds: 600 });
       await client.workflow.execute('checkoutWorkflow', {
-        workflowId: workflowIds.checkout('paid'),
+        workflowId: workflowIds.checkout('cart-b'),
         taskQueue,
         args: [{ orderId: 'paid', cartId: 'cart-b', paymentToken: 'tok_visa' }],
       });
       await result(workflowIds.hold('bought'));
-      await add({ holdId: 'declined-line', cartId: 'cart-c', sku: 'rec-strict', quantity: 1, ttlSeconds: 5 });
+      await add({ holdId: 'declined-line', cartId: 'cart-c', sku: 'rec-strict', quantity: 2, ttlSeconds: 5 });
+      await client.workflow
+        .getHandle(workflowIds.hold('declined-line'))
+        .executeUpdate(changeQuantityUpdate, { args: [{ quantity: 1 }] });
       await client.workflow
         .execute('checkoutWorkflow', {
-          workflowId: workflowIds.checkout('declined'),
+          workflowId: workflowIds.checkout('cart-c'),
           taskQueue,
           args: [{ orderId: 'declined', cartId: 'cart-c', paymentToken: 'tok_chargeDeclined' }],
         })
@@ -94,8 +98,8 @@ async function run() {
       'hold-removed': workflowIds.hold('removed'),
       'hold-purchased': workflowIds.hold('bought'),
       'hold-backorder-filled': workflowIds.hold('waiting'),
-      'checkout-completed': workflowIds.checkout('paid'),
-      'checkout-declined': workflowIds.checkout('declined'),
+      'checkout-completed': workflowIds.checkout('cart-b'),
+      'checkout-declined': workflowIds.checkout('cart-c'),
       'reorder-received': workflowIds.reorder('rec-strict'),
     };
     // The CLI's JSON is the format the Web UI downloads and historyFromJSON reads. Each hold revision keeps

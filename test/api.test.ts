@@ -18,6 +18,8 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
   });
 
   const inject = (options: InjectOptions) => api.app.inject(options);
+  /** Ops headers for a write: restocks and moves need an Idempotency-Key. */
+  const opsWrite = () => ({ ...ops, 'idempotency-key': uniqueId('ops') });
 
   async function createProduct(overrides: Record<string, unknown> = {}) {
     const sku = uniqueId('sku');
@@ -125,7 +127,7 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
       });
       expect(checkout.statusCode).toBe(202);
       const { orderId } = checkout.json();
-      await api.client.workflow.getHandle(workflowIds.checkout(orderId)).result();
+      await api.client.workflow.getHandle(workflowIds.checkout(cart.cartId)).result();
       const order = await inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: bearer(cart.token) });
       expect(order.json()).toMatchObject({ orderId, status: 'completed', totalCents: 4500 });
       expect((await inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({
@@ -262,7 +264,7 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
         })
       ).json();
       await api.client.workflow
-        .getHandle(workflowIds.checkout(orderId))
+        .getHandle(workflowIds.checkout(cart.cartId))
         .result()
         .catch(() => undefined);
       const own = await inject({ method: 'GET', url: `/v1/orders/${orderId}`, headers: bearer(cart.token) });
@@ -327,13 +329,19 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
     it('restocks, moves units between states, and checks invariants', async () => {
       const sku = await createProduct({ quantity: 4 });
       expect(
-        (await inject({ method: 'POST', url: `/v1/products/${sku}/restock`, headers: ops, payload: { quantity: 6 } }))
-          .statusCode,
+        (
+          await inject({
+            method: 'POST',
+            url: `/v1/products/${sku}/restock`,
+            headers: opsWrite(),
+            payload: { quantity: 6 },
+          })
+        ).statusCode,
       ).toBe(202);
       const move = await inject({
         method: 'POST',
         url: `/v1/products/${sku}/moves`,
-        headers: ops,
+        headers: opsWrite(),
         payload: { quantity: 2, from: 'available', to: 'damaged' },
       });
       expect(move.statusCode).toBe(200);
@@ -344,7 +352,7 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
       const tooMany = await inject({
         method: 'POST',
         url: `/v1/products/${sku}/moves`,
-        headers: ops,
+        headers: opsWrite(),
         payload: { quantity: 5, from: 'damaged', to: 'available' },
       });
       expect(tooMany.statusCode).toBe(409);
@@ -377,7 +385,12 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
       });
       expect(moved.statusCode).toBe(200);
       await expect.poll(listed).toEqual([b.holdId, a.holdId]);
-      await inject({ method: 'POST', url: `/v1/products/${sku}/restock`, headers: ops, payload: { quantity: 1 } });
+      await inject({
+        method: 'POST',
+        url: `/v1/products/${sku}/restock`,
+        headers: opsWrite(),
+        payload: { quantity: 1 },
+      });
       await expect.poll(listed).toEqual([a.holdId]);
       const lines = async () =>
         (await inject({ method: 'GET', url: `/v1/carts/${cart.cartId}`, headers: bearer(cart.token) })).json().lines;

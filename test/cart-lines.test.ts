@@ -11,6 +11,7 @@ function line(cartId: string, n: number, status: CartLine['status'] = 'pending')
     quantity: 1,
     status,
     holds: [],
+    rev: 1,
     updatedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
   };
 }
@@ -37,11 +38,23 @@ describe('cart lines on FerretDB', () => {
     expect(listed.map((l) => l.holdId).sort()).toEqual(lines.map((l) => l.holdId).sort());
 
     // Saving again (a status change) updates the line in place and lists it once.
-    await store.save({ ...lines[3]!, status: 'removed' });
+    await store.save({ ...lines[3]!, status: 'removed', rev: 2 });
     const after = await store.list(cartId);
     expect(after).toHaveLength(12);
     expect(after.find((l) => l.holdId === lines[3]!.holdId)?.status).toBe('removed');
     expect(await store.list(other)).toHaveLength(1);
     expect(await store.list(uniqueId('empty'))).toEqual([]);
+  });
+
+  it('never lets a late write of an older state replace a newer one', async () => {
+    const cartId = uniqueId('cart');
+    const first = line(cartId, 0);
+    await store.save(first);
+    await store.save({ ...first, status: 'purchased', orderId: 'o1', rev: 3 });
+    // A save of rev 2 that timed out and lands now (Temporal retried it meanwhile) changes nothing.
+    await store.save({ ...first, status: 'expired', rev: 2 });
+    expect(await store.get(cartId, first.holdId)).toMatchObject({ status: 'purchased', orderId: 'o1', rev: 3 });
+    await store.save({ ...first, status: 'purchased', orderId: 'o1', quantity: 1, rev: 4 });
+    expect((await store.get(cartId, first.holdId))?.rev).toBe(4);
   });
 });

@@ -56,7 +56,7 @@ describe('checkout saga (dev server)', () => {
     await shards?.close();
   });
 
-  async function cartWithLines(t: TestWorker, units = 10, quantities = [2, 1]) {
+  async function cartWithLines(t: TestWorker, units = 10, quantities = [2, 1], ttlSeconds = 600) {
     const sku = uniqueId('sku');
     await t.stock.createProduct(
       { sku, name: sku, priceCents: 250, policy: 'strict', buckets: 2, lowStockThreshold: 0, reorderQuantity: 0 },
@@ -67,7 +67,7 @@ describe('checkout saga (dev server)', () => {
     for (const quantity of quantities) {
       const holdId = uniqueId('line');
       holdIds.push(holdId);
-      const r = await addToCart(env.client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds: 600 });
+      const r = await addToCart(env.client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds });
       expect(r.status).toBe('held');
     }
     return { sku, cartId, holdIds };
@@ -75,7 +75,7 @@ describe('checkout saga (dev server)', () => {
 
   async function checkout(t: TestWorker, input: CheckoutInput) {
     return env.client.workflow.execute('checkoutWorkflow', {
-      workflowId: workflowIds.checkout(input.orderId),
+      workflowId: workflowIds.checkout(input.cartId),
       taskQueue: t.taskQueue,
       args: [input],
     });
@@ -84,7 +84,7 @@ describe('checkout saga (dev server)', () => {
   async function gatewayRecords(orderId: string) {
     const records = shards.cartsDb(0).collection(collections.carts.gateway);
     return {
-      charges: await records.countDocuments({ _id: `charge:${orderId}` as never }),
+      charges: await records.countDocuments({ _id: `charge:${orderId}` as never, kind: 'charge' }),
       refunds: await records.countDocuments({ _id: `refund:${orderId}` as never }),
     };
   }
@@ -155,14 +155,13 @@ describe('checkout saga (dev server)', () => {
   });
 
   it('a line that expires between listing and locking is reserved again, or the checkout fails out_of_stock', async () => {
-    // The lock activity finds the line already ended (as when its TTL fires first); optionally another
-    // shopper takes the freed unit before the checkout can reserve it again.
+    // The lock activity finds the line already expired (its TTL fired first); optionally another shopper takes
+    // the freed unit before the checkout can reserve it again.
     let stealFreedUnit = false;
     const expiredFirst = (real: Activities): Partial<Activities> => ({
       lockCartLine: async (input) => {
-        const { line } = await env.client.workflow
-          .getHandle(workflowIds.hold(input.holdId))
-          .executeUpdate(removeLineUpdate);
+        const line = await env.client.workflow.getHandle(workflowIds.hold(input.holdId)).result();
+        expect(line.status).toBe('expired');
         if (stealFreedUnit) await real.reserveStock({ holdId: uniqueId('someone-else'), sku: line.sku, quantity: 1 });
         return real.lockCartLine(input);
       },
@@ -170,7 +169,7 @@ describe('checkout saga (dev server)', () => {
     const t = await createTestWorker(env, shards, expiredFirst);
     workers.push({ w: t, running: t.worker.run() });
 
-    const first = await cartWithLines(t, 1, [1]);
+    const first = await cartWithLines(t, 1, [1], 2);
     const order = await checkout(t, { orderId: uniqueId('order'), cartId: first.cartId, paymentToken: 'tok_visa' });
     expect(order.status).toBe('completed');
     expect((await checkInvariants(t.stock, shards, first.sku)).totals).toMatchObject({
@@ -180,7 +179,7 @@ describe('checkout saga (dev server)', () => {
     });
 
     stealFreedUnit = true;
-    const second = await cartWithLines(t, 1, [1]);
+    const second = await cartWithLines(t, 1, [1], 2);
     const lateOrder = uniqueId('order');
     const err = await checkout(t, { orderId: lateOrder, cartId: second.cartId, paymentToken: 'tok_visa' }).catch(
       (e: unknown) => e,
@@ -192,5 +191,22 @@ describe('checkout saga (dev server)', () => {
     expect(report.violations).toEqual([]);
     // The one unit is held by the other shopper; the checkout neither sold nor kept anything.
     expect(report.totals).toMatchObject({ sold: 0, held: 1, available: 0 });
+  });
+
+  it('a line removed between listing and locking is not bought', async () => {
+    const removedFirst = (real: Activities): Partial<Activities> => ({
+      lockCartLine: async (input) => {
+        await env.client.workflow.getHandle(workflowIds.hold(input.holdId)).executeUpdate(removeLineUpdate);
+        return real.lockCartLine(input);
+      },
+    });
+    const t = await createTestWorker(env, shards, removedFirst);
+    workers.push({ w: t, running: t.worker.run() });
+    const { sku, cartId } = await cartWithLines(t, 3, [1]);
+    const orderId = uniqueId('order');
+    const err = await checkout(t, { orderId, cartId, paymentToken: 'tok_visa' }).catch((e: unknown) => e);
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('cart_empty');
+    expect(await gatewayRecords(orderId)).toEqual({ charges: 0, refunds: 0 });
+    expect((await checkInvariants(t.stock, shards, sku)).totals).toMatchObject({ sold: 0, held: 0, available: 3 });
   });
 });

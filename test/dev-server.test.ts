@@ -61,11 +61,11 @@ describe('on the real dev server', () => {
       // Ops can filter runs in the Web UI by the search attributes the hold workflow upserts.
       const described = await client.workflow.getHandle(workflowIds.hold(held[0]!.holdId)).describe();
       expect(described.typedSearchAttributes.get(Sku)).toBe(sku);
-      expect(described.typedSearchAttributes.get(HoldStatus)).toBe('pending');
-      const listed = [];
-      for await (const run of client.workflow.list({ query: `Sku = '${sku}' AND HoldStatus = 'pending'` }))
-        listed.push(run);
-      expect(listed.length).toBeGreaterThan(0);
+      expect(described.typedSearchAttributes.get(HoldStatus)).toBe('held');
+      // What `temporal workflow count --query "HoldStatus='held'"` answers: every line holding stock (visibility
+      // is eventually consistent, so wait for it).
+      const count = async () => (await client.workflow.count(`Sku = '${sku}' AND HoldStatus = 'held'`)).count;
+      await expect.poll(count, { timeout: 10_000 }).toBe(100);
 
       await Promise.all(held.map((r) => client.workflow.getHandle(workflowIds.hold(r.holdId)).result()));
       const report = await checkInvariants(w.stock, shards, sku);
@@ -109,7 +109,7 @@ describe('on the real dev server', () => {
       40,
     );
     let worker = await startWorker();
-    const orders: { orderId: string; token: string; holdIds: string[] }[] = [];
+    const orders: { orderId: string; cartId: string; token: string; holdIds: string[] }[] = [];
     try {
       for (let i = 0; i < 12; i++) {
         const cartId = uniqueId('cart');
@@ -119,9 +119,9 @@ describe('on the real dev server', () => {
         }
         const orderId = uniqueId('order');
         const token = i % 4 === 3 ? 'tok_chargeDeclined' : 'tok_visa';
-        orders.push({ orderId, token, holdIds });
+        orders.push({ orderId, cartId, token, holdIds });
         await client.workflow.start('checkoutWorkflow', {
-          workflowId: workflowIds.checkout(orderId),
+          workflowId: workflowIds.checkout(cartId),
           taskQueue,
           args: [{ orderId, cartId, paymentToken: token }],
         });
@@ -131,9 +131,9 @@ describe('on the real dev server', () => {
       worker = await startWorker();
 
       const outcomes = await Promise.all(
-        orders.map(({ orderId }) =>
+        orders.map(({ cartId }) =>
           client.workflow
-            .getHandle(workflowIds.checkout(orderId))
+            .getHandle(workflowIds.checkout(cartId))
             .result()
             .then((o: Order) => o.status)
             .catch((e: unknown) => (e instanceof WorkflowFailedError ? 'failed' : Promise.reject(e))),

@@ -3,7 +3,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
 import { checkInvariants } from '../src/stock';
-import { changeQuantityUpdate, extendHoldUpdate, holdStateQuery, removeLineUpdate } from '../src/workflows/messages';
+import {
+  changeQuantityUpdate,
+  checkoutAbandonedSignal,
+  extendHoldUpdate,
+  holdStateQuery,
+  lockForCheckoutUpdate,
+  removeLineUpdate,
+} from '../src/workflows/messages';
+import { holdRevision } from '../src/workflows/types';
 import { workflowIds } from '../src/workflows/workflow-ids';
 import { uniqueId } from './helpers';
 import { addToCart, type TestWorker, useTimeSkippingWorker } from './workflow-helpers';
@@ -119,7 +127,7 @@ describe('hold workflow (time-skipping)', () => {
     expect((await handle(holdId).result()).status).toBe('expired');
     const err = await env.client.workflow
       .execute('checkoutWorkflow', {
-        workflowId: workflowIds.checkout(uniqueId('order')),
+        workflowId: workflowIds.checkout(cartId),
         taskQueue: w.taskQueue,
         args: [{ orderId: uniqueId('order'), cartId, paymentToken: 'tok_visa' }],
       })
@@ -128,5 +136,88 @@ describe('hold workflow (time-skipping)', () => {
     const report = await checkInvariants(w.stock, shards, sku);
     expect(report.violations).toEqual([]);
     expect(report.totals).toMatchObject({ available: 3, held: 0, sold: 0 });
+  });
+
+  it('shrinks a line on a sold-out SKU by one partial release', async () => {
+    const sku = await product('strict', 3);
+    const holdId = uniqueId('line');
+    await addToCart(env.client, w.taskQueue, { holdId, cartId: uniqueId('cart'), sku, quantity: 3 });
+    expect(await handle(holdId).executeUpdate(changeQuantityUpdate, { args: [{ quantity: 1 }] })).toMatchObject({
+      status: 'held',
+      quantity: 1,
+    });
+    const { line } = await handle(holdId).query(holdStateQuery);
+    expect(line.holds.reduce((sum, h) => sum + h.qty, 0)).toBe(1);
+    const report = await checkInvariants(w.stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.totals).toMatchObject({ available: 2, held: 1 });
+    expect((await handle(holdId).result()).status).toBe('expired');
+    expect((await checkInvariants(w.stock, shards, sku)).totals).toMatchObject({ available: 3, held: 0 });
+  });
+
+  it('a lock whose checkout no longer runs lapses, and the line expires as usual', async () => {
+    const sku = await product('strict', 2);
+    const holdId = uniqueId('line');
+    const cartId = uniqueId('cart');
+    await addToCart(env.client, w.taskQueue, { holdId, cartId, sku, quantity: 1, ttlSeconds: 60 });
+    // A checkout that locked the line and was then terminated (no run, no order): nobody will ever unlock it.
+    const lock = await handle(holdId).executeUpdate(lockForCheckoutUpdate, { args: [{ orderId: 'o-gone' }] });
+    expect(lock.status).toBe('locked');
+    expect(await handle(holdId).executeUpdate(lockForCheckoutUpdate, { args: [{ orderId: 'o-other' }] })).toMatchObject(
+      {
+        status: 'locked_by_other',
+        orderId: 'o-gone',
+      },
+    );
+    const line = await handle(holdId).result();
+    expect(line.status).toBe('expired');
+    const report = await checkInvariants(w.stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.totals).toMatchObject({ available: 2, held: 0, sold: 0 });
+  });
+
+  it('never reopens a line that has ended, even when a new run starts for its id', async () => {
+    const sku = await product('strict', 5);
+    const holdId = uniqueId('line');
+    const cartId = uniqueId('cart');
+    await addToCart(env.client, w.taskQueue, { holdId, cartId, sku, quantity: 2, ttlSeconds: 60 });
+    expect((await handle(holdId).result()).status).toBe('expired');
+    // As after Temporal's retention forgot the run: the same line id starts again (here under another run id).
+    const again = await env.client.workflow.execute('holdWorkflow', {
+      workflowId: `${workflowIds.hold(holdId)}-again`,
+      taskQueue: w.taskQueue,
+      args: [{ holdId, cartId, sku, quantity: 2, ttlSeconds: 60, maxHoldSeconds: 600, revision: holdRevision }],
+    });
+    expect(again.status).toBe('expired');
+    const report = await checkInvariants(w.stock, shards, sku);
+    expect(report.violations).toEqual([]);
+    expect(report.totals).toMatchObject({ available: 5, held: 0 });
+  });
+
+  it('a removal and a lock that arrive together never both win', async () => {
+    const sku = await product('strict', 4);
+    for (let i = 0; i < 4; i++) {
+      const holdId = uniqueId('line');
+      await addToCart(env.client, w.taskQueue, { holdId, cartId: uniqueId('cart'), sku, quantity: 1 });
+      const [removed, lock] = await Promise.all([
+        handle(holdId)
+          .executeUpdate(removeLineUpdate)
+          .then(
+            (r) => r.line.status,
+            () => 'refused',
+          ),
+        handle(holdId).executeUpdate(lockForCheckoutUpdate, { args: [{ orderId: `o-${i}` }] }),
+      ]);
+      if (lock.status === 'locked') {
+        expect(removed).toBe('refused');
+        expect((await handle(holdId).query(holdStateQuery)).lockedBy).toBe(`o-${i}`);
+        await handle(holdId).signal(checkoutAbandonedSignal, { orderId: `o-${i}` });
+      } else {
+        expect(removed).toBe('removed');
+        expect(lock.status).toBe('ended');
+      }
+    }
+    await env.sleep(3_600_000);
+    expect((await checkInvariants(w.stock, shards, sku)).totals).toMatchObject({ available: 4, held: 0 });
   });
 });

@@ -46,19 +46,21 @@ export interface TestWorker {
 
 /**
  * A worker on a unique task queue with the real activities (FerretDB, the fake payment provider). `override`
- * replaces activities, to force a saga step to fail.
+ * replaces activities, to force a saga step to fail or to land a message mid-step.
  */
 export async function createTestWorker(
   env: TestWorkflowEnvironment | { client: Client; nativeConnection: Worker['options']['connection'] },
   shards: ShardSet,
   override: (activities: Activities) => Partial<Activities> = () => ({}),
+  /** How long the fake provider takes to answer `tok_timeout` and `tok_late`. */
+  gatewayTimeoutMs = 30_000,
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
   const stock = new StockService(shards);
   const activities = createActivities({
     shards,
     stock,
-    payments: new FakePaymentGateway(shards.cartsDb(0).collection(collections.carts.gateway), 30_000),
+    payments: new FakePaymentGateway(shards.cartsDb(0).collection(collections.carts.gateway), gatewayTimeoutMs),
     temporal: env.client,
     taskQueue,
     metrics: createMetrics(),

@@ -5,7 +5,8 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { CartLineStore, collections, type ShardSet } from '../db';
+import type { SignalDefinition, Workflow } from '@temporalio/common';
+import { CartLineStore, collections, replaceUnlessNewer, type ShardSet } from '../db';
 import { isDuplicateKey } from '../stock/ledger';
 import { planRebalance } from '../stock/rebalance';
 import type { StockService } from '../stock/stock-service';
@@ -16,11 +17,13 @@ import {
   enqueueBackorderSignal,
   lockForCheckoutUpdate,
   restockSignal,
+  unitsReturnedSignal,
 } from '../workflows/messages';
 import type { Metrics } from '../metrics';
-import type { BackorderEntry, CartLine, LockResult, Order } from '../workflows/types';
+import type { BackorderEntry, CartLine, CheckoutStanding, LockResult, Order } from '../workflows/types';
 import { CardDeclinedError, type Charge, type PaymentGateway } from './payment-gateway';
 import { workflowIds } from '../workflows/workflow-ids';
+import { OrderId } from '../workflows/search-attributes';
 
 export interface ActivityDeps {
   readonly shards: ShardSet;
@@ -62,6 +65,29 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /** Signals a backorder SKU's queue, starting it if needed. */
+  function signalQueue<Args extends unknown[]>(sku: string, signal: SignalDefinition<Args>, ...signalArgs: Args) {
+    return temporal.workflow.signalWithStart<Workflow, unknown[]>('backorderQueueWorkflow', {
+      workflowId: workflowIds.backorders(sku),
+      taskQueue: deps.taskQueue,
+      args: [{ sku }],
+      signal: signal.name,
+      signalArgs,
+    });
+  }
+
+  /**
+   * Where released units of a SKU go: a backorder SKU's go back `incoming`, for its queue to give to the waiting
+   * first (and to put on sale if nobody waits); everyone else's are available again at once.
+   */
+  async function releaseTarget(sku: string): Promise<ReceivingState> {
+    return (await stock.product(sku)).policy === 'backorder' ? 'incoming' : 'available';
+  }
+
+  async function afterRelease(sku: string, to: ReceivingState) {
+    if (to === 'incoming') await signalQueue(sku, unitsReturnedSignal);
+  }
+
   return {
     async productInfo(sku: string): Promise<ProductInfo> {
       const p = await stock.product(sku);
@@ -94,17 +120,36 @@ export function createActivities(deps: ActivityDeps) {
       return { policy, outcome: await stock.reserve(input.holdId, input.sku, input.quantity) };
     },
 
-    /** Settles holds; holds that a twin settled earlier report how they ended. */
+    /**
+     * Settles holds; holds that a twin settled earlier report how they ended. Released units go where
+     * releaseTarget says.
+     */
     async settleHolds(input: { holds: readonly Hold[]; kind: SettleKind }): Promise<SettleResult[]> {
       const results: SettleResult[] = [];
-      for (const hold of input.holds) results.push(await stock.settle(hold, input.kind));
+      for (const hold of input.holds) {
+        const to = input.kind === 'release' ? await releaseTarget(hold.sku) : 'available';
+        results.push(await stock.settle(hold, input.kind, to));
+        if (input.kind === 'release') await afterRelease(hold.sku, to);
+      }
       return results;
     },
 
-    /** Counts how lines end (expired, removed, purchased) for /metrics. */
+    /** Shrinks a hold to `keep` units by one partial release; the rest go where releaseTarget says. */
+    async trimHold(input: { hold: Hold; keep: number }): Promise<Hold> {
+      const to = await releaseTarget(input.hold.sku);
+      const kept = await stock.trim(input.hold, input.keep, to);
+      await afterRelease(input.hold.sku, to);
+      return kept;
+    },
+
+    /** Saves a line unless a newer state of it is stored; counts how lines end for /metrics. */
     async saveCartLine(line: CartLine): Promise<void> {
       await cartLines.save(line);
       if (line.status === 'expired' || line.status === 'purchased') deps.metrics.holds.labels(line.status).inc();
+    },
+
+    async getCartLine(input: { cartId: string; holdId: string }): Promise<CartLine | undefined> {
+      return cartLines.get(input.cartId, input.holdId);
     },
 
     restockStock(input: { opId: string; sku: string; quantity: number; to?: ReceivingState }): Promise<number> {
@@ -115,7 +160,14 @@ export function createActivities(deps: ActivityDeps) {
       return stock.releaseIncoming(input.opId, input.sku);
     },
 
-    rebalanceStock(input: { opId: string; sku: string }): Promise<number> {
+    /** Keeps every available unit of a backorder SKU for its waiting backorders (moves it to incoming). */
+    holdForBackorders(input: { opId: string; sku: string }): Promise<number> {
+      return stock.holdForBackorders(input.opId, input.sku);
+    },
+
+    /** Finishes any transfer left half done (a run that died between its two entries), then evens the buckets. */
+    async rebalanceStock(input: { opId: string; sku: string }): Promise<number> {
+      await stock.repairTransfers(input.sku);
       return stock.rebalance(input.opId, input.sku);
     },
 
@@ -148,34 +200,16 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async enqueueBackorder(input: { sku: string; entry: BackorderEntry }): Promise<void> {
-      await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
-        workflowId: workflowIds.backorders(input.sku),
-        taskQueue: deps.taskQueue,
-        args: [{ sku: input.sku }],
-        signal: enqueueBackorderSignal,
-        signalArgs: [input.entry],
-      });
+      await signalQueue(input.sku, enqueueBackorderSignal, input.entry);
     },
 
     async cancelBackorder(input: { sku: string; holdId: string }): Promise<void> {
-      await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
-        workflowId: workflowIds.backorders(input.sku),
-        taskQueue: deps.taskQueue,
-        args: [{ sku: input.sku }],
-        signal: cancelBackorderSignal,
-        signalArgs: [{ holdId: input.holdId }],
-      });
+      await signalQueue(input.sku, cancelBackorderSignal, { holdId: input.holdId });
     },
 
     /** Hands received units to the SKU's backorder queue, which fills waiting backorders first. */
     async restockThroughQueue(input: { sku: string; opId: string; quantity: number }): Promise<void> {
-      await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
-        workflowId: workflowIds.backorders(input.sku),
-        taskQueue: deps.taskQueue,
-        args: [{ sku: input.sku }],
-        signal: restockSignal,
-        signalArgs: [{ opId: input.opId, quantity: input.quantity }],
-      });
+      await signalQueue(input.sku, restockSignal, { opId: input.opId, quantity: input.quantity });
     },
 
     // ---- carts and orders ----
@@ -185,7 +219,7 @@ export function createActivities(deps: ActivityDeps) {
       return lines.sort((a, b) => a.holdId.localeCompare(b.holdId));
     },
 
-    /** Asks a line's hold workflow to hand its holds to a checkout; a finished line is unavailable. */
+    /** Asks a line's hold workflow to hand its holds to a checkout; a line whose run has ended holds nothing. */
     async lockCartLine(input: { cartId: string; holdId: string; orderId: string }): Promise<LockResult> {
       try {
         return await temporal.workflow.getHandle(workflowIds.hold(input.holdId)).executeUpdate(lockForCheckoutUpdate, {
@@ -200,14 +234,53 @@ export function createActivities(deps: ActivityDeps) {
         if (!finished) throw err;
         const line = await cartLines.get(input.cartId, input.holdId);
         if (!line) throw ApplicationFailure.nonRetryable(`no cart line ${input.holdId}`, 'UnknownCartLineError');
-        return { status: 'unavailable', line };
+        return line.status === 'purchased' ? { status: 'purchased', line } : { status: 'ended', line };
       }
     },
 
+    /**
+     * Records a new order, or finds the one stored under its id: an order id's saga runs once, and a run that
+     * finds its order final answers with it.
+     */
+    async openOrder(order: Order): Promise<Order> {
+      const col = ordersOf(order.orderId);
+      try {
+        await col.insertOne({ _id: order.orderId, ...order });
+        return order;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        const { _id, ...stored } = (await col.findOne({ _id: order.orderId }))!;
+        return stored;
+      }
+    },
+
+    /** Saves an order unless a newer state of it is stored (see CartLine.rev). */
     async saveOrder(order: Order): Promise<void> {
-      await ordersOf(order.orderId).replaceOne({ _id: order.orderId }, order, { upsert: true });
+      const saved = await replaceUnlessNewer(ordersOf(order.orderId), { _id: order.orderId, ...order });
+      if (!saved) return;
       if (order.status === 'completed') deps.metrics.checkouts.labels('completed').inc();
       if (order.status === 'failed' && order.reason) deps.metrics.checkouts.labels('failed').inc();
+    },
+
+    /**
+     * Whether the checkout that locked a line still stands (asked when the lock's lease lapses): `completed`
+     * when its order completed with this line, `running` while its run lives, else `ended` (failed, or its run
+     * was terminated or lost): the line is then the cart's again.
+     */
+    async checkoutStanding(input: { cartId: string; orderId: string; holdId: string }): Promise<CheckoutStanding> {
+      const order = await ordersOf(input.orderId).findOne({ _id: input.orderId });
+      if (order?.status === 'completed') {
+        return order.lines.some((l) => l.holdId === input.holdId) ? 'completed' : 'ended';
+      }
+      if (order?.status === 'failed') return 'ended';
+      try {
+        const run = await temporal.workflow.getHandle(workflowIds.checkout(input.cartId)).describe();
+        const runsIt = run.status.name === 'RUNNING' && run.typedSearchAttributes.get(OrderId) === input.orderId;
+        return runsIt ? 'running' : 'ended';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'ended';
+        throw err;
+      }
     },
 
     async chargePayment(input: { orderId: string; amountCents: number; token: string }): Promise<Charge> {

@@ -51,7 +51,8 @@ export interface RouteContext extends AppDeps {
   /** The cart a request's bearer token is for: 401 without a token or with one that is not ours. */
   cartOf(request: FastifyRequest): string;
   requireOps(request: FastifyRequest): Promise<void>;
-  runUrl(workflowId: string): string | undefined;
+  /** The Web UI page of a workflow (of one of its runs, when `runId` is given: a cart's checkouts share an id). */
+  runUrl(workflowId: string, runId?: string): string | undefined;
 }
 
 const healthResponse = {
@@ -139,9 +140,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         throw new HttpError(403, 'forbidden', 'ops routes need the ops token');
       }
     },
-    runUrl: (workflowId) =>
+    runUrl: (workflowId, runId) =>
       settings.temporalUiUrl
-        ? `${settings.temporalUiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(workflowId)}`
+        ? `${settings.temporalUiUrl}/namespaces/${settings.namespace}/workflows/${encodeURIComponent(workflowId)}${
+            runId ? `/${encodeURIComponent(runId)}` : ''
+          }`
         : undefined,
   };
 

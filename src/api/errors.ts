@@ -5,11 +5,13 @@ import { InsufficientStockError, InvalidStockInputError, ProductConflictError, U
 
 /** An error with its HTTP status and stable code: what the one error handler sends. */
 export class HttpError extends Error {
-  override readonly name = 'HttpError';
+  override readonly name: string = 'HttpError';
   constructor(
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    /** Ids the body names besides the code (e.g. the order a checkout_in_progress refers to). */
+    readonly details: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
@@ -36,7 +38,7 @@ export function toHttpError(err: unknown): HttpError {
     );
   }
   if (err instanceof UnknownProductError) return new HttpError(404, 'unknown_product', err.message);
-  if (err instanceof ProductConflictError) return new HttpError(409, 'product_conflict', err.message);
+  if (err instanceof ProductConflictError) return new HttpError(409, 'product_exists', err.message);
   if (err instanceof InsufficientStockError) return new HttpError(409, 'insufficient_stock', err.message);
   if (err instanceof InvalidStockInputError) return new HttpError(400, 'invalid_request', err.message);
   if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
@@ -49,5 +51,7 @@ export function toHttpError(err: unknown): HttpError {
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
   const http = toHttpError(err);
   if (http.statusCode >= 500) request.log.error({ err }, 'request failed');
-  return reply.code(http.statusCode).send({ error: http.code, message: http.message, requestId: request.id });
+  return reply
+    .code(http.statusCode)
+    .send({ error: http.code, message: http.message, ...http.details, requestId: request.id });
 }

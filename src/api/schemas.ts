@@ -3,6 +3,12 @@
 export const skuSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' } as const;
 export const idSchema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } as const;
 export const idempotencyKeySchema = { type: 'string', minLength: 1, maxLength: 255 } as const;
+/** The headers of a write that must be safe to retry: 400 without an Idempotency-Key. */
+export const idempotencyHeadersSchema = {
+  type: 'object',
+  required: ['idempotency-key'],
+  properties: { 'idempotency-key': idempotencyKeySchema },
+} as const;
 export const stateSchema = { type: 'string', enum: ['available', 'returned', 'repair', 'damaged'] } as const;
 export const lineStatusSchema = {
   type: 'string',
@@ -12,7 +18,14 @@ export const lineStatusSchema = {
 export const errorSchema = {
   type: 'object',
   required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' } },
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    requestId: { type: 'string' },
+    // Set by the errors that name what they refer to: out_of_stock (the refused line), checkout_in_progress.
+    holdId: { type: 'string' },
+    orderId: { type: 'string' },
+  },
 } as const;
 
 export const holdResponseSchema = {

@@ -1,5 +1,6 @@
 import type { Collection } from 'mongodb';
 import type { CartLine } from '../workflows/types';
+import { replaceUnlessNewer } from './guarded-write';
 import { collections, isDuplicateKey } from './schema';
 import type { ShardSet } from './shards';
 
@@ -29,21 +30,17 @@ function refId(cartId: string, n: number): string {
 export class CartLineStore {
   constructor(private readonly shards: ShardSet) {}
 
-  /** Writes the line (its workflow is its only writer) and makes sure its cart lists it. Idempotent. */
+  /**
+   * Writes the line (its workflow is its only writer) unless a newer state of it is stored, and makes sure its
+   * cart lists it. Idempotent. The filter carries the shard key (`cartId`).
+   */
   async save(line: CartLine): Promise<void> {
-    const lines = this.lines(line.cartId);
-    try {
-      await lines.replaceOne({ _id: line.holdId }, line, { upsert: true });
-    } catch (err) {
-      // A twin's upsert inserted the line first (an upsert is a query, then an insert): now it is a replace.
-      if (!isDuplicateKey(err)) throw err;
-      await lines.replaceOne({ _id: line.holdId }, line);
-    }
+    await replaceUnlessNewer(this.lines(line.cartId), { _id: line.holdId, ...line }, { cartId: line.cartId });
     await this.reference(line.cartId, line.holdId);
   }
 
   async get(cartId: string, holdId: string): Promise<CartLine | undefined> {
-    const doc = await this.lines(cartId).findOne({ _id: holdId });
+    const doc = await this.lines(cartId).findOne({ _id: holdId, cartId });
     if (!doc) return undefined;
     const { _id, ...line } = doc;
     return line;

@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './shards';
 export * from './cart-lines';
+export * from './guarded-write';

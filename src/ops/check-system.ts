@@ -1,7 +1,7 @@
 import { collections, type ShardSet } from '../db';
-import type { GatewayRecord } from '../activities/payment-gateway';
+import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
 import { checkInvariants, type InvariantReport, type StockService } from '../stock';
-import type { LedgerEntry } from '../stock/types';
+import type { Hold, LedgerEntry } from '../stock/types';
 import type { CartLine, Order } from '../workflows/types';
 
 export interface SystemReport {
@@ -14,6 +14,21 @@ export interface SystemReport {
     readonly charges: number;
     readonly refunds: number;
   };
+  /** Money and stock together: what the store took, gave back, and sold. */
+  readonly totals: {
+    readonly chargedCents: number;
+    readonly refundedCents: number;
+    /** Σ completed orders' totals: must equal charged − refunded. */
+    readonly ordersCents: number;
+    /** Units sold per SKU by the ledger: each one belongs to exactly one completed order. */
+    readonly sold: Record<string, number>;
+  };
+}
+
+export interface CheckOptions {
+  readonly now?: Date;
+  /** An order still pending after this long is stuck, not in flight. */
+  readonly pendingOrderMaxAgeMs?: number;
 }
 
 async function allOf<T>(shards: ShardSet, db: 'stock' | 'carts', name: string, filter: object = {}): Promise<T[]> {
@@ -25,32 +40,53 @@ async function allOf<T>(shards: ShardSet, db: 'stock' | 'carts', name: string, f
   return parts.flat() as T[];
 }
 
+const sumQty = (holds: readonly Hold[]) => holds.reduce((sum, h) => sum + h.qty, 0);
+
 /**
- * Checks the whole system once it is quiet (no checkout in flight), across the ledger, carts, orders and the
- * payment provider's records:
- * - every SKU's ledger invariants (sold + held + available + non-sellable = received, ledger = balances...);
- * - every hold is resolved: its line purchased (committed), expired or removed (released), or still pending
- *   with a future expiry;
- * - no order completed without its stock: each completed order's holds were committed;
- * - no double charge and no charge without an order, and every failed order's charge was refunded.
+ * The one oracle of the whole store, for a quiet system (no checkout or fill in flight): money and stock are
+ * checked together. Every rule is listed in docs/architecture.md ("The system check"):
+ *  1. every SKU's ledger replays clean, with nothing in transit;
+ *  2. every line is resolved: pending with a future expiry and unsettled holds, expired or removed with every
+ *     hold released, or purchased by a completed order that lists it;
+ *  3. every open hold belongs to a pending line (stock taken for nobody would be held forever);
+ *  4. per completed order: charged once, never refunded, the charge = its total = Σ unit price × units, and
+ *     its units = the units of its holds, each committed (sold) in full; per failed order: no charge stands;
+ *     no order stays pending;
+ *  5. each cart line is bought by at most one order;
+ *  6. every unit sold belongs to exactly one completed order;
+ *  7. no backorder waits while its SKU has units available;
+ *  8. no line is locked by a checkout that has finished;
+ *  9. no charge without its order; charged − refunded = Σ completed orders.
  */
-export async function checkSystem(stock: StockService, shards: ShardSet, now = new Date()): Promise<SystemReport> {
+export async function checkSystem(
+  stock: StockService,
+  shards: ShardSet,
+  options: CheckOptions = {},
+): Promise<SystemReport> {
+  const now = options.now ?? new Date();
+  const pendingMaxAge = options.pendingOrderMaxAgeMs ?? 5 * 60_000;
   const violations: string[] = [];
   const products = await stock.listProducts();
   const reports = await Promise.all(products.map((p) => checkInvariants(stock, shards, p.sku)));
   for (const r of reports) violations.push(...r.violations.map((v) => `${r.sku}: ${v}`));
+  const reportOf = new Map(reports.map((r) => [r.sku, r]));
 
-  const ledger = await allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { opId: /^settle:/ });
-  const settleOf = new Map(ledger.map((e) => [e.opId.slice('settle:'.length), e.kind]));
-  const reservations = await allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { kind: 'reserve' });
-  const lines = await allOf<CartLine>(shards, 'carts', collections.carts.lines);
-  const orders = await allOf<Order>(shards, 'carts', collections.carts.orders);
-  const gateway = await allOf<GatewayRecord>(shards, 'carts', collections.carts.gateway);
+  const [settles, reservations, lines, orders, gateway] = await Promise.all([
+    allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { opId: /^settle:/ }),
+    allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { kind: 'reserve' }),
+    allOf<CartLine>(shards, 'carts', collections.carts.lines),
+    allOf<Order>(shards, 'carts', collections.carts.orders),
+    allOf<GatewayRecord>(shards, 'carts', collections.carts.gateway),
+  ]);
+  const settleOf = new Map(settles.map((e) => [e.opId.slice('settle:'.length), e]));
+  const ordersById = new Map(orders.map((o) => [o.orderId, o]));
+  const final = (o: Order | undefined) => o?.status === 'completed' || o?.status === 'failed';
 
+  // 2, 3, 8: lines
   const lineCounts: Record<string, number> = {};
   for (const line of lines) {
     lineCounts[line.status] = (lineCounts[line.status] ?? 0) + 1;
-    const settled = line.holds.map((h) => settleOf.get(h.holdId));
+    const settled = line.holds.map((h) => settleOf.get(h.holdId)?.kind);
     switch (line.status) {
       case 'pending':
         if (!line.expiresAt || Date.parse(line.expiresAt) <= now.getTime()) {
@@ -58,62 +94,109 @@ export async function checkSystem(stock: StockService, shards: ShardSet, now = n
         }
         if (settled.some((k) => k !== undefined))
           violations.push(`line ${line.holdId}: pending but its stock was settled`);
+        if (line.orderId && final(ordersById.get(line.orderId))) {
+          violations.push(`line ${line.holdId}: locked by order ${line.orderId}, which has finished`);
+        }
         break;
       case 'expired':
       case 'removed':
         if (settled.some((k) => k !== 'release'))
           violations.push(`line ${line.holdId}: ${line.status} but not released`);
         break;
-      case 'purchased':
-        // A purchased line's own holds were committed, or (expired during checkout) reserved again by the order.
-        if (!line.orderId) violations.push(`line ${line.holdId}: purchased without an order`);
+      case 'purchased': {
+        const order = line.orderId ? ordersById.get(line.orderId) : undefined;
+        if (order?.status !== 'completed' || !order.lines.some((l) => l.holdId === line.holdId)) {
+          violations.push(`line ${line.holdId}: purchased, but no completed order lists it`);
+        }
         break;
-      case 'backordered':
+      }
+      case 'backordered': {
+        const available = reportOf.get(line.sku)?.totals.available ?? 0;
+        if (available > 0)
+          violations.push(`line ${line.holdId}: backordered while ${line.sku} has ${available} available`);
         break;
+      }
     }
   }
-
-  // Every open hold belongs to a pending line: stock taken for nobody would be held forever.
   const owned = new Set(lines.filter((l) => l.status === 'pending').flatMap((l) => l.holds.map((h) => h.holdId)));
   for (const r of reservations) {
     if (!settleOf.has(r.opId) && !owned.has(r.opId))
       violations.push(`hold ${r.opId}: open, but no pending line owns it`);
   }
 
-  const charges = gateway.filter((g) => g.kind === 'charge');
-  const refunds = new Set(gateway.filter((g) => g.kind === 'refund').map((g) => g.chargeId));
-  const ordersById = new Map(orders.map((o) => [o.orderId, o]));
+  // 4, 5, 6, 9: orders, money and sold units
+  const charges = gateway.filter((g): g is ChargeRecord => g.kind === 'charge');
+  const refunds = gateway.filter((g): g is RefundRecord => g.kind === 'refund');
+  const chargeOf = new Map<string, ChargeRecord[]>();
+  for (const c of charges) {
+    const orderId = c.chargeId.replace(/^ch_/, '');
+    chargeOf.set(orderId, [...(chargeOf.get(orderId) ?? []), c]);
+  }
+  const refunded = new Set(refunds.map((r) => r.chargeId));
+  const buyerOfLine = new Map<string, string>();
+  const buyerOfHold = new Map<string, string>();
   const orderCounts: Record<string, number> = {};
+  let ordersCents = 0;
   for (const order of orders) {
     orderCounts[order.status] = (orderCounts[order.status] ?? 0) + 1;
+    const own = chargeOf.get(order.orderId) ?? [];
+    if (own.length > 1) violations.push(`order ${order.orderId}: charged ${own.length} times`);
+    const standing = own.filter((c) => !refunded.has(c.chargeId));
     if (order.status === 'completed') {
-      if (!order.chargeId) violations.push(`order ${order.orderId}: completed without a charge`);
-      const orderLines = lines.filter((l) => l.orderId === order.orderId);
-      for (const ol of order.lines) {
-        const line = orderLines.find((l) => l.holdId === ol.holdId);
-        const committed =
-          (line?.holds ?? []).every((h) => settleOf.get(h.holdId) === 'commit') ||
-          settleOf.get(`${order.orderId}:${ol.holdId}`) === 'commit';
-        if (!committed) violations.push(`order ${order.orderId}: completed but ${ol.sku} was not sold to it`);
+      ordersCents += order.totalCents;
+      const total = order.lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
+      if (total !== order.totalCents)
+        violations.push(`order ${order.orderId}: total ${order.totalCents}, lines ${total}`);
+      if (standing.length !== 1) violations.push(`order ${order.orderId}: completed without a standing charge`);
+      else if (standing[0]!.amountCents !== order.totalCents) {
+        violations.push(
+          `order ${order.orderId}: charged ${standing[0]!.amountCents} for a total of ${order.totalCents}`,
+        );
       }
+      for (const ol of order.lines) {
+        const earlier = buyerOfLine.get(ol.holdId);
+        if (earlier) violations.push(`line ${ol.holdId}: bought by orders ${earlier} and ${order.orderId}`);
+        buyerOfLine.set(ol.holdId, order.orderId);
+        if (sumQty(ol.holds) !== ol.quantity) {
+          violations.push(`order ${order.orderId}: charged ${ol.quantity} of ${ol.sku}, holds ${sumQty(ol.holds)}`);
+        }
+        for (const h of ol.holds) {
+          buyerOfHold.set(h.holdId, order.orderId);
+          const settle = settleOf.get(h.holdId);
+          if (settle?.kind !== 'commit' || settle.qty !== h.qty) {
+            violations.push(`order ${order.orderId}: completed but ${h.qty} of ${ol.sku} (${h.holdId}) not sold to it`);
+          }
+        }
+      }
+    } else if (order.status === 'failed') {
+      if (standing.length > 0) violations.push(`order ${order.orderId}: failed, but its charge was not refunded`);
+    } else if (now.getTime() - Date.parse(order.updatedAt) > pendingMaxAge) {
+      violations.push(`order ${order.orderId}: still pending since ${order.updatedAt}`);
     }
   }
-  const chargesPerKey = new Map<string, number>();
+  const sold: Record<string, number> = {};
+  for (const commit of settles.filter((e) => e.kind === 'commit')) {
+    sold[commit.sku] = (sold[commit.sku] ?? 0) + commit.qty;
+    const holdId = commit.opId.slice('settle:'.length);
+    if (!buyerOfHold.has(holdId))
+      violations.push(`hold ${holdId}: ${commit.qty} of ${commit.sku} sold to no completed order`);
+  }
+  let chargedCents = 0;
   for (const charge of charges) {
-    const orderId = charge.chargeId.replace(/^ch_/, '');
-    chargesPerKey.set(orderId, (chargesPerKey.get(orderId) ?? 0) + 1);
-    const order = ordersById.get(orderId);
-    if (!order) violations.push(`charge ${charge.chargeId}: no such order`);
-    else if (order.status !== 'completed' && !refunds.has(charge.chargeId)) {
-      violations.push(`charge ${charge.chargeId}: order ${order.status} and not refunded`);
-    }
+    chargedCents += charge.amountCents;
+    if (!ordersById.has(charge.chargeId.replace(/^ch_/, '')))
+      violations.push(`charge ${charge.chargeId}: no such order`);
   }
-  for (const [orderId, n] of chargesPerKey) if (n > 1) violations.push(`order ${orderId}: charged ${n} times`);
+  const refundedCents = refunds.reduce((sum, r) => sum + r.amountCents, 0);
+  if (chargedCents - refundedCents !== ordersCents) {
+    violations.push(`money: charged ${chargedCents} − refunded ${refundedCents} ≠ completed orders ${ordersCents}`);
+  }
 
   return {
     ok: violations.length === 0,
     violations,
     stock: reports,
-    counts: { lines: lineCounts, orders: orderCounts, charges: charges.length, refunds: refunds.size },
+    counts: { lines: lineCounts, orders: orderCounts, charges: charges.length, refunds: refunds.length },
+    totals: { chargedCents, refundedCents, ordersCents, sold },
   };
 }

@@ -8,6 +8,7 @@ export const nonRetryableErrorTypes = [
   'InsufficientStockError',
   'InvalidStockInputError',
   'CardDeclinedError',
+  'ChargeCancelledError',
   'UnknownCartLineError',
 ];
 

@@ -15,6 +15,7 @@ import {
   enqueueBackorderSignal,
   reprioritiseBackorderSignal,
   restockSignal,
+  unitsReturnedSignal,
 } from './messages';
 import type { BackorderEntry } from './types';
 import { workflowIds } from './workflow-ids';
@@ -25,58 +26,96 @@ export interface BackorderQueueInput {
   readonly waiting?: readonly BackorderEntry[];
   readonly restocks?: readonly { opId: string; quantity: number }[];
   readonly filled?: number;
+  /** Numbers this queue's own ledger operations (fills, sweeps, releases): each is a new operation id. */
+  readonly seq?: number;
+  /** Whether stock or the queue changed since the last pass. */
+  readonly dirty?: boolean;
 }
 
 /**
- * The waiting backorders of one backorder-policy SKU, in arrival order (ops may reprioritise). Restocks are
- * received as `incoming` stock that new shoppers cannot take, and fill the queue strictly in order; what is
- * left when nobody waits any more goes on general sale. Lives as long as the SKU, continuing as new.
+ * The waiting backorders of one backorder-policy SKU, in arrival order (ops may reprioritise). Every unit that
+ * could serve them goes to them first: restocks are received `incoming` (new shoppers cannot take it), units
+ * released by lines (expiry, removal, a shrink) come back `incoming` too, and while anyone waits a pass moves
+ * whatever is `available` to `incoming`. A pass then fills the queue strictly from its head; what is left when
+ * nobody waits goes on general sale. Lives as long as the SKU, continuing as new whenever Temporal suggests it.
+ *
+ * Entries are found by hold id, never by position: a cancel or a reprioritise that lands while a fill awaits
+ * its reservation cannot make the pass drop or skip another waiter.
  */
 export async function backorderQueueWorkflow(input: BackorderQueueInput): Promise<void> {
   const waiting: BackorderEntry[] = [...(input.waiting ?? [])];
   const restocks = [...(input.restocks ?? [])];
   let filled = input.filled ?? 0;
+  let seq = input.seq ?? 0;
+  let dirty = input.dirty ?? false;
 
-  setHandler(backorderQueueQuery, () => ({ sku: input.sku, waiting, filled }));
+  let busy = false;
+  setHandler(backorderQueueQuery, () => ({ sku: input.sku, waiting, filled, busy: busy || dirty }));
   setHandler(enqueueBackorderSignal, (entry) => {
     if (!waiting.some((w) => w.holdId === entry.holdId)) waiting.push(entry);
+    dirty = true;
   });
   setHandler(cancelBackorderSignal, ({ holdId }) => {
     const i = waiting.findIndex((w) => w.holdId === holdId);
     if (i >= 0) waiting.splice(i, 1);
+    dirty = true;
   });
   setHandler(reprioritiseBackorderSignal, ({ holdId, position }) => {
     const i = waiting.findIndex((w) => w.holdId === holdId);
     if (i < 0) return;
     const [entry] = waiting.splice(i, 1);
     waiting.splice(Math.max(0, Math.min(position, waiting.length)), 0, entry!);
+    dirty = true;
   });
   setHandler(restockSignal, (restock) => {
     restocks.push(restock);
+    dirty = true;
+  });
+  setHandler(unitsReturnedSignal, () => {
+    dirty = true;
   });
 
-  while (!workflowInfo().continueAsNewSuggested) {
-    await condition(() => restocks.length > 0);
-    const restock = restocks.shift()!;
-    await data.restockStock({ opId: restock.opId, sku: input.sku, quantity: restock.quantity, to: 'incoming' });
-    await fillInOrder(restock.opId);
+  const tooLong = () => workflowInfo().continueAsNewSuggested;
+  const nextOpId = (what: string) => `backorders:${input.sku}:${what}:${seq++}`;
+
+  while (!tooLong()) {
+    await condition(() => dirty || tooLong());
+    if (!dirty) break;
+    dirty = false;
+    busy = true;
+    await pass();
+    busy = false;
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof backorderQueueWorkflow>({ sku: input.sku, waiting, restocks, filled });
+  await continueAsNew<typeof backorderQueueWorkflow>({ sku: input.sku, waiting, restocks, filled, seq, dirty });
 
-  async function fillInOrder(opId: string) {
+  /** One pass: receive restocks, keep every sellable unit for the waiting, fill from the head, release the rest. */
+  async function pass() {
+    while (restocks.length > 0) {
+      const restock = restocks[0]!;
+      await data.restockStock({ opId: restock.opId, sku: input.sku, quantity: restock.quantity, to: 'incoming' });
+      restocks.shift();
+      if (tooLong()) return carryOn();
+    }
+    if (waiting.length > 0) await data.holdForBackorders({ opId: nextOpId('sweep'), sku: input.sku });
     while (waiting.length > 0) {
       const next = waiting[0]!;
-      // One attempt per restock: a taking operation's outcome is recorded once, refusals included.
+      // Each attempt is a new operation: a taking operation's outcome is recorded once, refusals included.
       const outcome = await data.reserveStock({
-        holdId: `${next.holdId}:fill:${opId}`,
+        holdId: `${next.holdId}:fill:${seq++}`,
         sku: input.sku,
         quantity: next.quantity,
         from: 'incoming',
       });
       // Strict order: the first backorder that cannot be filled yet keeps its place and the incoming units.
       if (outcome.status !== 'taken') return;
-      waiting.shift();
+      const at = waiting.findIndex((w) => w.holdId === next.holdId);
+      if (at < 0) {
+        // Cancelled while its fill was being reserved: the units go back to the waiting.
+        await data.settleHolds({ holds: [outcome.hold], kind: 'release' });
+        continue;
+      }
+      waiting.splice(at, 1);
       filled++;
       try {
         await getExternalWorkflowHandle(workflowIds.hold(next.holdId)).signal(backorderFilledSignal, {
@@ -86,7 +125,13 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
         log.warn('backordered line is gone; releasing its fill', { holdId: next.holdId, err });
         await data.settleHolds({ holds: [outcome.hold], kind: 'release' });
       }
+      if (tooLong()) return carryOn();
     }
-    await data.releaseIncoming({ opId: `${opId}:leftover`, sku: input.sku });
+    await data.releaseIncoming({ opId: nextOpId('leftover'), sku: input.sku });
+  }
+
+  /** Stops a pass mid-way for continue-as-new: the next run picks it up. */
+  function carryOn() {
+    dirty = true;
   }
 }

@@ -14,17 +14,20 @@ import type { CheckoutInput, Order, OrderLine } from './types';
 import { workflowIds } from './workflow-ids';
 
 /** Why a checkout failed, as the order's `reason` and the failure's type. */
-export type CheckoutFailure = 'cart_empty' | 'out_of_stock' | 'card_declined' | 'payment_failed';
+export type CheckoutFailure =
+  'cart_empty' | 'out_of_stock' | 'checkout_in_progress' | 'card_declined' | 'payment_failed';
 
 /**
- * One order (workflow id `checkout-<orderId>`), a saga:
- *   1. lock the cart's held lines (their holds cannot expire while paying); a line that expired meanwhile is
- *      reserved again, or the checkout fails `out_of_stock` — it never pays for stock it does not hold;
- *   2. charge the payment (idempotent by order id);
+ * One order of a cart (workflow id `checkout-<cartId>`: one checkout of a cart runs at a time), a saga:
+ *   1. lock the cart's held lines, in hold id order (their holds cannot expire while paying); a line that
+ *      expired meanwhile is reserved again, or the checkout fails `out_of_stock`; a line another checkout
+ *      holds fails it `checkout_in_progress`; a line bought or removed meanwhile is not part of the order;
+ *   2. charge what the locked holds are worth (idempotent by order id);
  *   3. record the order as completed;
  *   4. commit the holds to sold and mark the lines purchased (infrastructure only: retried, never undone).
- * A failure in steps 1-3 undoes the steps before it in reverse: mark the order failed, refund, hand the lines
- * back to the cart (or release the stock reserved again).
+ * A failure in steps 1-3 undoes the steps before it in reverse: mark the order failed, cancel or refund the
+ * payment (a charge attempt still in flight can no longer land), hand the lines back to the cart (or release
+ * the stock reserved again).
  */
 export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
   let order: Order = {
@@ -33,6 +36,7 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
     status: 'pending',
     lines: [],
     totalCents: 0,
+    rev: 0,
     updatedAt: new Date().toISOString(),
   };
   setHandler(orderStateQuery, () => order);
@@ -43,24 +47,29 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
   ] as SearchAttributeUpdatePair[]);
 
   async function saveOrder(changes: Partial<Order>) {
-    order = { ...order, ...changes, updatedAt: new Date().toISOString() };
+    order = { ...order, ...changes, rev: order.rev + 1, updatedAt: new Date().toISOString() };
     await data.saveOrder(order);
   }
 
+  // An order id runs its saga once: a run started again for it (a retry after Temporal forgot the first run)
+  // answers with the order as it ended; one that finds it pending resumes it (every step is idempotent).
+  const existing = await data.openOrder(order);
+  if (existing.status !== 'pending') return existing;
+  order = { ...order, rev: Math.max(order.rev, existing.rev) };
+
   const compensations: { step: string; undo: () => Promise<unknown> }[] = [];
-  const lockedLines: string[] = [];
   const holds: Hold[] = [];
-  await saveOrder({});
+  const lockedLines: string[] = [];
   try {
     // 1. lock
     const lines = (await data.listCartLines(input.cartId)).filter((l) => l.status === 'pending');
-    if (lines.length === 0) throw failure('cart_empty', 'the cart has no held lines');
     const orderLines: OrderLine[] = [];
     for (const line of lines) {
       const lock = await data.lockCartLine({ cartId: input.cartId, holdId: line.holdId, orderId: input.orderId });
+      let lineHolds: readonly Hold[];
       if (lock.status === 'locked') {
+        lineHolds = lock.holds;
         lockedLines.push(line.holdId);
-        holds.push(...lock.holds);
         compensations.push({
           step: 'lock',
           undo: () =>
@@ -68,26 +77,34 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
               orderId: input.orderId,
             }),
         });
-      } else {
+      } else if (lock.status === 'locked_by_other') {
+        throw failure('checkout_in_progress', `order ${lock.orderId} is checking out this cart`);
+      } else if (lock.status === 'ended' && lock.line.status === 'expired') {
         const again = await data.reserveStock({
           holdId: `${input.orderId}:${line.holdId}`,
           sku: line.sku,
-          quantity: line.quantity,
+          quantity: lock.line.quantity,
         });
         if (again.status !== 'taken') {
           throw failure('out_of_stock', `the hold on ${line.sku} expired and the stock is gone`);
         }
-        holds.push(again.hold);
+        lineHolds = [again.hold];
         compensations.push({ step: 'reserve', undo: () => data.settleHolds({ holds: [again.hold], kind: 'release' }) });
+      } else {
+        continue; // bought by an earlier order, removed, or backordered since the cart was read
       }
+      holds.push(...lineHolds);
       const product = await data.productInfo(line.sku);
       orderLines.push({
         holdId: line.holdId,
         sku: line.sku,
-        quantity: line.quantity,
+        // The units locked, not the units the listing showed: what is charged is what is sold.
+        quantity: lineHolds.reduce((sum, h) => sum + h.qty, 0),
         unitPriceCents: product.priceCents,
+        holds: lineHolds,
       });
     }
+    if (orderLines.length === 0) throw failure('cart_empty', 'the cart has no held lines');
     const totalCents = orderLines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
     await saveOrder({ lines: orderLines, totalCents });
 

@@ -3,7 +3,6 @@ import {
   allHandlersFinished,
   condition,
   log,
-  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -11,6 +10,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Hold } from '../stock/types';
 import { data, localData } from './activity-options';
+import { firstAnswerOf } from './line-answer';
 import {
   addToCartUpdate,
   backorderFilledSignal,
@@ -26,6 +26,27 @@ import { CartId, CustomerId, HoldStatus, Sku } from './search-attributes';
 import type { AddToCartResult, CartLine, HoldWorkflowInput, LineStatus, LockResult } from './types';
 
 /**
+ * Where a line is in its life: exactly one phase at a time, so no combination of flags can be half true.
+ *   reserving → held | backordered | (refused: the run ends)
+ *   held → changing → held;  held → locked → held (abandoned, lease lapsed) | ending(purchased)
+ *   held → ending(expired | removed);  backordered → held (filled) | ending(removed)
+ *   ending → ended
+ * Handlers only move between phases; the main loop does the phase's work (release, save, wait).
+ */
+type Phase =
+  | { readonly name: 'reserving' }
+  | { readonly name: 'held' }
+  /** A quantity change is moving stock: nothing else may start until it is done. */
+  | { readonly name: 'changing' }
+  | { readonly name: 'locked'; readonly orderId: string }
+  | { readonly name: 'backordered' }
+  | { readonly name: 'ending'; readonly outcome: 'expired' | 'removed' | 'purchased' }
+  | { readonly name: 'ended' };
+
+/** How long a checkout's lock stands before the line asks whether that checkout still runs. */
+const lockLeaseMs = 2 * 60_000;
+
+/**
  * One cart line: owns the stock it holds and the line's row in the carts database (its only writer).
  *
  * Started by update-with-start, so the shopper learns at once whether the line is `held` (with its expiry),
@@ -33,12 +54,7 @@ import type { AddToCartResult, CartLine, HoldWorkflowInput, LineStatus, LockResu
  * it; a checkout locks it (no expiry while paying) and then marks it purchased, or hands it back.
  */
 export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> {
-  // Runs started before revision 2 carry no revision: they replay the commands they were recorded with,
-  // patches included. Newer runs skip the patch markers (and the search-attribute upsert each one costs).
-  const legacy = input.revision === undefined;
-  // Added after the first release: ledger and cart writes run as local activities (no server round trip
-  // each), which is most of an add-to-cart's latency. Runs recorded before keep their regular activities.
-  const db = legacy && !patched('local-activities-for-ledger-and-cart') ? data : localData;
+  let phase: Phase = { name: 'reserving' };
   /** When the line first held stock: extensions never reach past heldAt + maxHoldSeconds. */
   let heldAt = Date.now();
   let line: CartLine = {
@@ -48,17 +64,12 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     quantity: input.quantity,
     status: 'pending',
     holds: [],
+    rev: 0,
     updatedAt: new Date(heldAt).toISOString(),
   };
   let first: AddToCartResult | undefined;
-  let lockedBy: string | undefined;
-  let purchased = false;
-  let removeRequested = false;
-  let filled: Hold | undefined;
-  /** Set once the line is ending (expiry, removal): no lock or change may start after it. */
-  let ending = false;
-  /** Updates that move stock run one at a time, and never while the line ends. */
-  let busy = false;
+  /** Fills from the backorder queue not yet taken in; any the line cannot use go back before it ends. */
+  const fills: Hold[] = [];
   let parts = 0;
 
   const expiresAt = () => (line.expiresAt ? Date.parse(line.expiresAt) : Infinity);
@@ -68,14 +79,17 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     quantity: line.quantity,
     expiresAt: line.expiresAt!,
   });
+  /** Changes (quantity, extension) are for a held line that nobody is checking out. */
   const assertChangeable = () => {
-    if (line.status !== 'pending' || ending)
+    if (phase.name === 'changing')
+      throw ApplicationFailure.create({ type: 'LineBusy', message: 'another change is in progress' });
+    if (phase.name === 'locked')
+      throw ApplicationFailure.create({ type: 'LineLocked', message: `line is being checked out (${phase.orderId})` });
+    if (phase.name !== 'held' || Date.now() >= expiresAt())
       throw ApplicationFailure.create({ type: 'LineNotPending', message: `line is ${line.status}` });
-    if (lockedBy)
-      throw ApplicationFailure.create({ type: 'LineLocked', message: `line is being checked out (${lockedBy})` });
   };
 
-  setHandler(holdStateQuery, () => ({ line, ...(lockedBy ? { lockedBy } : {}) }));
+  setHandler(holdStateQuery, () => ({ line, ...(phase.name === 'locked' ? { lockedBy: phase.orderId } : {}) }));
   setHandler(addToCartUpdate, async () => {
     await condition(() => first !== undefined);
     // A repeated add (same line, e.g. a retried request) answers with the line as it is now.
@@ -84,17 +98,16 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   setHandler(
     changeQuantityUpdate,
     async ({ quantity }) => {
-      busy = true;
+      phase = { name: 'changing' };
       try {
         return await changeQuantity(quantity);
       } finally {
-        busy = false;
+        phase = { name: 'held' };
       }
     },
     {
       validator: ({ quantity }) => {
         if (!Number.isInteger(quantity) || quantity < 1) throw new RangeError('quantity must be a positive integer');
-        if (busy) throw ApplicationFailure.create({ type: 'LineBusy', message: 'another change is in progress' });
         assertChangeable();
       },
     },
@@ -111,50 +124,69 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   setHandler(
     removeLineUpdate,
     async () => {
-      removeRequested = true;
-      await condition(() => line.status !== 'pending' && line.status !== 'backordered');
+      await condition(() => phase.name !== 'changing' && phase.name !== 'reserving');
+      if (phase.name === 'locked') {
+        throw ApplicationFailure.create({ type: 'LineLocked', message: 'line is being checked out' });
+      }
+      if (phase.name === 'held' || phase.name === 'backordered') phase = { name: 'ending', outcome: 'removed' };
+      await condition(() => phase.name === 'ended');
       return { line };
     },
     {
       validator: () => {
-        if (lockedBy) throw ApplicationFailure.create({ type: 'LineLocked', message: `line is being checked out` });
+        if (phase.name === 'locked') {
+          throw ApplicationFailure.create({ type: 'LineLocked', message: 'line is being checked out' });
+        }
       },
     },
   );
   setHandler(lockForCheckoutUpdate, async ({ orderId }): Promise<LockResult> => {
-    await condition(() => !busy);
-    // A hold whose expiry is due is not handed over: the checkout must reserve again (no phantom stock).
-    const due = Date.now() >= expiresAt();
-    if (line.status !== 'pending' || ending || due || (lockedBy && lockedBy !== orderId)) {
-      return { status: 'unavailable', line };
+    await condition(() => phase.name !== 'changing' && phase.name !== 'reserving');
+    if (phase.name === 'locked') {
+      return phase.orderId === orderId
+        ? { status: 'locked', holds: line.holds, line }
+        : { status: 'locked_by_other', orderId: phase.orderId, line };
     }
-    lockedBy = orderId;
+    // A hold whose expiry is due is not handed over: the checkout must reserve again (no phantom stock).
+    if (phase.name === 'held' && Date.now() >= expiresAt()) phase = { name: 'ending', outcome: 'expired' };
+    if (phase.name !== 'held') {
+      if (phase.name === 'ending' && phase.outcome === 'purchased') return { status: 'purchased', line };
+      return line.status === 'purchased' ? { status: 'purchased', line } : { status: 'ended', line };
+    }
+    phase = { name: 'locked', orderId };
     await save({ orderId });
+    upsertStatus('locked');
     return { status: 'locked', holds: line.holds, line };
   });
   setHandler(purchasedSignal, ({ orderId }) => {
-    if (lockedBy === orderId) purchased = true;
+    if (phase.name === 'locked' && phase.orderId === orderId) phase = { name: 'ending', outcome: 'purchased' };
   });
   setHandler(checkoutAbandonedSignal, ({ orderId }) => {
-    if (lockedBy === orderId) lockedBy = undefined;
+    if (phase.name === 'locked' && phase.orderId === orderId) phase = { name: 'held' };
   });
   setHandler(backorderFilledSignal, ({ hold }) => {
-    filled = hold;
+    fills.push(hold);
   });
 
+  /** Saves run one after another, in rev order, whether the main loop or a handler asks (see replaceUnlessNewer). */
+  let saving: Promise<void> = Promise.resolve();
   async function save(changes: Partial<CartLine>) {
-    line = { ...line, ...changes, updatedAt: new Date().toISOString() };
-    await db.saveCartLine(line);
+    line = { ...line, ...changes, rev: line.rev + 1, updatedAt: new Date().toISOString() };
+    const state = line;
+    const saved = saving.then(() => localData.saveCartLine(state));
+    saving = saved.catch(() => undefined);
+    await saved;
+  }
+
+  function upsertStatus(status: LineStatus | 'held' | 'locked') {
+    upsertSearchAttributes([
+      { key: HoldStatus, value: status === 'pending' ? 'held' : status } as SearchAttributeUpdatePair,
+    ]);
   }
 
   async function setStatus(status: LineStatus, changes: Partial<CartLine> = {}) {
-    upsertSearchAttributes([{ key: HoldStatus, value: status } as SearchAttributeUpdatePair]);
+    upsertStatus(status);
     await save({ ...changes, status });
-  }
-
-  async function releaseAll() {
-    if (line.holds.length === 0) return;
-    await db.settleHolds({ holds: line.holds, kind: 'release' });
   }
 
   const nextPartId = () => (parts++ === 0 ? input.holdId : `${input.holdId}:p${parts - 1}`);
@@ -164,34 +196,43 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   async function changeQuantity(quantity: number): Promise<AddToCartResult> {
     if (quantity > line.quantity) {
       const more = await data.reserveStock({ holdId: nextPartId(), sku: line.sku, quantity: quantity - line.quantity });
-      if (more.status !== 'taken') return { status: 'out_of_stock', holdId: line.holdId, available: more.available };
+      if (more.status !== 'taken') {
+        return {
+          status: 'out_of_stock',
+          holdId: line.holdId,
+          available: more.status === 'insufficient' ? more.available : 0,
+        };
+      }
       await save({ quantity, holds: [...line.holds, more.hold] });
       return heldResult();
     }
-    // Fewer: give back whole parts from the newest; a part to split is re-reserved smaller before it is released.
-    let holds = [...line.holds];
+    // Fewer: give back whole parts from the newest, and trim the last one kept (one partial release: nothing is
+    // reserved again, so a shrink works on a sold-out SKU and cannot fail half way).
+    const holds = [...line.holds];
     let drop = line.quantity - quantity;
     while (drop > 0) {
-      const last = holds.at(-1)!;
+      const last = holds.pop()!;
       if (last.qty > drop) {
-        const kept = await data.reserveStock({ holdId: nextPartId(), sku: line.sku, quantity: last.qty - drop });
-        if (kept.status !== 'taken') {
-          throw ApplicationFailure.create({ type: 'OutOfStock', message: 'could not split the hold' });
-        }
-        holds = [...holds.slice(0, -1), kept.hold];
+        holds.push(await data.trimHold({ hold: last, keep: last.qty - drop }));
+        drop = 0;
       } else {
-        holds = holds.slice(0, -1);
+        await data.settleHolds({ holds: [last], kind: 'release' });
+        drop -= last.qty;
       }
-      await data.settleHolds({ holds: [last], kind: 'release' });
-      drop -= Math.min(drop, last.qty);
     }
     await save({ quantity, holds });
     return heldResult();
   }
 
+  function startHeld(hold: Hold) {
+    heldAt = Date.now();
+    phase = { name: 'held' };
+    return setStatus('pending', { holds: [hold], expiresAt: new Date(heldAt + input.ttlSeconds * 1000).toISOString() });
+  }
+
   // ---- the first reservation ----
-  // Revision 2 runs get their search attributes at start (holdStartOperation); set them if a caller did not.
-  if (legacy || workflowInfo().typedSearchAttributes.get(CartId) !== input.cartId) {
+  // Runs get their search attributes at start (holdStartOperation); set them if a caller did not.
+  if (workflowInfo().typedSearchAttributes.get(CartId) !== input.cartId) {
     upsertSearchAttributes([
       { key: CartId, value: input.cartId },
       { key: Sku, value: input.sku },
@@ -199,21 +240,26 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     ] as SearchAttributeUpdatePair[]);
   }
 
-  const { policy, outcome } = legacy
-    ? {
-        policy: (await db.productInfo(input.sku)).policy,
-        outcome: await db.reserveStock({ holdId: nextPartId(), sku: input.sku, quantity: input.quantity }),
-      }
-    : await db.reserveLineStock({ holdId: nextPartId(), sku: input.sku, quantity: input.quantity });
+  const { policy, outcome } = await localData.reserveLineStock({
+    holdId: nextPartId(),
+    sku: input.sku,
+    quantity: input.quantity,
+  });
+  if (outcome.status === 'settled') {
+    // This line lived and ended before (a run started again for its id after Temporal forgot the first one):
+    // it is never reopened, and answers as it ended.
+    const ended = await data.getCartLine({ cartId: input.cartId, holdId: input.holdId });
+    if (ended) line = ended;
+    first = firstAnswerOf(line);
+    await condition(allHandlersFinished);
+    return line;
+  }
   if (outcome.status === 'taken') {
-    heldAt = Date.now();
-    await setStatus('pending', {
-      holds: [outcome.hold],
-      expiresAt: new Date(heldAt + input.ttlSeconds * 1000).toISOString(),
-    });
+    await startHeld(outcome.hold);
     first = heldResult();
     await data.afterStockTaken(input.sku);
   } else if (policy === 'backorder') {
+    phase = { name: 'backordered' };
     await setStatus('backordered');
     await data.enqueueBackorder({
       sku: input.sku,
@@ -228,50 +274,85 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   }
 
   // ---- the line's life ----
-  for (;;) {
-    if (line.status === 'backordered') {
-      await condition(() => filled !== undefined || removeRequested);
-      if (filled) {
-        heldAt = Date.now();
-        await setStatus('pending', {
-          holds: [filled],
-          expiresAt: new Date(heldAt + input.ttlSeconds * 1000).toISOString(),
-        });
-        filled = undefined;
-        // Added after the first release (recorded histories replay without it): a fill takes stock too, so
-        // it may leave the SKU low.
-        if (!legacy || patched('low-stock-check-after-backorder-fill')) await data.afterStockTaken(input.sku);
-        continue;
-      }
-      await data.cancelBackorder({ sku: line.sku, holdId: line.holdId });
-      await setStatus('removed');
-      break;
-    }
-    if (lockedBy) {
-      await condition(() => purchased || lockedBy === undefined);
-      if (purchased) {
-        await setStatus('purchased');
+  // Read through a function: handlers change the phase while the loop awaits, which the compiler cannot see.
+  const now = (): Phase => phase;
+  while (now().name !== 'ended') {
+    const current = now();
+    switch (current.name) {
+      case 'backordered':
+        await condition(() => fills.length > 0 || phase.name !== 'backordered');
+        if (phase.name === 'backordered') {
+          await startHeld(fills.shift()!);
+          // A fill takes stock too, so it may leave the SKU low.
+          await data.afterStockTaken(input.sku);
+        }
+        break;
+      case 'changing':
+      case 'reserving':
+        await condition(() => phase.name !== 'changing' && phase.name !== 'reserving');
+        break;
+      case 'held': {
+        const deadline = expiresAt();
+        await condition(
+          () => phase.name !== 'held' || expiresAt() !== deadline || fills.length > 0,
+          Math.max(0, deadline - Date.now()),
+        );
+        // A fill the line no longer needs (a twin of one it took) goes back to the queue at once.
+        if (fills.length > 0) await data.settleHolds({ holds: fills.splice(0), kind: 'release' });
+        // The timer and a lock or an extension can land in the same activation: only a held line whose expiry
+        // has come expires.
+        if (phase.name === 'held' && Date.now() >= expiresAt()) phase = { name: 'ending', outcome: 'expired' };
         break;
       }
-      continue;
+      case 'locked': {
+        const { orderId } = current;
+        const stillLocked = () => phase.name === 'locked' && phase.orderId === orderId;
+        if (await condition(() => !stillLocked(), lockLeaseMs)) {
+          if (phase.name === 'held') {
+            // Handed back: the line is the cart's again, and may expire at once if its time has come.
+            line = withoutOrder(line);
+            upsertStatus('pending');
+            await save({});
+          }
+          break;
+        }
+        // The lease lapsed: a checkout that no longer runs (terminated, or lost) must not strand the line.
+        const standing = await data.checkoutStanding({ cartId: input.cartId, orderId, holdId: input.holdId });
+        if (!stillLocked() || standing === 'running') break;
+        if (standing === 'completed') {
+          // The order stands with this line in it: finish its last step for this line (settles are idempotent).
+          await data.settleHolds({ holds: line.holds, kind: 'commit' });
+          phase = { name: 'ending', outcome: 'purchased' };
+        } else {
+          log.warn('lock of an ended checkout lapsed: the line is the cart’s again', { holdId: input.holdId, orderId });
+          phase = { name: 'held' };
+        }
+        break;
+      }
+      case 'ending': {
+        const { outcome: how } = current;
+        if (how === 'purchased') {
+          await setStatus('purchased');
+        } else {
+          if (line.status === 'backordered') await data.cancelBackorder({ sku: line.sku, holdId: line.holdId });
+          else if (line.holds.length > 0) await data.settleHolds({ holds: line.holds, kind: 'release' });
+          await setStatus(how);
+        }
+        phase = { name: 'ended' };
+        break;
+      }
     }
-    const deadline = expiresAt();
-    await condition(
-      () => removeRequested || lockedBy !== undefined || expiresAt() !== deadline,
-      Math.max(0, deadline - Date.now()),
-    );
-    // The timer and a lock or an extension can land in the same activation: whatever the wait returned, a
-    // locked line or one whose expiry moved does not expire now.
-    if (!removeRequested && (lockedBy !== undefined || Date.now() < expiresAt())) continue;
-    ending = true;
-    await condition(() => !busy);
-    await releaseAll();
-    await setStatus(removeRequested ? 'removed' : 'expired');
-    break;
   }
-  // A filled backorder that raced the end of the line goes back.
-  if (filled) await db.settleHolds({ holds: [filled], kind: 'release' });
+  // Fills that raced the end of the line go back to the queue.
+  while (fills.length > 0) await data.settleHolds({ holds: fills.splice(0), kind: 'release' });
   log.info('line ended', { holdId: line.holdId, status: line.status });
   await condition(allHandlersFinished);
+  while (fills.length > 0) await data.settleHolds({ holds: fills.splice(0), kind: 'release' });
   return line;
+}
+
+function withoutOrder(line: CartLine): CartLine {
+  const copy = { ...line };
+  delete (copy as { orderId?: string }).orderId;
+  return copy;
 }

@@ -19,7 +19,7 @@ export const addToCartUpdate = defineUpdate<AddToCartResult>('addToCart');
 export const changeQuantityUpdate = defineUpdate<AddToCartResult, [{ quantity: number }]>('changeQuantity');
 export const extendHoldUpdate = defineUpdate<AddToCartResult>('extendHold');
 export const removeLineUpdate = defineUpdate<HoldState>('removeLine');
-/** A checkout takes the line's holds; they cannot expire until it signals purchased or returned. */
+/** A checkout takes the line's holds; they cannot expire until it signals purchased or abandoned. */
 export const lockForCheckoutUpdate = defineUpdate<LockResult, [{ orderId: string }]>('lockForCheckout');
 export const purchasedSignal = defineSignal<[{ orderId: string }]>('purchased');
 export const checkoutAbandonedSignal = defineSignal<[{ orderId: string }]>('checkoutAbandoned');
@@ -35,6 +35,8 @@ export const reprioritiseBackorderSignal =
   defineSignal<[{ holdId: string; position: number }]>('reprioritiseBackorder');
 /** New units arrived: backorders are filled from them, in order, before anyone else may buy them. */
 export const restockSignal = defineSignal<[{ opId: string; quantity: number }]>('restock');
+/** Held units of the SKU went back `incoming` (an expiry, a removal, a shrink): they go to the waiting first. */
+export const unitsReturnedSignal = defineSignal('unitsReturned');
 export const backorderQueueQuery = defineQuery<BackorderQueueState>('backorderQueue');
 
 // ---- reorder (one per SKU at a time) ----

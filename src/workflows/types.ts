@@ -15,6 +15,11 @@ export interface CartLine {
   readonly holds: readonly Hold[];
   /** The order a checkout locked or purchased this line for. */
   readonly orderId?: string;
+  /**
+   * Bumped by every save: a write carrying an older rev never replaces a newer one (a timed-out write that lands
+   * late cannot undo a later state).
+   */
+  readonly rev: number;
   readonly updatedAt: string;
 }
 
@@ -27,15 +32,15 @@ export interface HoldWorkflowInput {
   readonly ttlSeconds: number;
   /** A hold can be extended, but never past this long after it was first made. */
   readonly maxHoldSeconds: number;
-  /**
-   * The workflow code path the run follows: absent for runs started before revision 2 (they replay with their
-   * patches), set by holdStartOperation for new runs.
-   */
+  /** The workflow code path the run follows, set by holdStartOperation: see holdRevision. */
   readonly revision?: typeof holdRevision;
 }
 
-/** The hold workflow's current revision: see HoldWorkflowInput.revision. */
-export const holdRevision = 2;
+/**
+ * The hold workflow's current revision. A change that would not replay a recorded run's history bumps it, and
+ * the workflow branches on the revision its input carries (test/fixtures/histories/r<revision>).
+ */
+export const holdRevision = 3;
 
 export type AddToCartResult =
   | { readonly status: 'held'; readonly holdId: string; readonly quantity: number; readonly expiresAt: string }
@@ -47,10 +52,19 @@ export interface HoldState {
   readonly lockedBy?: string;
 }
 
+/** What a checkout's lock of one line found. */
 export type LockResult =
+  /** The line's holds are the checkout's until it signals purchased or abandoned (or its lease lapses). */
   | { readonly status: 'locked'; readonly holds: readonly Hold[]; readonly line: CartLine }
-  /** The line is not pending any more (expired, removed, purchased, backordered): the checkout must reserve again or fail. */
-  | { readonly status: 'unavailable'; readonly line: CartLine };
+  /** Another checkout has it: never reserve again for a line someone else is buying. */
+  | { readonly status: 'locked_by_other'; readonly orderId: string; readonly line: CartLine }
+  /** Bought already (by `line.orderId`). */
+  | { readonly status: 'purchased'; readonly line: CartLine }
+  /** Holds nothing: expired (the checkout may reserve again), removed, or backordered. */
+  | { readonly status: 'ended'; readonly line: CartLine };
+
+/** Whether a checkout that locked a line still stands, as the line sees it when its lock's lease lapses. */
+export type CheckoutStanding = 'running' | 'completed' | 'ended';
 
 export interface CheckoutInput {
   readonly orderId: string;
@@ -64,8 +78,11 @@ export type OrderStatus = 'pending' | 'completed' | 'failed';
 export interface OrderLine {
   readonly holdId: string;
   readonly sku: string;
+  /** The units of `holds`: what is charged is what is sold. */
   readonly quantity: number;
   readonly unitPriceCents: number;
+  /** The ledger holds this line buys: locked from the cart line, or reserved again by the order. */
+  readonly holds: readonly Hold[];
 }
 
 export interface Order {
@@ -76,6 +93,8 @@ export interface Order {
   readonly lines: readonly OrderLine[];
   readonly totalCents: number;
   readonly chargeId?: string;
+  /** Bumped by every save, like CartLine.rev. */
+  readonly rev: number;
   readonly updatedAt: string;
 }
 
@@ -89,6 +108,8 @@ export interface BackorderQueueState {
   readonly sku: string;
   readonly waiting: readonly BackorderEntry[];
   readonly filled: number;
+  /** Whether a pass (receive, keep, fill, release) is under way: a quiet queue has nothing left to do. */
+  readonly busy: boolean;
 }
 
 export type ReorderStatus = 'awaiting_approval' | 'approved' | 'rejected' | 'received';

@@ -9,7 +9,9 @@ import { CartLineStore, collections } from '../../db';
 import { addToCartUpdate, changeQuantityUpdate, orderStateQuery, removeLineUpdate } from '../../workflows/messages';
 import { holdStartOperation } from '../hold-start';
 import type { holdWorkflow } from '../../workflows/hold';
-import type { AddToCartResult, CartLine, HoldWorkflowInput, Order } from '../../workflows/types';
+import { firstAnswerOf } from '../../workflows/line-answer';
+import { CartId, OrderId } from '../../workflows/search-attributes';
+import type { AddToCartResult, CheckoutInput, HoldWorkflowInput, Order } from '../../workflows/types';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
 import { HttpError } from '../errors';
@@ -43,17 +45,6 @@ const lineParams = {
   properties: { cartId: idSchema, holdId: idSchema },
 } as const;
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
-
-/** What add-to-cart answered first for a line whose run has ended, from the line it ended with. */
-function firstAnswerOf(line: CartLine): AddToCartResult {
-  if (line.status === 'pending' && line.holds.length === 0) {
-    return { status: 'out_of_stock', holdId: line.holdId, available: 0 };
-  }
-  if (line.expiresAt) {
-    return { status: 'held', holdId: line.holdId, quantity: line.quantity, expiresAt: line.expiresAt };
-  }
-  return { status: 'backordered', holdId: line.holdId, quantity: line.quantity };
-}
 
 /** The shopper's routes: carts, their lines (each a hold workflow), checkout and orders. */
 export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
@@ -214,6 +205,9 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
         const { line } = await lineUpdate(holdId, () =>
           temporal.workflow.getHandle(workflowIds.hold(holdId)).executeUpdate(removeLineUpdate),
         );
+        if (line.status !== 'removed') {
+          throw new HttpError(409, 'line_not_pending', `the line has ended (${line.status})`);
+        }
         metrics.holds.labels('removed').inc();
         return { holdId, status: 'removed', quantity: line.quantity };
       } catch (err) {
@@ -281,22 +275,50 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
       const key = request.headers['idempotency-key'] as string;
       const result = await ctx.idempotency.run(`checkout:${cartId}`, key, request.body, async () => {
         const orderId = `o${keyDigest(`checkout:${cartId}`, key)}`;
-        try {
-          await temporal.workflow.start('checkoutWorkflow', {
-            workflowId: workflowIds.checkout(orderId),
-            // One checkout per key, even after it finished: a retry answers with the same order.
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            taskQueue: settings.taskQueue,
-            args: [{ orderId, cartId, paymentToken: request.body.paymentToken }],
-          });
-        } catch (err) {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        }
+        await startCheckout({ orderId, cartId, paymentToken: request.body.paymentToken });
         return { statusCode: 202, body: { orderId } };
       });
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
   );
+
+  /**
+   * Starts the key's order as the cart's checkout: one checkout of a cart runs at a time (they share the
+   * workflow id `checkout-<cartId>`), so a second one, from another tab or with another key, is refused with
+   * the running order's id. A retry of the key joins its running order, or finds it stored once it has ended
+   * (its run, started again, would only answer with the stored order).
+   */
+  async function startCheckout(input: CheckoutInput): Promise<void> {
+    const orders = shards.cartsDb(shards.shardFor(input.orderId)).collection<Order>(collections.carts.orders);
+    if (await orders.findOne({ _id: input.orderId } as never, { projection: { _id: 1 } })) return;
+    const handle = temporal.workflow.getHandle(workflowIds.checkout(input.cartId));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await temporal.workflow.start('checkoutWorkflow', {
+          workflowId: workflowIds.checkout(input.cartId),
+          workflowIdConflictPolicy: 'FAIL',
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          taskQueue: settings.taskQueue,
+          args: [input],
+          typedSearchAttributes: [
+            { key: OrderId, value: input.orderId },
+            { key: CartId, value: input.cartId },
+          ],
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      const running = await handle.describe();
+      if (running.status.name !== 'RUNNING') continue; // it ended meanwhile: start ours
+      const runningOrder = running.typedSearchAttributes.get(OrderId);
+      if (runningOrder === input.orderId) return;
+      throw new HttpError(409, 'checkout_in_progress', `order ${runningOrder} is checking out this cart`, {
+        ...(runningOrder ? { orderId: runningOrder } : {}),
+      });
+    }
+    throw new HttpError(409, 'checkout_in_progress', 'another checkout of this cart keeps starting');
+  }
 
   app.get<{ Params: { orderId: string } }>(
     '/orders/:orderId',
@@ -319,8 +341,9 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
       const order =
         stored ??
         (await temporal.workflow
-          .getHandle(workflowIds.checkout(orderId))
+          .getHandle(workflowIds.checkout(cartId))
           .query(orderStateQuery)
+          .then((o) => (o.orderId === orderId ? o : undefined))
           .catch(() => undefined));
       if (!order) throw new HttpError(404, 'unknown_order', `no order ${orderId}`);
       if (order.cartId !== cartId) throw new HttpError(403, 'forbidden', 'this token is for another cart');

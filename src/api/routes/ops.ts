@@ -1,10 +1,12 @@
 import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { checkSystem } from '../../ops/check-system';
+import { OrderId } from '../../workflows/search-attributes';
 import { checkInvariants } from '../../stock';
 import {
   approveReorderSignal,
   backorderQueueQuery,
+  holdStateQuery,
   receiveReorderSignal,
   rejectReorderSignal,
   removeLineUpdate,
@@ -40,7 +42,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
     try {
       return await temporal.workflow.getHandle(workflowIds.backorders(sku)).query(backorderQueueQuery);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { sku, waiting: [], filled: 0 };
+      if (err instanceof WorkflowNotFoundError) return { sku, waiting: [], filled: 0, busy: false };
       throw err;
     }
   }
@@ -88,8 +90,20 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
       ...common,
     },
     async (request) => {
-      const { holdId } = request.params;
-      const { line } = await temporal.workflow.getHandle(workflowIds.hold(holdId)).executeUpdate(removeLineUpdate);
+      const { sku, holdId } = request.params;
+      await stock.product(sku);
+      const handle = temporal.workflow.getHandle(workflowIds.hold(holdId));
+      const state = await handle.query(holdStateQuery).catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      });
+      // Only a backorder of this SKU: this route must not remove a shopper's held line, nor another SKU's.
+      if (!state || state.line.sku !== sku || !['backordered', 'removed'].includes(state.line.status)) {
+        throw new HttpError(404, 'unknown_backorder', `${holdId} is not a backorder of ${sku}`);
+      }
+      // Cancelling a cancelled backorder again answers the same (DELETE is idempotent).
+      if (state.line.status === 'removed') return { holdId, status: state.line.status };
+      const { line } = await handle.executeUpdate(removeLineUpdate);
       return { holdId, status: line.status };
     },
   );
@@ -216,9 +230,9 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
         temporalUiUrl: ctx.settings.temporalUiUrl,
         carts: [...carts].map(([cartId, runUrl]) => ({ cartId, runUrl })),
         orders: checkouts.map((c) => ({
-          orderId: c.workflowId.replace(/^checkout-/, ''),
+          orderId: c.typedSearchAttributes.get(OrderId) ?? c.workflowId,
           status: c.status.name === 'RUNNING' ? 'pending' : c.status.name === 'COMPLETED' ? 'completed' : 'failed',
-          runUrl: ctx.runUrl(c.workflowId),
+          runUrl: ctx.runUrl(c.workflowId, c.runId),
         })),
       };
     },
