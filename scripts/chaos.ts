@@ -4,12 +4,15 @@
  * Starts its own Temporal dev server (with a database file, so a restart keeps its state), FerretDB shards,
  * an API process and a worker process on free ports in a throwaway directory. Shoppers add to carts, repeat
  * requests with the same Idempotency-Key, change and remove lines, check out with tok_visa, tok_chargeDeclined
- * and tok_timeout, or let their holds expire — while the run SIGKILLs the worker and starts another, restarts
- * the Temporal dev server and restarts FerretDB shard 1. Once every order has finished and every hold's TTL
- * has passed, the system check (GET /v1/ops/check) and each SKU's ledger check must be clean: sold <= received,
- * every hold resolved, ledger = balances, no order completed without its stock, no double charge, no charge
- * without an order or a refund. Prints a summary, writes bench/results/chaos.json, exits 1 on any violation
- * or when something never finished.
+ * and tok_timeout — some from two tabs at once, some while changing a line's quantity — or let their holds
+ * expire; others want a backorder SKU that ops restock during the sale, and wait for it or remove their line,
+ * while ops move waiting backorders to the head of the queue. Meanwhile the run SIGKILLs the worker and starts
+ * another, restarts the Temporal dev server and restarts FerretDB shard 1. Once every order has finished and
+ * every hold's TTL has passed (filled backorders included), the system check (GET /v1/ops/check) and each
+ * SKU's ledger check must be clean: sold <= received = what was created and restocked, every hold resolved,
+ * ledger = balances, no order completed without its stock, no double charge, no charge without an order or a
+ * refund, money taken = completed orders, and the backorders still waiting are exactly the queue. Prints a
+ * summary, writes bench/results/chaos.json, exits 1 on any violation or when something never finished.
  *
  *   npm run chaos                # 300 shoppers
  *   npm run chaos -- --short     # CI: 60 shoppers, under 3 minutes
@@ -25,8 +28,9 @@ import { parseChaosArgs, usage, UsageError, type ChaosArgs } from './chaos/args'
 import { Cluster } from './chaos/cluster';
 import { runFaults } from './chaos/faults';
 import { log } from './chaos/log';
+import { restockAt, runOps } from './chaos/ops';
 import { judge, resultJson, summaryText } from './chaos/report';
-import { readStock, waitForOrders, waitUntilQuiet } from './chaos/settle';
+import { readQueue, readStock, waitForOrders, waitUntilQuiet } from './chaos/settle';
 import { runSale, SaleRecord } from './chaos/shoppers';
 
 const resultsFile = path.join(repoRoot, 'bench', 'results', 'chaos.json');
@@ -45,10 +49,18 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
     const tag = Date.now().toString(36);
     const skus = Array.from({ length: args.skus }, (_, i) => `chaos-${tag}-${i}`);
     const canarySku = `chaos-${tag}-canary`;
-    for (const [sku, quantity] of [...skus.map((s) => [s, args.units] as const), [canarySku, 1000] as const]) {
+    const backorderSku = `chaos-${tag}-backorder`;
+    const products = [
+      ...skus.map((sku) => ({ sku, quantity: args.units, policy: 'strict' })),
+      { sku: backorderSku, quantity: args.backorderUnits, policy: 'backorder' },
+      { sku: canarySku, quantity: 1000, policy: 'strict' },
+    ];
+    for (const { sku, quantity, policy } of products) {
       const created = await api.send('POST', '/v1/products', 'create product', {
         token: opsToken,
-        body: { sku, name: sku, priceCents: 1500, quantity, policy: 'strict', lowStockThreshold: 0 },
+        // Creating a product is idempotent by SKU; the key is for every ops write alike.
+        idempotencyKey: `product-${sku}`,
+        body: { sku, name: sku, priceCents: 1500, quantity, policy, lowStockThreshold: 0 },
       });
       if (created.status !== 201) throw new Error(`POST /v1/products ${sku}: ${describe(created)}`);
     }
@@ -67,7 +79,8 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
     };
     await probe(); // the worker is up and polling before the first shopper arrives
     log(
-      `servers up; ${args.skus} SKUs x ${args.units} units; ${args.shoppers} shoppers at concurrency ` +
+      `servers up; ${args.skus} SKUs x ${args.units} units, a backorder SKU with ${args.backorderUnits} ` +
+        `(${restockAt.length} restocks of ${args.restockUnits}); ${args.shoppers} shoppers at concurrency ` +
         `${args.concurrency}; hold TTL ${args.ttlSeconds} s; ` +
         (args.faultIntervalSeconds
           ? `a fault every ${args.faultIntervalSeconds} s`
@@ -80,26 +93,39 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
       {
         api,
         skus,
+        backorderSku,
         shoppers: args.shoppers,
         concurrency: args.concurrency,
         until: loadStart + args.maxLoadSeconds * 1000,
         seed: args.seed,
         thinkMs: 300,
+        fillWaitMs: args.ttlSeconds * 600,
         signal,
       },
       record,
     );
     const loadDone = sale.then(() => log(`load finished in ${Math.round((Date.now() - loadStart) / 1000)} s`));
+    const started = () => record.shoppersStarted / args.shoppers;
+    const ops = runOps(
+      {
+        api,
+        opsToken,
+        sku: backorderSku,
+        restockUnits: args.restockUnits,
+        started,
+        loadDone: loadDone.catch(() => undefined),
+        signal,
+      },
+      record,
+    );
     const faults = runFaults({
       cluster,
-      schedule: args.faultIntervalSeconds
-        ? { intervalMs: args.faultIntervalSeconds * 1000 }
-        : { started: () => record.shoppersStarted / args.shoppers },
+      schedule: args.faultIntervalSeconds ? { intervalMs: args.faultIntervalSeconds * 1000 } : { started },
       loadDone: loadDone.catch(() => undefined),
       probe,
       signal,
     });
-    const [, faultRecords] = await Promise.all([sale, faults]);
+    const [, faultRecords] = await Promise.all([sale, faults, ops]);
     const loadSeconds = Math.round((Date.now() - loadStart) / 100) / 10;
 
     const settleDeadline = Date.now() + args.settleSeconds * 1000;
@@ -111,13 +137,26 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
     log('checking the system (GET /v1/ops/check, running workflows)');
     // Hold timers that came due while the worker or Temporal was down fire late, but not this late.
     const quietDeadline = Date.now() + (args.short ? 60_000 : 120_000);
-    const quiet = await waitUntilQuiet(api, opsToken, cluster.temporalAddress, quietDeadline);
-    const stock = await readStock(api, opsToken, [...skus, canarySku]);
+    const quiet = await waitUntilQuiet({
+      api,
+      opsToken,
+      temporalAddress: cluster.temporalAddress,
+      deadline: quietDeadline,
+      lastDeadline: quietDeadline + args.settleSeconds * 1000,
+      lateMs: 30_000,
+      backorderLines: record.backorderLines,
+    });
+    const stock = await readStock(api, opsToken, [...skus, backorderSku, canarySku]);
+    const queue = await readQueue(api, opsToken, backorderSku);
+    const restocked = record.restocks.reduce((sum, r) => sum + r.quantity, 0);
 
     const facts = {
       args,
       skus,
+      backorderSku,
       canarySku,
+      received: new Map(products.map((p) => [p.sku, p.quantity + (p.sku === backorderSku ? restocked : 0)])),
+      queue,
       api,
       sale: record,
       loadSeconds,

@@ -6,8 +6,12 @@ export interface ChaosArgs {
   readonly shoppers: number;
   readonly concurrency: number;
   readonly skus: number;
-  /** Units of each SKU: fewer than the shoppers want, so the SKUs sell out and expiries put stock back. */
+  /** Units of each strict SKU: fewer than the shoppers want, so the SKUs sell out and expiries put stock back. */
   readonly units: number;
+  /** Units of the backorder SKU at the start: few, so most who want it are backordered. */
+  readonly backorderUnits: number;
+  /** Units of each of the six restocks ops send the backorder SKU during the load. */
+  readonly restockUnits: number;
   readonly ttlSeconds: number;
   /** Seconds between faults from the start of the load; by default they come at 1/4, 2/4, 3/4 of the shoppers. */
   readonly faultIntervalSeconds: number | undefined;
@@ -23,8 +27,9 @@ export const usage = `Usage: npm run chaos -- [options]
   --short                 CI size: 60 shoppers, 2 SKUs, TTL 10 s (under 3 minutes), the same three faults
   --shoppers <n>          shoppers (default 300; --short 60)
   --concurrency <n>       shoppers at once (default 16; --short 12)
-  --skus <n>              strict SKUs on sale (default 3; --short 2)
-  --units <n>             units of each SKU (default shoppers / 5)
+  --skus <n>              strict SKUs on sale (default 3; --short 2); one backorder SKU besides, with
+                          units / 6 units at the start and six restocks of shoppers / 45 units by ops
+  --units <n>             units of each strict SKU (default shoppers / 5)
   --ttl <s>               HOLD_TTL_SECONDS (default 20; --short 10)
   --fault-interval <s>    seconds between the faults, from the start of the load (default: the faults come
                           when a quarter, half and three quarters of the shoppers have started)
@@ -65,13 +70,16 @@ export function parseChaosArgs(argv: string[]): ChaosArgs {
   const int = (flag: string, value: string | undefined, fallback: number) =>
     value === undefined ? fallback : positiveInt(flag, value);
   const shoppers = int('--shoppers', values.shoppers, short ? 60 : 300);
+  const units = int('--units', values.units, Math.max(5, Math.round(shoppers / 5)));
   return {
     help: values.help,
     short,
     shoppers,
     concurrency: int('--concurrency', values.concurrency, short ? 12 : 16),
     skus: int('--skus', values.skus, short ? 2 : 3),
-    units: int('--units', values.units, Math.max(5, Math.round(shoppers / 5))),
+    units,
+    backorderUnits: Math.max(1, Math.round(units / 6)),
+    restockUnits: Math.max(1, Math.round(shoppers / 45)),
     ttlSeconds: int('--ttl', values.ttl, short ? 10 : 20),
     faultIntervalSeconds:
       values['fault-interval'] === undefined ? undefined : positiveInt('--fault-interval', values['fault-interval']),

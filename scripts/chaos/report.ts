@@ -1,13 +1,25 @@
 import type { ApiClient } from './api';
 import type { ChaosArgs } from './args';
 import type { FaultRecord } from './faults';
-import { failureKind, type FinalOrder, type ProductView, type QuietState, type SkuInvariants } from './settle';
+import {
+  failureKind,
+  type FinalOrder,
+  type ProductView,
+  type QueueView,
+  type QuietState,
+  type SkuInvariants,
+} from './settle';
 import type { SaleRecord } from './shoppers';
 
 export interface RunFacts {
   readonly args: ChaosArgs;
   readonly skus: readonly string[];
+  readonly backorderSku: string;
   readonly canarySku: string;
+  /** Units each SKU was created with, plus the restocks the API accepted. */
+  readonly received: ReadonlyMap<string, number>;
+  /** The backorder SKU's queue once the system is quiet. */
+  readonly queue: QueueView;
   readonly api: ApiClient;
   readonly sale: SaleRecord;
   readonly loadSeconds: number;
@@ -36,6 +48,7 @@ export function judge(facts: RunFacts): Verdict {
   if (!quiet.quiet && quiet.runningWorkflows > 0) {
     unfinished.push(`${quiet.runningWorkflows} workflows still running after every order and hold should have ended`);
   }
+  judgeBackorders(facts, violations, unfinished, anomalies);
   // A repeated request must replay its first answer; other answers outside the contract are worth a look, but
   // are not the invariants this run guards.
   for (const [answer, n] of Object.entries(sale.unexpected.toJSON())) {
@@ -73,9 +86,26 @@ export function judge(facts: RunFacts): Verdict {
     violations.push(`the system stores ${stored} orders, the shoppers placed ${orders.length}`);
   }
 
+  // Money and stock together, as the shoppers saw their orders and as the store counts them.
+  const { totals: system } = quiet.check;
+  const kept = system.chargedCents - system.refundedCents;
+  const paid = orders
+    .filter((o) => o.view?.status === 'completed')
+    .reduce((sum, o) => sum + (o.view!.totalCents ?? 0), 0);
+  if (kept !== paid) {
+    violations.push(`the store kept ${kept} cents (charged − refunded), the shoppers' completed orders total ${paid}`);
+  }
+
   for (const { invariants: inv, product } of stock) {
     const { sku, totals } = inv;
     violations.push(...inv.violations.map((v) => `${sku}: ${v}`));
+    const received = facts.received.get(sku);
+    if (received !== undefined && totals.received !== received) {
+      violations.push(`${sku}: the ledger received ${totals.received} units, ops created and restocked ${received}`);
+    }
+    if ((system.sold[sku] ?? 0) !== totals.sold) {
+      violations.push(`${sku}: the system check counts ${system.sold[sku] ?? 0} sold, the ledger ${totals.sold}`);
+    }
     if (totals.sold > totals.received) violations.push(`${sku}: sold ${totals.sold} > received ${totals.received}`);
     if (product.sold > totals.received) violations.push(`${sku}: product view sold ${product.sold} > received`);
     if (inv.openHolds > 0 || totals.held > 0 || product.reserved > 0) {
@@ -95,6 +125,60 @@ export function judge(facts: RunFacts): Verdict {
   return { violations, unfinished, anomalies };
 }
 
+/**
+ * The backorders still waiting must be exactly the queue: a backordered line missing from it would never be
+ * filled, and a queue entry whose line has ended would be filled for nobody. Filled lines must have ended.
+ */
+function judgeBackorders(facts: RunFacts, violations: string[], unfinished: string[], anomalies: string[]): void {
+  const { quiet, queue, backorderSku: sku } = facts;
+  const lines = quiet.backorderLines;
+  const queued = new Set(queue.waiting.map((e) => e.holdId));
+  let waiting = 0;
+  for (const { holdId } of facts.sale.backorderLines) {
+    const line = lines.get(holdId);
+    if (!line) violations.push(`backorder ${holdId}: add-to-cart answered backordered, but its cart has no such line`);
+    else if (line.status === 'backordered') {
+      waiting++;
+      if (!queued.has(holdId)) violations.push(`backorder ${holdId}: backordered, but not in the queue of ${sku}`);
+    }
+  }
+  for (const holdId of queued) {
+    const line = lines.get(holdId);
+    if (!line) anomalies.push(`the queue of ${sku} lists ${holdId}, which no shopper was told is backordered`);
+    else if (line.status !== 'backordered') {
+      violations.push(`the queue of ${sku} lists ${holdId}, whose line is ${line.status}`);
+    }
+  }
+  const held = [...lines.values()].filter((l) => l.status === 'pending').length;
+  if (!quiet.quiet && held > 0) unfinished.push(`${held} filled backorders of ${sku} still held at the deadline`);
+  if (quiet.quiet && quiet.waitingLineRuns !== waiting) {
+    anomalies.push(`${waiting} backorders wait, but Temporal lists ${quiet.waitingLineRuns} backordered line runs`);
+  }
+}
+
+function backorderBreakdown(facts: RunFacts) {
+  const { sale, quiet } = facts;
+  const views = sale.backorderLines.map((l) => quiet.backorderLines.get(l.holdId));
+  const byStatus: Record<string, number> = {};
+  for (const v of views) byStatus[v?.status ?? 'unread'] = (byStatus[v?.status ?? 'unread'] ?? 0) + 1;
+  return {
+    sku: facts.backorderSku,
+    queued: views.length,
+    // A fill gives the line its expiry; a line removed while it waited never had one.
+    filled: views.filter((v) => v?.expiresAt !== undefined).length,
+    filledWhileWaiting: sale.filledWhileWaiting,
+    queueCountsFilled: facts.queue.filled,
+    removed: byStatus.removed ?? 0,
+    reprioritised: sale.reprioritised.toJSON().moved ?? 0,
+    waiting: byStatus.backordered ?? 0,
+    linesAtTheEnd: byStatus,
+    removals: sale.backorderRemoves.toJSON(),
+    reprioritise: sale.reprioritised.toJSON(),
+    restocks: sale.restocks,
+    restocksSentTwice: sale.duplicates.restocks,
+  };
+}
+
 /** bench/results/chaos.json. */
 export function resultJson(facts: RunFacts, verdict: Verdict, extra: Record<string, unknown>) {
   const { args, api, sale, quiet } = facts;
@@ -109,6 +193,9 @@ export function resultJson(facts: RunFacts, verdict: Verdict, extra: Record<stri
       concurrency: args.concurrency,
       skus: facts.skus,
       unitsPerSku: args.units,
+      backorderSku: facts.backorderSku,
+      backorderUnits: args.backorderUnits,
+      restockUnits: args.restockUnits,
       ttlSeconds: args.ttlSeconds,
       faultSchedule: args.faultIntervalSeconds
         ? `every ${args.faultIntervalSeconds} s`
@@ -129,12 +216,17 @@ export function resultJson(facts: RunFacts, verdict: Verdict, extra: Record<stri
     changes: sale.changes.toJSON(),
     removes: sale.removes.toJSON(),
     duplicates: sale.duplicates,
+    doubleCheckouts: sale.doubleCheckouts,
+    changesDuringCheckout: sale.changesDuringCheckout.toJSON(),
+    backorders: backorderBreakdown(facts),
     orders: orderBreakdown(facts.orders),
     system: {
       ...quiet.check.counts,
+      totals: quiet.check.totals,
       checkAttempts: quiet.attempts,
       firstViolations: quiet.firstViolations,
       runningWorkflows: quiet.runningWorkflows,
+      waitingLineRuns: quiet.waitingLineRuns,
     },
     stock: facts.stock.map(({ invariants: inv, product }) => ({
       sku: inv.sku,
@@ -142,6 +234,7 @@ export function resultJson(facts: RunFacts, verdict: Verdict, extra: Record<stri
       received: inv.totals.received,
       sold: inv.totals.sold,
       available: inv.totals.available,
+      incoming: inv.totals.incoming,
       held: inv.totals.held,
       openHolds: inv.openHolds,
       inTransit: inv.inTransit,
@@ -160,11 +253,23 @@ function orderBreakdown(orders: readonly FinalOrder[]) {
     const row = (byToken[o.paymentToken] ??= {});
     row[outcome] = (row[outcome] ?? 0) + 1;
   }
+  const via: Record<string, number> = {};
+  for (const o of orders) via[o.via] = (via[o.via] ?? 0) + 1;
   return {
     placed: orders.length,
     completed: orders.filter((o) => o.view?.status === 'completed').length,
     failed: orders.filter((o) => o.view?.status === 'failed').length,
+    via,
     byToken,
+    // Each order with how it was placed: to find the scenario of an order a violation names.
+    each: orders.map((o) => ({
+      orderId: o.orderId,
+      cartId: o.cart.cartId,
+      via: o.via,
+      paymentToken: o.paymentToken,
+      status: o.view?.status ?? 'never read',
+      ...(o.view?.reason ? { reason: o.view.reason } : {}),
+    })),
   };
 }
 
@@ -195,18 +300,44 @@ export function summaryText(r: Result): string {
     `requests  adds: ${counts(r.adds)}; changes: ${counts(r.changes)}; removes: ${counts(r.removes)}; ` +
       `repeated keys: ${r.duplicates.adds} adds, ${r.duplicates.checkouts} checkouts`,
   );
-  out.push(`orders    ${r.orders.placed} placed: ${r.orders.completed} completed, ${r.orders.failed} failed`);
+  const d = r.doubleCheckouts;
+  const changed = Object.values(r.changesDuringCheckout).reduce((a, b) => a + b, 0);
+  out.push(
+    `checkouts two tabs: ${d.tried} tried, ${d.refused} refused 409 checkout_in_progress, ${d.bothAccepted} both ` +
+      `accepted; quantity changes during checkout: ${changed} (${counts(r.changesDuringCheckout)})`,
+  );
+  const b = r.backorders;
+  out.push(
+    `backorder ${b.sku}: ${b.queued} queued, ${b.filled} filled (${b.filledWhileWaiting} while the shopper waited; ` +
+      `the queue counts ${b.queueCountsFilled}), ${b.removed} removed, ${b.reprioritised} reprioritised, ` +
+      `${b.waiting} still waiting`,
+  );
+  out.push(
+    `            restocks: ${b.restocks.map((x) => x.quantity).join(' + ') || 'none'} units ` +
+      `(${b.restocksSentTwice} sent twice with one key); removals: ${counts(b.removals)}; ` +
+      `reprioritise: ${counts(b.reprioritise)}`,
+  );
+  out.push(
+    `orders    ${r.orders.placed} placed (${counts(r.orders.via)}): ${r.orders.completed} completed, ` +
+      `${r.orders.failed} failed`,
+  );
   for (const [token, row] of Object.entries(r.orders.byToken)) out.push(`            ${token}: ${counts(row)}`);
   out.push(`lines     ${counts(r.system.lines)}`);
   out.push(`payments  ${r.system.charges} charges, ${r.system.refunds} refunds`);
+  const t = r.system.totals;
+  out.push(
+    `money     charged ${t.chargedCents} cents, refunded ${t.refundedCents}, completed orders ${t.ordersCents}; ` +
+      `sold: ${counts(t.sold)}`,
+  );
   for (const k of r.stock) {
     out.push(
       `stock     ${k.sku}${k.canary ? ' (canary)' : ''}: received ${k.received}, sold ${k.sold}, ` +
-        `available ${k.available}, held ${k.held}, in transit ${k.inTransit}`,
+        `available ${k.available}, incoming ${k.incoming}, held ${k.held}, in transit ${k.inTransit}`,
     );
   }
   out.push(
-    `check     ${r.system.checkAttempts} system check(s) until quiet; ${r.system.runningWorkflows} workflows running at the end`,
+    `check     ${r.system.checkAttempts} system check(s) until quiet; ${r.system.runningWorkflows} workflows running ` +
+      `at the end, besides the backorder queue and ${r.system.waitingLineRuns} lines waiting in it`,
   );
   const list = (title: string, items: readonly string[]) => {
     out.push(`${title} ${items.length === 0 ? 'none' : items.length}`);

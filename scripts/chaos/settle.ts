@@ -1,28 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import type { SystemReport } from '../../src/ops/check-system';
+import { HoldStatus } from '../../src/workflows/search-attributes';
+import type { BackorderQueueState } from '../../src/workflows/types';
 import { describe, type ApiClient } from './api';
 import { log } from './log';
-import type { PlacedOrder, SaleRecord } from './shoppers';
+import type { BackorderLine, LineView, PlacedOrder, SaleRecord } from './shoppers';
 
 export interface OrderView {
   readonly orderId: string;
   readonly cartId: string;
   readonly status: 'pending' | 'completed' | 'failed';
   readonly reason?: string;
+  readonly totalCents?: number;
   readonly lines: { holdId: string; sku: string; quantity: number }[];
 }
 
-/** GET /v1/ops/check. */
-export interface SystemCheck {
-  readonly ok: boolean;
-  readonly violations: string[];
-  readonly counts: {
-    readonly lines: Record<string, number>;
-    readonly orders: Record<string, number>;
-    readonly charges: number;
-    readonly refunds: number;
-  };
-}
+/** GET /v1/products/:sku/backorders (ops): the queue's waiting entries, in fill order, and its fills so far. */
+export type QueueView = Pick<BackorderQueueState, 'sku' | 'waiting' | 'filled'>;
+
+/** GET /v1/ops/check (the route has no response schema: its body is the report). */
+export type SystemCheck = Pick<SystemReport, 'ok' | 'violations' | 'counts' | 'totals'>;
 
 /** GET /v1/ops/invariants/:sku. */
 export interface SkuInvariants {
@@ -91,7 +89,12 @@ export async function waitForOrders(
 
 export interface QuietState {
   readonly check: SystemCheck;
+  /** Runs still going that should have ended: all but the backorder queues and the lines waiting in them. */
   readonly runningWorkflows: number;
+  /** Hold runs of lines waiting in a backorder queue: these may run for as long as nobody restocks. */
+  readonly waitingLineRuns: number;
+  /** The backorder lines as their carts show them at the end. */
+  readonly backorderLines: ReadonlyMap<string, LineView>;
   /** How many times the check ran before the system was quiet (or the deadline passed). */
   readonly attempts: number;
   readonly quiet: boolean;
@@ -99,35 +102,91 @@ export interface QuietState {
   readonly firstViolations: string[];
 }
 
+export interface QuietOptions {
+  readonly api: ApiClient;
+  readonly opsToken: string;
+  readonly temporalAddress: string;
+  /** Polling stops here, unless a filled backorder still holds stock: then until its expiry plus `lateMs`. */
+  readonly deadline: number;
+  /** However long fills keep coming, polling stops here. */
+  readonly lastDeadline: number;
+  /** How late a hold's timer may fire (it came due while the worker or Temporal was down). */
+  readonly lateMs: number;
+  readonly backorderLines: readonly BackorderLine[];
+}
+
 /**
  * Once the orders are done and the holds' TTL has passed, every hold and checkout workflow must end and the
  * system check must come back clean. Hold timers that fired while the worker or Temporal was down run late,
- * so this polls until both hold, or the deadline.
+ * so this polls until both hold, or the deadline. Two kinds of run may go on: each backorder SKU's queue, and
+ * the lines still waiting in it. A waiting line may be filled at any time (units an expiry gave back go to
+ * the queue first), and is then held for a TTL of its own: while a backorder line is held, the wait runs to
+ * its expiry.
  */
-export async function waitUntilQuiet(
-  api: ApiClient,
-  opsToken: string,
-  temporalAddress: string,
-  deadline: number,
-): Promise<QuietState> {
-  const connection = await Connection.connect({ address: temporalAddress });
+export async function waitUntilQuiet(options: QuietOptions): Promise<QuietState> {
+  const { api, opsToken } = options;
+  const connection = await Connection.connect({ address: options.temporalAddress });
   try {
     const client = new Client({ connection });
     let firstViolations: string[] = [];
+    const lines = new Map<string, LineView>();
     for (let attempts = 1; ; attempts++) {
       const answer = await api.send<SystemCheck>('GET', '/v1/ops/check', 'system check', { token: opsToken });
       if (answer.status !== 200) throw new Error(`GET /v1/ops/check: ${describe(answer)}`);
       const check = answer.body;
-      const { count } = await client.workflow.count(`ExecutionStatus = 'Running'`);
       if (attempts === 1 && !check.ok) firstViolations = check.violations;
-      const quiet = check.ok && count === 0;
-      if (quiet || Date.now() >= deadline) return { check, runningWorkflows: count, attempts, quiet, firstViolations };
-      log(`waiting for quiet: ${count} workflows running, ${check.violations.length} violations reported`);
+      let runningWorkflows = 0;
+      let waitingLineRuns = 0;
+      for await (const run of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+        if (run.type === 'backorderQueueWorkflow') continue;
+        if (run.type === 'holdWorkflow' && run.typedSearchAttributes.get(HoldStatus) === 'backordered') {
+          waitingLineRuns++;
+        } else runningWorkflows++;
+      }
+      await readLines(api, options.backorderLines, lines);
+      const held = [...lines.values()].filter((l) => l.status === 'pending');
+      const heldUntil = Math.max(0, ...held.map((l) => Date.parse(l.expiresAt ?? '') || 0));
+      const quiet = check.ok && runningWorkflows === 0 && held.length === 0;
+      const deadline = Math.min(options.lastDeadline, Math.max(options.deadline, heldUntil + options.lateMs));
+      if (quiet || Date.now() >= deadline) {
+        return { check, runningWorkflows, waitingLineRuns, backorderLines: lines, attempts, quiet, firstViolations };
+      }
+      log(
+        `waiting for quiet: ${runningWorkflows} workflows running, ${held.length} filled backorders held, ` +
+          `${check.violations.length} violations reported`,
+      );
       await sleep(3000);
     }
   } finally {
     await connection.close();
   }
+}
+
+/** Reads the carts of the backorder lines not known to have ended into `lines` (a line never comes back). */
+async function readLines(api: ApiClient, backorderLines: readonly BackorderLine[], lines: Map<string, LineView>) {
+  const ended = (holdId: string) => ['purchased', 'expired', 'removed'].includes(lines.get(holdId)?.status ?? '');
+  const ours = new Set(backorderLines.map((l) => l.holdId));
+  const carts = [...new Map(backorderLines.filter((l) => !ended(l.holdId)).map((l) => [l.cart.cartId, l.cart]))];
+  for (let i = 0; i < carts.length; i += 8) {
+    await Promise.all(
+      carts.slice(i, i + 8).map(async ([cartId, cart]) => {
+        const answer = await api.send<{ lines: LineView[] }>('GET', `/v1/carts/${cartId}`, 'read cart', {
+          token: cart.token,
+        });
+        if (answer.status !== 200) throw new Error(`GET /v1/carts/${cartId}: ${describe(answer)}`);
+        for (const line of answer.body.lines) if (ours.has(line.holdId)) lines.set(line.holdId, line);
+      }),
+    );
+  }
+}
+
+/** The backorder queue of a SKU (ops), as it stands once the system is quiet. */
+export async function readQueue(api: ApiClient, opsToken: string, sku: string): Promise<QueueView> {
+  const answer = await api.send<QueueView>('GET', `/v1/products/${sku}/backorders`, 'backorder queue', {
+    token: opsToken,
+  });
+  if (answer.status !== 200) throw new Error(`GET /v1/products/${sku}/backorders: ${describe(answer)}`);
+  return answer.body;
 }
 
 export async function readStock(
@@ -154,6 +213,7 @@ export function failureKind(reason: string | undefined): string {
   if (/declined/.test(reason)) return 'card_declined';
   if (/did not go through/.test(reason)) return 'payment_failed';
   if (/no held lines/.test(reason)) return 'cart_empty';
+  if (/is checking out this cart/.test(reason)) return 'checkout_in_progress';
   if (/expired and the stock is gone/.test(reason)) return 'out_of_stock';
   return reason;
 }
