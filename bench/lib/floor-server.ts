@@ -9,8 +9,9 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import Fastify from 'fastify';
-import { workflowsPath } from '../../src/worker';
-import { floorUpdate } from '../../src/workflows/messages';
+import { floorUpdate } from './floor-workflow';
+
+const workflowsPath = fileURLToPath(new URL('./floor-workflow.ts', import.meta.url));
 
 export const floorTaskQueue = 'floor';
 

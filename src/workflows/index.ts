@@ -1,7 +1,6 @@
 // The worker's one workflowsPath: every workflow type is exported from here.
 export * from './backorder-queue';
 export * from './checkout';
-export * from './floor';
 export * from './hold';
 export * from './rebalance';
 export * from './reorder';

@@ -47,6 +47,3 @@ export const reorderStateQuery = defineQuery<ReorderState>('reorderState');
 
 // ---- checkout ----
 export const orderStateQuery = defineQuery<Order>('orderState');
-
-// ---- benchmark floor ----
-export const floorUpdate = defineUpdate<{ status: 'held' | 'out_of_stock' }>('floor');

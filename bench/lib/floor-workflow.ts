@@ -1,5 +1,8 @@
-import { allHandlersFinished, condition, setHandler, sleep } from '@temporalio/workflow';
-import { floorUpdate } from './messages';
+// The floor's own workflow bundle (bench/lib/floor-server.ts bundles this file alone): it never ships with
+// holdfast's workflows.
+import { allHandlersFinished, condition, defineUpdate, setHandler, sleep } from '@temporalio/workflow';
+
+export const floorUpdate = defineUpdate<{ status: 'held' | 'out_of_stock' }>('floor');
 
 /**
  * The benchmark's Temporal floor: the hold workflow's shape with no stock work. Started by update-with-start,
