@@ -2,6 +2,7 @@ export * from './balances';
 export * from './errors';
 export * from './invariants';
 export * from './ledger';
+export * from './op-keys';
 export * from './placement';
 export * from './rebalance';
 export * from './stock-service';

@@ -1,7 +1,8 @@
 import { collections } from '../db';
 import type { ShardSet } from '../db';
 import { addBalances, applyMovement, unitsAccountedFor, unitsInStates, zeroBalances, type Balances } from './balances';
-import { settleOpId, trimOpId, type StockService } from './stock-service';
+import { settleOpId, trimOpId } from './op-keys';
+import type { StockService } from './stock-service';
 import type { LedgerEntry, OpOutcomeDoc } from './types';
 
 export interface InvariantReport {

@@ -1,6 +1,7 @@
 import type { Collection, Filter } from 'mongodb';
-import { collections, isDuplicateKey, type ShardSet } from '../db';
+import { collections, type ShardSet } from '../db';
 import { applyMovement, zeroBalances, type Movement, type MovementKind } from './balances';
+import { insertOrRead } from './insert-once';
 import type { BucketRef, LedgerEntry } from './types';
 
 export function entryId(bucketId: string, seq: number): string {
@@ -74,17 +75,10 @@ export class BucketLedger {
       { kind: 'receive', qty },
       { ...zeroBalances, available: qty, received: qty },
     );
-    try {
-      await this.collection(bucket.shard).insertOne(entry);
-      this.remember(entry);
-      return entry;
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const existing = await this.collection(bucket.shard).findOne({ _id: entry._id });
-      if (!existing) throw err;
-      this.remember(existing);
-      return existing;
-    }
+    const { stands } = await insertOrRead(this.collection(bucket.shard), entry);
+    if (!stands) throw new Error(`genesis insert refused for ${entry._id} without a visible entry`);
+    this.remember(stands);
+    return stands;
   }
 
   /**
@@ -145,15 +139,12 @@ export class BucketLedger {
         return { status: 'insufficient', head };
       }
       const entry = this.entry(bucket, head.seq + 1, opId, movement, balances, options.ref);
-      try {
-        await col.insertOne(entry);
+      // Either this insert wins the seq, or another writer took it, or this operation already has an entry here.
+      const { inserted, stands: slot } = await insertOrRead(col, entry);
+      if (inserted) {
         this.remember(entry);
         return { status: 'appended', entry };
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
       }
-      // Either another writer took this seq, or this operation already has an entry in this bucket.
-      const slot = await col.findOne({ _id: entry._id });
       if (slot?.opId === opId) return { status: 'duplicate', entry: slot };
       if (!slot) {
         // Entries are never deleted, so an empty slot means the opKey index refused the insert.

@@ -18,6 +18,11 @@ export function bucketsOf(sku: string, buckets: number, shards: number): BucketR
   }));
 }
 
+/** The index of the bucket an entry belongs to (the last part of its bucketId). */
+export function bucketIndexOf(entry: { readonly bucketId: string }): number {
+  return Number(entry.bucketId.slice(entry.bucketId.lastIndexOf('#') + 1));
+}
+
 /**
  * The order in which an operation tries buckets: two choices picked by a hash of the operation id (spreading
  * load), the one with more available first, then every other bucket, so stock is never stranded in a bucket

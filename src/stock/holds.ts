@@ -1,0 +1,109 @@
+import type { Movement, ReceivingState } from './balances';
+import type { Catalog } from './catalog';
+import { InvalidStockInputError } from './errors';
+import type { BucketLedger } from './ledger';
+import { settleOpId, trimOpId } from './op-keys';
+import type { Summaries } from './summaries';
+import type { TakeProtocol } from './take';
+import type { BucketRef, Hold, SettleKind, SettleResult, TakeOutcome } from './types';
+
+/** A hold's life: reserved by the take protocol, shrunk by trims, ended once by a settle (release or commit). */
+export class Holds {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly ledger: BucketLedger,
+    private readonly taking: TakeProtocol,
+    private readonly summaries: Summaries,
+  ) {}
+
+  /**
+   * Reserves qty available (or incoming) units for the operation `holdId`, all in one bucket (a hold never spans
+   * buckets). When no single bucket has qty but the SKU does, stock is first gathered into one bucket by
+   * transfers. Returns the hold, `insufficient` with the units there were when every bucket was looked at, or,
+   * run again after the hold was released or committed, `settled`: a settled hold is never reported open.
+   */
+  reserve(holdId: string, sku: string, qty: number, from: ReceivingState = 'available'): Promise<TakeOutcome> {
+    return this.taking.take(
+      holdId,
+      sku,
+      from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from },
+    );
+  }
+
+  /**
+   * Ends a hold once: `release` gives its units back (to available, or to `to`), `commit` sells them. Both use
+   * the settle key of the hold, so a release racing a commit (expiry racing checkout) has exactly one winner,
+   * reported to both. A trimmed hold is settled with the qty its last trim left it.
+   */
+  async settle(hold: Hold, kind: SettleKind, to: ReceivingState = 'available'): Promise<SettleResult> {
+    if (kind === 'commit' && to !== 'available') throw new InvalidStockInputError('only a release has a destination');
+    const bucket = await this.bucketOfHold(hold);
+    const movement: Movement =
+      kind === 'release' && to !== 'available' ? { kind, qty: hold.qty, to } : { kind, qty: hold.qty };
+    // A hold is settled at most once: one settle key per hold, unique per bucket.
+    const result = await this.ledger.append(bucket, settleOpId(hold.holdId), movement, {
+      ref: hold.holdId,
+      findDuplicateWhenRefused: true,
+    });
+    this.summaries.forget(hold.sku);
+    if (result.status === 'appended')
+      return { settled: kind === 'release' ? 'released' : 'committed', byThisCall: true };
+    if (result.status === 'duplicate') {
+      return { settled: result.entry.kind === 'commit' ? 'committed' : 'released', byThisCall: false };
+    }
+    throw new Error(`ledger of ${bucket.id} cannot settle hold ${hold.holdId}: ${result.status}`);
+  }
+
+  /**
+   * Shrinks a hold to `keep` units (1..hold.qty-1): the rest are released (to available, or to `to`) by one
+   * release keyed by the hold and `keep`. A hold only shrinks, so each step has its own key and a retry has one
+   * effect. Needs no stock, so it works on a sold-out SKU. The caller passes the hold as its last trim left it,
+   * and neither trims nor settles one hold concurrently (the ledger cannot tell a stale qty from a current one).
+   */
+  async trim(hold: Hold, keep: number, to: ReceivingState = 'available'): Promise<Hold> {
+    if (!Number.isSafeInteger(keep) || keep < 1 || keep >= hold.qty) {
+      throw new InvalidStockInputError(`a hold of ${hold.qty} can keep 1..${hold.qty - 1} units, not ${keep}`);
+    }
+    const bucket = await this.bucketOfHold(hold);
+    const qty = hold.qty - keep;
+    const result = await this.ledger.append(
+      bucket,
+      trimOpId(hold.holdId, keep),
+      to === 'available' ? { kind: 'release', qty } : { kind: 'release', qty, to },
+      { ref: hold.holdId, findDuplicateWhenRefused: true },
+    );
+    this.summaries.forget(hold.sku);
+    if (result.status === 'duplicate' && result.entry.qty !== qty) {
+      throw new InvalidStockInputError(`hold ${hold.holdId} was trimmed to ${keep} from another quantity`);
+    }
+    if (result.status !== 'appended' && result.status !== 'duplicate') {
+      throw new Error(`ledger of ${bucket.id} cannot trim hold ${hold.holdId}: ${result.status}`);
+    }
+    return { ...hold, qty: keep };
+  }
+
+  /**
+   * The bucket of a hold the ledger knows: recorded as taken there, with its recorded qty or, once trimmed, the
+   * qty a trim left it (looked up only then, so settling an untrimmed hold costs what it always did).
+   */
+  private async bucketOfHold(hold: Hold): Promise<BucketRef> {
+    const recorded = await this.taking.outcome(hold.holdId);
+    const unknown = () => new InvalidStockInputError(`no hold ${hold.holdId} of ${hold.qty} in bucket ${hold.bucket}`);
+    if (
+      recorded?.result !== 'taken' ||
+      recorded.kind === 'state_change' ||
+      recorded.sku !== hold.sku ||
+      recorded.bucket !== hold.bucket ||
+      !Number.isSafeInteger(hold.qty) ||
+      hold.qty < 1 ||
+      hold.qty > recorded.qty
+    ) {
+      throw unknown();
+    }
+    const bucket = (await this.catalog.bucketsOfSku(hold.sku))[hold.bucket]!;
+    if (hold.qty < recorded.qty && !(await this.ledger.findOwn(bucket, trimOpId(hold.holdId, hold.qty)))) {
+      throw unknown();
+    }
+    return bucket;
+  }
+}

@@ -1,0 +1,120 @@
+import type { Movement, ReceivingState } from './balances';
+import type { Catalog } from './catalog';
+import { InvalidStockInputError } from './errors';
+import { assertOpId, assertQuantity } from './input';
+import { opKeyOf, type AppendResult, type BucketLedger } from './ledger';
+import { transferOpId } from './op-keys';
+import { bucketIndexOf } from './placement';
+import { planRebalance } from './rebalance';
+import type { Summaries } from './summaries';
+import type { BucketRef, LedgerEntry } from './types';
+
+/**
+ * Stock moved between buckets of one SKU: a transfer_out in the source, then a transfer_in of as many in the
+ * target, both keyed `transferOpId(opId, from, to)`. Used by rebalancing, by the take protocol's gathering, and
+ * by the repair that completes a transfer whose run died between its two entries.
+ */
+export class Transfers {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly ledger: BucketLedger,
+    private readonly summaries: Summaries,
+  ) {}
+
+  /**
+   * Moves up to qty available units from one bucket to another (rebalancing): a transfer_out entry in the
+   * source, then a transfer_in of exactly that many in the target, both keyed by `transferOpId(opId, from, to)`.
+   * Run again with the same opId, it completes a transfer that stopped half way. Returns the units moved.
+   */
+  async transfer(opId: string, sku: string, from: number, to: number, qty: number): Promise<number> {
+    assertOpId(opId);
+    assertQuantity(qty);
+    const buckets = await this.catalog.bucketsOfSku(sku);
+    const source = buckets[from];
+    const target = buckets[to];
+    if (!source || !target || from === to) throw new InvalidStockInputError(`cannot transfer ${from} -> ${to}`);
+    return this.between(opId, source, target, qty);
+  }
+
+  /**
+   * Moves up to qty units of `state` from source to target: a transfer_out, then a transfer_in of as many.
+   * Both are keyed by the operation, the source and the target: a run of the operation that picks another
+   * target moves other units rather than receive these twice, and a run again completes a half-done transfer.
+   */
+  async between(
+    opId: string,
+    source: BucketRef,
+    target: BucketRef,
+    qty: number,
+    state: ReceivingState = 'available',
+  ): Promise<number> {
+    const key = transferOpId(opId, source.index, target.index);
+    const send = (units: number): Movement =>
+      state === 'available' ? { kind: 'transfer_out', qty: units } : { kind: 'transfer_out', qty: units, from: state };
+    const options = { ref: String(target.index), findDuplicateWhenRefused: true };
+    let out = await this.ledger.append(source, key, send(qty), options);
+    if (out.status === 'insufficient' && out.head.balances[state] > 0) {
+      // The source shrank since the plan: move what it still has.
+      out = await this.ledger.append(source, key, send(out.head.balances[state]), options);
+    }
+    if (out.status !== 'appended' && out.status !== 'duplicate') return 0;
+    await this.complete(out.entry, target);
+    this.summaries.forget(source.sku);
+    return out.entry.qty;
+  }
+
+  /**
+   * Completes every transfer whose transfer_out was written but not its transfer_in (its run died half way
+   * and was never run again). Safe while transfers run: a transfer_in is keyed like its transfer_out, so it is
+   * written once whoever writes it. Reads every transfer entry of the SKU (a scan on FerretDB): a repair, not
+   * a hot path. Returns the units this call completed.
+   */
+  async repairTransfers(sku: string): Promise<number> {
+    const buckets = await this.catalog.bucketsOfSku(sku);
+    const transfers = (
+      await Promise.all(buckets.map((b) => this.ledger.entries(b, ['transfer_out', 'transfer_in'])))
+    ).flat();
+    const received = new Set(transfers.filter((e) => e.kind === 'transfer_in').map((e) => e.opKey));
+    let completed = 0;
+    for (const out of transfers) {
+      const target = out.kind === 'transfer_out' && out.ref !== undefined ? buckets[Number(out.ref)] : undefined;
+      if (!target || received.has(opKeyOf(target.id, out.opId))) continue;
+      if ((await this.complete(out, target)).status === 'appended') completed += out.qty;
+    }
+    this.summaries.forget(sku);
+    return completed;
+  }
+
+  /**
+   * Evens out a SKU's available stock when a bucket has fallen below a quarter of its fair share while others
+   * hold more than theirs. Returns the units moved. Idempotent by opId.
+   */
+  async rebalance(opId: string, sku: string): Promise<number> {
+    const buckets = await this.catalog.bucketsOfSku(sku);
+    const plan = await this.rebalancePlan(buckets);
+    let moved = 0;
+    for (const step of plan) {
+      moved += await this.between(opId, buckets[step.from]!, buckets[step.to]!, step.qty);
+    }
+    return moved;
+  }
+
+  /** Whether some bucket has run low while others hold stock (from the heads, fresh). */
+  async needsRebalance(sku: string): Promise<boolean> {
+    return (await this.rebalancePlan(await this.catalog.bucketsOfSku(sku))).length > 0;
+  }
+
+  private async rebalancePlan(buckets: BucketRef[]) {
+    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    return planRebalance(heads.map((h) => h?.balances.available ?? 0));
+  }
+
+  /** Writes the transfer_in of a transfer_out, into the state it left; it cannot be refused: it only adds. */
+  private complete(out: LedgerEntry, target: BucketRef): Promise<AppendResult> {
+    const from = out.movement.kind === 'transfer_out' ? out.movement.from : undefined;
+    const movement: Movement = from
+      ? { kind: 'transfer_in', qty: out.qty, to: from }
+      : { kind: 'transfer_in', qty: out.qty };
+    return this.ledger.append(target, out.opId, movement, { ref: String(bucketIndexOf(out)) });
+  }
+}
