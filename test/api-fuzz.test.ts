@@ -135,6 +135,42 @@ describe('API fuzzing (fast-check)', () => {
     expect(report.totals).toMatchObject({ available: before.available, held: before.held, received: before.received });
   });
 
+  it('a body that is not JSON is 415 unsupported_media_type on every write, and changes nothing', async () => {
+    const before = await api.worker.stock.summary(sku);
+    const writes = (): [InjectOptions['method'], string, Record<string, string>][] => [
+      ['POST', '/v1/carts', {}],
+      ['POST', `/v1/carts/${cart.cartId}/items`, { ...bearer(cart.token), 'idempotency-key': uniqueId('k') }],
+      ['PATCH', `/v1/carts/${cart.cartId}/items/${holdId}`, bearer(cart.token)],
+      ['POST', `/v1/carts/${cart.cartId}/checkout`, { ...bearer(cart.token), 'idempotency-key': uniqueId('k') }],
+      ['POST', '/v1/products', ops],
+      ['POST', `/v1/products/${sku}/restock`, { ...ops, 'idempotency-key': uniqueId('k') }],
+    ];
+    const contentType = fc.oneof(
+      fc.constantFrom('text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/octet-stream'),
+      fc.constantFrom('application/x-www-form-urlencoded', 'application/jsonx', 'json', 'text/json'),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        contentType,
+        fc.integer({ min: 0, max: 5 }),
+        fc.string({ minLength: 1 }),
+        async (type, which, body) => {
+          const [method, url, headers] = writes()[which]!;
+          const res = await api.app.inject({
+            method,
+            url,
+            headers: { ...headers, 'content-type': type },
+            payload: body,
+          });
+          expect(res.statusCode, `${method} ${url} as ${type} -> ${res.statusCode} ${res.body}`).toBe(415);
+          expect(res.json().error).toBe('unsupported_media_type');
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect((await api.worker.stock.summary(sku)).held).toBe(before.held);
+  });
+
   it('bad path parameters (overlong, unknown, foreign ids) are 4xx', async () => {
     const segment = fc.oneof(
       fc.string({ minLength: 1, maxLength: 30 }).map(encodeURIComponent),

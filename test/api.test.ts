@@ -465,6 +465,14 @@ describe('rate limits', () => {
     for (let i = 0; i < 9; i++) perIp.push((await api.app.inject({ method: 'GET', url: '/health' })).statusCode);
     expect(perIp).toContain(429);
     expect(perIp.filter((c) => c === 200).length).toBeLessThanOrEqual(8);
-    expect((await api.app.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ error: 'rate_limited' });
+    const limited = await api.app.inject({ method: 'GET', url: '/health' });
+    expect(limited.json()).toEqual({
+      error: 'rate_limited',
+      message: expect.any(String),
+      requestId: expect.any(String),
+    });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // The liveness probe is never limited: shoppers behind one address must not get the process restarted.
+    expect((await api.app.inject({ method: 'GET', url: '/livez' })).statusCode).toBe(200);
   });
 });

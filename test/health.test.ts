@@ -11,7 +11,7 @@ import { StockService } from '../src/stock';
 import { ensureFerretDbBinary, freePorts, startFerretDbShards } from '../src/infra';
 import { connectTestShards } from './helpers';
 
-describe('GET /health', () => {
+describe('GET /livez, /readyz and /health', () => {
   let connection: Connection;
   let temporal: Client;
 
@@ -44,12 +44,14 @@ describe('GET /health', () => {
       },
     });
 
-  it('answers 200 when Temporal and every shard answer', async () => {
+  it('answers 200 when Temporal and every shard answer, on /readyz and /health', async () => {
     const shards = await connectTestShards();
     const app = await appOn(shards);
-    const res = await app.inject({ method: 'GET', url: '/health' });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ok', temporal: true, shards: Array(shards.size).fill(true) });
+    for (const url of ['/readyz', '/health']) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ status: 'ok', temporal: true, shards: Array(shards.size).fill(true) });
+    }
     await app.close();
     await shards.close();
   });
@@ -73,9 +75,20 @@ describe('GET /health', () => {
       expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
 
       await Promise.all(extra.procs.map((p) => p.stop()));
-      const res = await app.inject({ method: 'GET', url: '/health' });
-      expect(res.statusCode).toBe(503);
-      expect(res.json()).toEqual({ status: 'degraded', temporal: true, shards: [true, false] });
+      for (const url of ['/readyz', '/health']) {
+        const res = await app.inject({ method: 'GET', url });
+        expect(res.statusCode).toBe(503);
+        expect(res.json()).toEqual({ status: 'degraded', temporal: true, shards: [true, false] });
+      }
+      // Liveness checks no dependency: the process is up, so it must not be restarted for a shard's sake.
+      const live = await app.inject({ method: 'GET', url: '/livez' });
+      expect(live.statusCode).toBe(200);
+      expect(live.json()).toEqual({ status: 'ok' });
+      // A route that needs the stopped shard says so, as a 503 to retry: never a 500.
+      const products = await app.inject({ method: 'GET', url: '/v1/products' });
+      expect(products.statusCode, products.body).toBe(503);
+      expect(products.headers['retry-after']).toBe('1');
+      expect(products.json()).toMatchObject({ error: 'unavailable' });
       await app.close();
     } finally {
       await shards.close();

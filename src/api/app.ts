@@ -4,12 +4,13 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ShardSet } from '../db';
 import type { Metrics } from '../metrics';
 import type { StockService } from '../stock';
-import { errorHandler, HttpError } from './errors';
+import { errorHandler, HttpError, invalidTokenChallenge } from './errors';
 import { IdempotencyStore } from './idempotency';
+import { errorResponses, maxParamLength, readinessSchema, ref, sharedSchemas } from './schemas';
 import { cartRoutes } from './routes/carts';
 import { opsRoutes } from './routes/ops';
 import { productRoutes } from './routes/products';
@@ -55,21 +56,21 @@ export interface RouteContext extends AppDeps {
   runUrl(workflowId: string, runId?: string): string | undefined;
 }
 
-const healthResponse = {
-  type: 'object',
-  required: ['status', 'temporal', 'shards'],
-  properties: {
-    status: { type: 'string', enum: ['ok', 'degraded'] },
-    temporal: { type: 'boolean' },
-    shards: { type: 'array', items: { type: 'boolean' } },
-  },
-} as const;
-
 function bearer(request: FastifyRequest): string {
   const header = request.headers.authorization;
-  if (!header?.startsWith('Bearer ')) throw new HttpError(401, 'unauthorized', 'a bearer token is required');
+  if (!header?.startsWith('Bearer ')) throw new HttpError('unauthorized', 'a bearer token is required');
   return header.slice('Bearer '.length).trim();
 }
+
+const tags = [
+  { name: 'carts', description: "A shopper's cart: its token, its lines (each a stock hold) and checkout" },
+  { name: 'orders', description: 'Orders, as their checkout saga leaves them' },
+  { name: 'products', description: "The catalog with live stock, and ops' stock movements" },
+  { name: 'backorders', description: "A backorder product's queue of waiting lines (ops)" },
+  { name: 'reorders', description: 'Low-stock reorders awaiting a decision or a delivery (ops)' },
+  { name: 'ops', description: 'Overview and checks of the whole store (ops)' },
+  { name: 'health', description: 'Liveness, readiness and Prometheus metrics' },
+];
 
 /** Builds the HTTP API; `server.ts` and `main.ts` own the process (listen, graceful close). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -77,34 +78,44 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : {}),
     bodyLimit: settings.bodyLimitBytes,
+    routerOptions: { maxParamLength },
     // Unknown fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     genReqId: () => crypto.randomUUID(),
+    // A malformed or overlong URL gets the same error body as everything else.
+    frameworkErrors: errorHandler,
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .send({ error: 'not_found', message: `no route ${request.method} ${request.url}`, requestId: request.id }),
+    errorHandler(new HttpError('not_found', `no route ${request.method} ${request.url}`), request, reply),
+  );
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  // Bodies are JSON, anything else is 415. `content-type: application/json` with no body is no body (a bodiless
+  // POST from a client that always sets the header); the rest is parsed as Fastify does, prototype-poisoning
+  // checks included.
+  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
   );
 
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'holdfast', version: '0.1.0', description: 'Durable stock holds and checkout for limited stock.' },
+      tags,
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
+    // Shared schemas are components named by their $id (#/components/schemas/Error), not def-<n>.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyRateLimit, {
     global: true,
     max: settings.rateLimitIpPerMinute,
     timeWindow: 60_000,
-    errorResponseBuilder: (request, context) => ({
-      statusCode: 429,
-      error: 'rate_limited',
-      message: `more than ${context.max} requests in ${context.after}`,
-      requestId: request.id,
-    }),
+    // Thrown to the error handler; the plugin has set Retry-After by then.
+    errorResponseBuilder: (_request, context) =>
+      new HttpError('rate_limited', `more than ${context.max} requests in ${context.after}`),
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -125,19 +136,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotency: new IdempotencyStore(deps.shards),
     cartOf(request) {
       const cartId = tokens.verify(bearer(request));
-      if (cartId === undefined) throw new HttpError(401, 'unauthorized', 'invalid token');
+      if (cartId === undefined) {
+        throw new HttpError('unauthorized', 'invalid token', {}, { 'www-authenticate': invalidTokenChallenge });
+      }
       return cartId;
     },
     async requireCart(request) {
       if (context.cartOf(request) !== request.params.cartId)
-        throw new HttpError(403, 'forbidden', 'this token is for another cart');
+        throw new HttpError('forbidden', 'this token is for another cart');
       const limit = await cartLimit(request);
-      if (!limit.isAllowed && limit.isExceeded)
-        throw new HttpError(429, 'rate_limited', 'too many requests for this cart');
+      if (!limit.isAllowed && limit.isExceeded) {
+        const retryAfter = { 'retry-after': String(limit.ttlInSeconds) };
+        throw new HttpError('rate_limited', 'too many requests for this cart', {}, retryAfter);
+      }
     },
     async requireOps(request) {
       if (!sameSecret(bearer(request), settings.opsToken)) {
-        throw new HttpError(403, 'forbidden', 'ops routes need the ops token');
+        throw new HttpError('forbidden', 'ops routes need the ops token');
       }
     },
     runUrl: (workflowId, runId) =>
@@ -148,13 +163,81 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : undefined,
   };
 
-  app.get('/health', { schema: { response: { 200: healthResponse, 503: healthResponse } } }, async (_req, reply) => {
+  // Liveness says only that this process answers: an orchestrator restarts it when it does not. It does no
+  // I/O, so it is not rate limited (a probe must not fail because of shoppers on the same address).
+  app.get(
+    '/livez',
+    {
+      config: { rateLimit: false },
+      schema: {
+        operationId: 'getLiveness',
+        tags: ['health'],
+        summary: 'Liveness: the process is up (no dependency is checked)',
+        response: {
+          200: {
+            description: 'The process answers',
+            type: 'object',
+            required: ['status'],
+            properties: { status: { type: 'string', enum: ['ok'] } },
+          },
+          ...errorResponses(500),
+        },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  // Readiness: whether this process can serve, i.e. Temporal and every shard answer. /health is the same.
+  const readiness = async (_request: FastifyRequest, reply: FastifyReply) => {
     const [temporal, shards] = await Promise.all([temporalAnswers(deps.temporal), deps.shards.ping()]);
     const ok = temporal && shards.every(Boolean);
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', temporal, shards });
-  });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
-    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  };
+  const readinessResponses = {
+    ...errorResponses(429, 500),
+    200: ref(readinessSchema, 'Temporal and every shard answer'),
+    503: ref(readinessSchema, 'Temporal or a shard does not answer: `shards` says which'),
+  };
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['health'],
+        summary: 'Readiness: Temporal and every MongoDB shard answer',
+        response: readinessResponses,
+      },
+    },
+    readiness,
+  );
+  app.get(
+    '/health',
+    {
+      schema: {
+        operationId: 'getHealth',
+        tags: ['health'],
+        summary: 'Readiness, as /readyz (kept for existing monitors)',
+        response: readinessResponses,
+      },
+    },
+    readiness,
+  );
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'getMetrics',
+        tags: ['health'],
+        summary: 'Prometheus metrics',
+        response: {
+          200: {
+            description: 'The Prometheus text exposition format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          ...errorResponses(429, 500),
+        },
+      },
+    },
+    async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
   await app.register(

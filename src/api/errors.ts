@@ -1,57 +1,151 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from '../stock';
 
-/** An error with its HTTP status and stable code: what the one error handler sends. */
+/**
+ * Every `error` code the API sends, with the one status it comes with. The error mapper, the routes and the
+ * OpenAPI document's error schema (an enum of these) all use this list.
+ */
+export const errorStatuses = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  unknown_product: 404,
+  unknown_line: 404,
+  unknown_order: 404,
+  unknown_backorder: 404,
+  unknown_reorder: 404,
+  out_of_stock: 409,
+  insufficient_stock: 409,
+  product_exists: 409,
+  line_locked: 409,
+  line_not_pending: 409,
+  line_busy: 409,
+  checkout_in_progress: 409,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  idempotency_key_reused: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorStatuses;
+export const errorCodes = Object.keys(errorStatuses) as ErrorCode[];
+
+/** The error body: `{ error, message, requestId }`, and the ids some errors name (see `errorSchema`). */
+export interface ErrorBody {
+  readonly error: ErrorCode;
+  readonly message: string;
+  readonly requestId: string;
+  readonly holdId?: string;
+  readonly available?: number;
+  readonly orderId?: string;
+}
+
+/** An error with its stable code (which gives its status): what the one error handler sends. */
 export class HttpError extends Error {
   override readonly name: string = 'HttpError';
+  readonly statusCode: number;
   constructor(
-    readonly statusCode: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    /** Ids the body names besides the code (e.g. the order a checkout_in_progress refers to). */
-    readonly details: Readonly<Record<string, string>> = {},
+    /** What the body names besides the code (e.g. the order a checkout_in_progress refers to). */
+    readonly details: Readonly<Record<string, string | number>> = {},
+    /** Response headers that belong to the error (Retry-After, WWW-Authenticate). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
+    this.statusCode = errorStatuses[code];
   }
 }
 
-const updateRejections: Record<string, [number, string]> = {
-  LineLocked: [409, 'line_locked'],
-  LineNotPending: [409, 'line_not_pending'],
-  LineBusy: [409, 'line_busy'],
+const updateRejections: Record<string, ErrorCode> = {
+  LineLocked: 'line_locked',
+  LineNotPending: 'line_not_pending',
+  LineBusy: 'line_busy',
+};
+
+/** Fastify's own 4xx errors (bad JSON, body too large, no parser for the content type...) by status. */
+const fastifyCodes: Record<number, ErrorCode> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  413: 'payload_too_large',
+  414: 'invalid_request', // a path parameter longer than any id we issue
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
 };
 
 /** Maps a thrown error to the response: domain errors to 4xx, anything else to a 500 that leaks nothing. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   const fastifyError = err as FastifyError;
-  if (fastifyError.validation) return new HttpError(400, 'invalid_request', fastifyError.message);
-  if (fastifyError.statusCode === 429) return new HttpError(429, 'rate_limited', fastifyError.message);
-  if (fastifyError.statusCode === 413) return new HttpError(413, 'payload_too_large', fastifyError.message);
-  if (fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+  if (fastifyError.validation) return new HttpError('invalid_request', fastifyError.message);
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) {
+    return new HttpError(fastifyCodes[status] ?? 'invalid_request', fastifyError.message);
+  }
+  if (err instanceof UnknownProductError) return new HttpError('unknown_product', err.message);
+  if (err instanceof ProductConflictError) return new HttpError('product_exists', err.message);
+  if (err instanceof InsufficientStockError) return new HttpError('insufficient_stock', err.message);
+  if (err instanceof InvalidStockInputError) return new HttpError('invalid_request', err.message);
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    return new HttpError(updateRejections[err.cause.type ?? ''] ?? 'conflict', err.cause.message);
+  }
+  if (isTransient(err)) {
     return new HttpError(
-      fastifyError.statusCode,
-      fastifyError.code?.toLowerCase() ?? 'bad_request',
-      fastifyError.message,
+      'unavailable',
+      'a service holdfast depends on is not answering; try again',
+      {},
+      {
+        'retry-after': '1',
+      },
     );
   }
-  if (err instanceof UnknownProductError) return new HttpError(404, 'unknown_product', err.message);
-  if (err instanceof ProductConflictError) return new HttpError(409, 'product_exists', err.message);
-  if (err instanceof InsufficientStockError) return new HttpError(409, 'insufficient_stock', err.message);
-  if (err instanceof InvalidStockInputError) return new HttpError(400, 'invalid_request', err.message);
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    const [status, code] = updateRejections[err.cause.type ?? ''] ?? [409, 'conflict'];
-    return new HttpError(status, code, err.cause.message);
-  }
-  return new HttpError(500, 'internal', 'internal error');
+  return new HttpError('internal', 'internal error');
 }
+
+/** gRPC codes of a Temporal server that is restarting, overloaded or out of reach. */
+const transientGrpcCodes = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
+
+/**
+ * Whether an error means a dependency (a shard, Temporal) is out of reach for now: nothing was decided, and the
+ * client may retry the request (with the same Idempotency-Key) when Retry-After says.
+ */
+function isTransient(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (
+      e instanceof MongoNetworkError ||
+      e instanceof MongoServerSelectionError ||
+      e instanceof MongoNotConnectedError ||
+      e instanceof MongoTopologyClosedError
+    ) {
+      return true;
+    }
+    if (isGrpcServiceError(e) && transientGrpcCodes.has(e.code)) return true;
+  }
+  return false;
+}
+
+/** Every 401 names the scheme it wants (RFC 9110 §11.6.1); an error may say more (RFC 6750's `error`). */
+const bearerChallenge = 'Bearer realm="holdfast"';
+/** RFC 6750's challenge for a token that is not one of ours. */
+export const invalidTokenChallenge = `${bearerChallenge}, error="invalid_token"`;
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
   const http = toHttpError(err);
   if (http.statusCode >= 500) request.log.error({ err }, 'request failed');
-  return reply
-    .code(http.statusCode)
-    .send({ error: http.code, message: http.message, ...http.details, requestId: request.id });
+  if (http.statusCode === 401) reply.header('www-authenticate', bearerChallenge);
+  reply.headers(http.headers);
+  const body: ErrorBody = { error: http.code, message: http.message, ...http.details, requestId: request.id };
+  return reply.code(http.statusCode).send(body);
 }

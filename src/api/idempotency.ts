@@ -67,7 +67,7 @@ export class IdempotencyStore {
 export class IdempotencyKeyReusedError extends HttpError {
   override readonly name = 'IdempotencyKeyReusedError';
   constructor() {
-    super(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+    super('idempotency_key_reused', 'this Idempotency-Key was used with a different request');
   }
 }
 

@@ -14,15 +14,18 @@ import { CartId, OrderId } from '../../workflows/search-attributes';
 import type { AddToCartResult, CheckoutInput, HoldWorkflowInput, Order } from '../../workflows/types';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
-import { HttpError } from '../errors';
+import { HttpError, type ErrorBody } from '../errors';
 import { keyDigest, type StoredResponse } from '../idempotency';
 import {
   cartLineSchema,
-  errorSchema,
+  errorResponses,
   holdResponseSchema,
-  idempotencyKeySchema,
+  idempotencyHeadersSchema,
   idSchema,
+  locationHeader,
+  replayedHeader,
   orderSchema,
+  ref,
   skuSchema,
 } from '../schemas';
 
@@ -33,18 +36,12 @@ interface LineParams extends CartParams {
   holdId: string;
 }
 
-const idempotencyHeaders = {
-  type: 'object',
-  required: ['idempotency-key'],
-  properties: { 'idempotency-key': idempotencyKeySchema },
-} as const;
 const cartParams = { type: 'object', required: ['cartId'], properties: { cartId: idSchema } } as const;
 const lineParams = {
   type: 'object',
   required: ['cartId', 'holdId'],
   properties: { cartId: idSchema, holdId: idSchema },
 } as const;
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 
 /** The shopper's routes: carts, their lines (each a hold workflow), checkout and orders. */
 export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
@@ -62,8 +59,9 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           error: 'out_of_stock',
           message: `only ${result.available} available`,
           holdId: result.holdId,
+          available: result.available,
           requestId,
-        },
+        } satisfies ErrorBody,
       };
     }
     return { statusCode: created ? 201 : 200, body: result };
@@ -71,22 +69,26 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
 
   /** A line id names its cart: another cart's line is simply not found. */
   function assertLineOfCart({ cartId, holdId }: LineParams) {
-    if (!holdId.startsWith(`${cartId}.`)) throw new HttpError(404, 'unknown_line', `no line ${holdId} in this cart`);
+    if (!holdId.startsWith(`${cartId}.`)) throw new HttpError('unknown_line', `no line ${holdId} in this cart`);
   }
 
   async function lineUpdate<T>(holdId: string, run: () => Promise<T>): Promise<T> {
+    const ended = () => new HttpError('line_not_pending', 'the line has ended (expired, removed or purchased)');
     try {
       return await run();
     } catch (err) {
-      // Temporal reports an update to a finished run as not found: that line exists, but has ended.
-      if (err instanceof Error && /already completed/i.test(err.message)) {
-        throw new HttpError(409, 'line_not_pending', 'the line has ended (expired, removed or purchased)');
-      }
-      if (err instanceof WorkflowNotFoundError) throw new HttpError(404, 'unknown_line', `no line ${holdId}`);
-      if (err instanceof WorkflowUpdateFailedError && !(err.cause && 'type' in err.cause)) {
-        throw new HttpError(409, 'line_not_pending', 'the line has ended (expired, removed or purchased)');
-      }
-      throw err;
+      if (err instanceof WorkflowUpdateFailedError && !(err.cause && 'type' in err.cause)) throw ended();
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Temporal answers "not found" both for no such line and for an update to a run that has closed, or that
+      // closes while the update waits (a line bought or expiring that moment): the run itself says which.
+      const exists = await temporal.workflow
+        .getHandle(workflowIds.hold(holdId))
+        .describe()
+        .then(
+          () => true,
+          (e: unknown) => (e instanceof WorkflowNotFoundError ? false : Promise.reject(e)),
+        );
+      throw exists ? ended() : new HttpError('unknown_line', `no line ${holdId}`);
     }
   }
 
@@ -94,13 +96,18 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/carts',
     {
       schema: {
+        operationId: 'createCart',
+        tags: ['carts'],
         summary: 'Create a cart and its bearer token',
         response: {
           201: {
+            description: 'The cart, and the token its other routes need (Authorization: Bearer <token>)',
             type: 'object',
             required: ['cartId', 'token'],
             properties: { cartId: { type: 'string' }, token: { type: 'string' } },
+            headers: locationHeader,
           },
+          ...errorResponses(400, 413, 415, 429, 500),
         },
       },
     },
@@ -110,7 +117,10 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
         .cartsDb(shards.shardFor(cartId))
         .collection(collections.carts.carts)
         .insertOne({ _id: cartId as never, createdAt: new Date() });
-      return reply.code(201).send({ cartId, token: ctx.tokens.issue(cartId) });
+      return reply
+        .code(201)
+        .header('location', `${app.prefix}/carts/${cartId}`)
+        .send({ cartId, token: ctx.tokens.issue(cartId) });
     },
   );
 
@@ -118,9 +128,15 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/carts/:cartId/items',
     {
       schema: {
+        operationId: 'addCartItem',
+        tags: ['carts'],
         summary: 'Add to cart: reserve stock and hold it (a hold workflow)',
+        description:
+          '201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how ' +
+          'many units are available. The same Idempotency-Key and body replays the first answer ' +
+          '(idempotent-replayed: true).',
         security,
-        headers: idempotencyHeaders,
+        headers: idempotencyHeadersSchema,
         params: cartParams,
         body: {
           type: 'object',
@@ -128,7 +144,13 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           additionalProperties: false,
           properties: { sku: skuSchema, quantity },
         },
-        response: { 200: holdResponseSchema, 201: holdResponseSchema, 422: errorSchema, ...errors },
+        response: {
+          201: {
+            ...ref(holdResponseSchema, 'The line: held, or backordered'),
+            headers: { ...locationHeader, ...replayedHeader },
+          },
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
+        },
       },
       onRequest: ctx.requireCart,
     },
@@ -158,6 +180,9 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           return holdReply(firstAnswerOf(line), true, request.id);
         }
       });
+      if (result.statusCode === 201) {
+        reply.header('location', `${app.prefix}/carts/${cartId}/items/${(result.body as AddToCartResult).holdId}`);
+      }
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
   );
@@ -166,11 +191,16 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/carts/:cartId/items/:holdId',
     {
       schema: {
+        operationId: 'changeCartItem',
+        tags: ['carts'],
         summary: "Change a line's quantity (reserves or releases the difference)",
         security,
         params: lineParams,
         body: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity } },
-        response: { 200: holdResponseSchema, ...errors },
+        response: {
+          200: ref(holdResponseSchema, 'The line with its new quantity'),
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
+        },
       },
       onRequest: ctx.requireCart,
     },
@@ -191,10 +221,15 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/carts/:cartId/items/:holdId',
     {
       schema: {
+        operationId: 'removeCartItem',
+        tags: ['carts'],
         summary: 'Remove a line: its stock is released at once',
         security,
         params: lineParams,
-        response: { 200: holdResponseSchema, ...errors },
+        response: {
+          200: ref(holdResponseSchema, 'The line, removed (removing it again answers the same)'),
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
+        },
       },
       onRequest: ctx.requireCart,
     },
@@ -206,7 +241,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           temporal.workflow.getHandle(workflowIds.hold(holdId)).executeUpdate(removeLineUpdate),
         );
         if (line.status !== 'removed') {
-          throw new HttpError(409, 'line_not_pending', `the line has ended (${line.status})`);
+          throw new HttpError('line_not_pending', `the line has ended (${line.status})`);
         }
         metrics.holds.labels('removed').inc();
         return { holdId, status: 'removed', quantity: line.quantity };
@@ -225,16 +260,19 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/carts/:cartId',
     {
       schema: {
+        operationId: 'getCart',
+        tags: ['carts'],
         summary: "A cart's lines",
         security,
         params: cartParams,
         response: {
           200: {
+            description: "The cart's lines, oldest change first",
             type: 'object',
             required: ['cartId', 'lines'],
-            properties: { cartId: { type: 'string' }, lines: { type: 'array', items: cartLineSchema } },
+            properties: { cartId: { type: 'string' }, lines: { type: 'array', items: ref(cartLineSchema) } },
           },
-          ...errors,
+          ...errorResponses(400, 401, 403, 429, 500),
         },
       },
       onRequest: ctx.requireCart,
@@ -251,9 +289,14 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/carts/:cartId/checkout',
     {
       schema: {
+        operationId: 'checkoutCart',
+        tags: ['carts'],
         summary: 'Check out the held lines (a checkout saga workflow)',
+        description:
+          '202 with the order to poll (Location: GET /v1/orders/{orderId}); 409 checkout_in_progress names the ' +
+          'order already checking this cart out (orderId). The same Idempotency-Key joins its order.',
         security,
-        headers: idempotencyHeaders,
+        headers: idempotencyHeadersSchema,
         params: cartParams,
         body: {
           type: 'object',
@@ -263,9 +306,14 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           properties: { paymentToken: { type: 'string', pattern: '^(tok|pm)_[A-Za-z0-9]{1,100}$' } },
         },
         response: {
-          202: { type: 'object', required: ['orderId'], properties: { orderId: { type: 'string' } } },
-          422: errorSchema,
-          ...errors,
+          202: {
+            description: 'The order is checking out: poll it until it is completed or failed',
+            type: 'object',
+            required: ['orderId'],
+            properties: { orderId: { type: 'string' } },
+            headers: { ...locationHeader, ...replayedHeader },
+          },
+          ...errorResponses(400, 401, 403, 409, 413, 415, 422, 429, 500),
         },
       },
       onRequest: ctx.requireCart,
@@ -278,6 +326,9 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
         await startCheckout({ orderId, cartId, paymentToken: request.body.paymentToken });
         return { statusCode: 202, body: { orderId } };
       });
+      if (result.statusCode === 202) {
+        reply.header('location', `${app.prefix}/orders/${(result.body as { orderId: string }).orderId}`);
+      }
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
   );
@@ -313,21 +364,26 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
       if (running.status.name !== 'RUNNING') continue; // it ended meanwhile: start ours
       const runningOrder = running.typedSearchAttributes.get(OrderId);
       if (runningOrder === input.orderId) return;
-      throw new HttpError(409, 'checkout_in_progress', `order ${runningOrder} is checking out this cart`, {
+      throw new HttpError('checkout_in_progress', `order ${runningOrder} is checking out this cart`, {
         ...(runningOrder ? { orderId: runningOrder } : {}),
       });
     }
-    throw new HttpError(409, 'checkout_in_progress', 'another checkout of this cart keeps starting');
+    throw new HttpError('checkout_in_progress', 'another checkout of this cart keeps starting');
   }
 
   app.get<{ Params: { orderId: string } }>(
     '/orders/:orderId',
     {
       schema: {
+        operationId: 'getOrder',
+        tags: ['orders'],
         summary: 'An order and its status',
         security,
         params: { type: 'object', required: ['orderId'], properties: { orderId: idSchema } },
-        response: { 200: orderSchema, ...errors },
+        response: {
+          200: ref(orderSchema, 'The order: pending while its saga runs, then completed or failed (with a reason)'),
+          ...errorResponses(400, 401, 403, 404, 429, 500),
+        },
       },
     },
     async (request) => {
@@ -336,7 +392,7 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
       const stored = await shards
         .cartsDb(shards.shardFor(orderId))
         .collection<Order>(collections.carts.orders)
-        .findOne({ orderId }, { projection: { _id: 0 } });
+        .findOne({ _id: orderId } as never, { projection: { _id: 0 } });
       // Just started: the workflow has not written the order yet, but can say so.
       const order =
         stored ??
@@ -345,8 +401,8 @@ export async function cartRoutes(app: FastifyInstance, ctx: RouteContext) {
           .query(orderStateQuery)
           .then((o) => (o.orderId === orderId ? o : undefined))
           .catch(() => undefined));
-      if (!order) throw new HttpError(404, 'unknown_order', `no order ${orderId}`);
-      if (order.cartId !== cartId) throw new HttpError(403, 'forbidden', 'this token is for another cart');
+      if (!order) throw new HttpError('unknown_order', `no order ${orderId}`);
+      if (order.cartId !== cartId) throw new HttpError('forbidden', 'this token is for another cart');
       return order;
     },
   );

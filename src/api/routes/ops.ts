@@ -17,7 +17,18 @@ import type { BackorderQueueState } from '../../workflows/types';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
 import { HttpError } from '../errors';
-import { errorSchema, idSchema, skuSchema } from '../schemas';
+import {
+  backorderQueueSchema,
+  errorResponses,
+  idSchema,
+  invariantReportSchema,
+  lineStatusSchema,
+  overviewSchema,
+  ref,
+  reorderStateSchema,
+  skuSchema,
+  systemReportSchema,
+} from '../schemas';
 
 interface SkuParams {
   sku: string;
@@ -28,7 +39,6 @@ const backorderParams = {
   required: ['sku', 'holdId'],
   properties: { sku: skuSchema, holdId: idSchema },
 } as const;
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const optionalQuantity = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
 
 /** Ops: backorder queues, reorder approvals, an overview with links to runs, and the invariant checker. */
@@ -56,8 +66,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
       await send(handle);
       return await handle.query(reorderStateQuery);
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new HttpError(404, 'unknown_reorder', `no open reorder for ${sku}`);
+      if (err instanceof WorkflowNotFoundError) throw new HttpError('unknown_reorder', `no open reorder for ${sku}`);
       throw err;
     }
   }
@@ -74,7 +83,17 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
   app.get<{ Params: SkuParams }>(
     '/products/:sku/backorders',
     {
-      schema: { summary: 'Waiting backorders, in fill order (ops)', security, params: skuParams, response: errors },
+      schema: {
+        operationId: 'listBackorders',
+        tags: ['backorders'],
+        summary: 'Waiting backorders, in fill order (ops)',
+        security,
+        params: skuParams,
+        response: {
+          200: ref(backorderQueueSchema, 'The waiting lines, first to be filled first, and how many were filled'),
+          ...errorResponses(400, 401, 403, 404, 429, 500),
+        },
+      },
       ...common,
     },
     async (request) => {
@@ -86,7 +105,22 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
   app.delete<{ Params: SkuParams & { holdId: string } }>(
     '/products/:sku/backorders/:holdId',
     {
-      schema: { summary: 'Cancel a waiting backorder (ops)', security, params: backorderParams, response: errors },
+      schema: {
+        operationId: 'cancelBackorder',
+        tags: ['backorders'],
+        summary: 'Cancel a waiting backorder (ops)',
+        security,
+        params: backorderParams,
+        response: {
+          200: {
+            description: 'The line, removed (cancelling it again answers the same)',
+            type: 'object',
+            required: ['holdId', 'status'],
+            properties: { holdId: { type: 'string' }, status: lineStatusSchema },
+          },
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
+        },
+      },
       ...common,
     },
     async (request) => {
@@ -99,7 +133,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
       });
       // Only a backorder of this SKU: this route must not remove a shopper's held line, nor another SKU's.
       if (!state || state.line.sku !== sku || !['backordered', 'removed'].includes(state.line.status)) {
-        throw new HttpError(404, 'unknown_backorder', `${holdId} is not a backorder of ${sku}`);
+        throw new HttpError('unknown_backorder', `${holdId} is not a backorder of ${sku}`);
       }
       // Cancelling a cancelled backorder again answers the same (DELETE is idempotent).
       if (state.line.status === 'removed') return { holdId, status: state.line.status };
@@ -112,6 +146,8 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/products/:sku/backorders/:holdId/position',
     {
       schema: {
+        operationId: 'reprioritiseBackorder',
+        tags: ['backorders'],
         summary: 'Move a waiting backorder in the queue (0 = first) (ops)',
         security,
         params: backorderParams,
@@ -121,7 +157,15 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
           additionalProperties: false,
           properties: { position: { type: 'integer', minimum: 0, maximum: 1_000_000 } },
         },
-        response: errors,
+        response: {
+          200: {
+            description: 'Sent to the queue, which moves the line unless it was filled meanwhile',
+            type: 'object',
+            required: ['sku', 'holdId', 'position'],
+            properties: { sku: { type: 'string' }, holdId: { type: 'string' }, position: { type: 'integer' } },
+          },
+          ...errorResponses(400, 401, 403, 404, 413, 415, 429, 500),
+        },
       },
       ...common,
     },
@@ -129,7 +173,7 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
       const { sku, holdId } = request.params;
       const queue = await queueOf(sku);
       if (!queue.waiting.some((e) => e.holdId === holdId)) {
-        throw new HttpError(404, 'unknown_backorder', `${holdId} is not waiting for ${sku}`);
+        throw new HttpError('unknown_backorder', `${holdId} is not waiting for ${sku}`);
       }
       await temporal.workflow
         .getHandle(workflowIds.backorders(sku))
@@ -141,7 +185,21 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
   app.get(
     '/reorders',
     {
-      schema: { summary: 'Open reorder requests awaiting a decision or delivery (ops)', security, response: errors },
+      schema: {
+        operationId: 'listReorders',
+        tags: ['reorders'],
+        summary: 'Open reorder requests awaiting a decision or delivery (ops)',
+        security,
+        response: {
+          200: {
+            description: 'The open reorders, each with its workflow and Web UI link',
+            type: 'object',
+            required: ['reorders'],
+            properties: { reorders: { type: 'array', items: ref(reorderStateSchema) } },
+          },
+          ...errorResponses(401, 403, 429, 500),
+        },
+      },
       ...common,
     },
     async () => {
@@ -175,11 +233,16 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
       `/reorders/:sku/${action}`,
       {
         schema: {
+          operationId: `${action}Reorder`,
+          tags: ['reorders'],
           summary: `${action[0]!.toUpperCase()}${action.slice(1)} a reorder (ops)`,
           security,
           params: skuParams,
           body: { type: 'object', additionalProperties: false, properties: body },
-          response: errors,
+          response: {
+            200: ref(reorderStateSchema, 'The reorder after the decision'),
+            ...errorResponses(400, 401, 403, 404, 413, 415, 429, 500),
+          },
         },
         ...common,
       },
@@ -213,7 +276,16 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
   app.get(
     '/ops/overview',
     {
-      schema: { summary: 'Recent carts and orders with links to their runs (ops)', security, response: errors },
+      schema: {
+        operationId: 'getOpsOverview',
+        tags: ['ops'],
+        summary: 'Recent carts and orders with links to their runs (ops)',
+        security,
+        response: {
+          200: ref(overviewSchema, 'Up to 50 recent carts and orders'),
+          ...errorResponses(401, 403, 429, 500),
+        },
+      },
       ...common,
     },
     async () => {
@@ -242,9 +314,15 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/ops/check',
     {
       schema: {
+        operationId: 'checkSystem',
+        tags: ['ops'],
         summary: 'Check the whole system: every ledger, cart line, order and charge (ops)',
+        description: 'For a quiet system: a checkout or fill in flight shows as a violation until it settles.',
         security,
-        response: errors,
+        response: {
+          200: ref(systemReportSchema, 'The violations (none when ok), counts, and money and stock totals'),
+          ...errorResponses(401, 403, 429, 500),
+        },
       },
       ...common,
     },
@@ -255,10 +333,15 @@ export async function opsRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/ops/invariants/:sku',
     {
       schema: {
+        operationId: 'checkProductInvariants',
+        tags: ['ops'],
         summary: "Replay a SKU's ledgers and check every invariant (ops)",
         security,
         params: skuParams,
-        response: errors,
+        response: {
+          200: ref(invariantReportSchema, "The SKU's violations (none when ok) and replayed balances"),
+          ...errorResponses(400, 401, 403, 404, 429, 500),
+        },
       },
       ...common,
     },

@@ -10,7 +10,16 @@ import { backorderQueueQuery, restockSignal } from '../../workflows/messages';
 import { workflowIds } from '../../workflows/workflow-ids';
 import type { RouteContext } from '../app';
 import { IdempotencyKeyReusedError, keyDigest } from '../idempotency';
-import { errorSchema, idempotencyHeadersSchema, productViewSchema, skuSchema, stateSchema } from '../schemas';
+import {
+  errorResponses,
+  idempotencyHeadersSchema,
+  locationHeader,
+  productViewSchema,
+  ref,
+  replayedHeader,
+  skuSchema,
+  stateSchema,
+} from '../schemas';
 
 interface SkuParams {
   sku: string;
@@ -28,7 +37,6 @@ interface ProductBody {
 
 const skuParams = { type: 'object', required: ['sku'], properties: { sku: skuSchema } } as const;
 const units = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 
 /** The catalog with live stock (public), and ops' stock movements. */
 export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
@@ -68,9 +76,17 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/products',
     {
       schema: {
+        operationId: 'listProducts',
+        tags: ['products'],
         summary: 'Products with live availability',
         response: {
-          200: { type: 'object', properties: { products: { type: 'array', items: productViewSchema } } },
+          200: {
+            description: 'Every product',
+            type: 'object',
+            required: ['products'],
+            properties: { products: { type: 'array', items: ref(productViewSchema) } },
+          },
+          ...errorResponses(429, 500),
         },
       },
     },
@@ -81,9 +97,11 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/products/:sku',
     {
       schema: {
+        operationId: 'getProduct',
+        tags: ['products'],
         summary: 'One product with live availability',
         params: skuParams,
-        response: { 200: productViewSchema, ...errors },
+        response: { 200: ref(productViewSchema, 'The product'), ...errorResponses(400, 404, 429, 500) },
       },
     },
     async (request) => view(await stock.product(request.params.sku)),
@@ -93,6 +111,8 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/products',
     {
       schema: {
+        operationId: 'createProduct',
+        tags: ['products'],
         summary: 'Create a product and receive its initial stock (ops)',
         security,
         body: {
@@ -111,7 +131,13 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
           },
         },
         // 201 the first time; the same definition again replays that answer (201, idempotent-replayed: true).
-        response: { 201: productViewSchema, ...errors },
+        response: {
+          201: {
+            ...ref(productViewSchema, 'The product, with its initial stock'),
+            headers: { ...locationHeader, ...replayedHeader },
+          },
+          ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
+        },
       },
       onRequest: ctx.requireOps,
     },
@@ -132,7 +158,11 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
           statusCode: 201,
           body: await view(await stock.createProduct(input, quantity)),
         }));
-        return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
+        return reply
+          .code(result.statusCode)
+          .header('location', `${app.prefix}/products/${input.sku}`)
+          .header('idempotent-replayed', String(result.replayed))
+          .send(result.body);
       } catch (err) {
         if (err instanceof IdempotencyKeyReusedError) throw new ProductConflictError(input.sku);
         throw err;
@@ -144,6 +174,8 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/products/:sku/restock',
     {
       schema: {
+        operationId: 'restockProduct',
+        tags: ['products'],
         summary: 'Receive new units (backorder products fill waiting backorders first) (ops)',
         security,
         params: skuParams,
@@ -151,11 +183,13 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
         body: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity: units } },
         response: {
           202: {
+            description: 'Received, or handed to the backorder queue to receive (opId names the receipt)',
             type: 'object',
+            required: ['sku', 'quantity', 'opId'],
             properties: { sku: { type: 'string' }, quantity: { type: 'integer' }, opId: { type: 'string' } },
+            headers: replayedHeader,
           },
-          422: errorSchema,
-          ...errors,
+          ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 500),
         },
       },
       onRequest: ctx.requireOps,
@@ -189,6 +223,8 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     '/products/:sku/moves',
     {
       schema: {
+        operationId: 'moveProductStock',
+        tags: ['products'],
         summary: 'Move units between available and the non-sellable states (ops)',
         security,
         params: skuParams,
@@ -201,16 +237,13 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
         },
         response: {
           200: {
+            description: 'Moved (409 insufficient_stock when `from` has fewer units)',
             type: 'object',
-            properties: {
-              sku: { type: 'string' },
-              quantity: { type: 'integer' },
-              from: { type: 'string' },
-              to: { type: 'string' },
-            },
+            required: ['sku', 'quantity', 'from', 'to'],
+            properties: { sku: { type: 'string' }, quantity: { type: 'integer' }, from: stateSchema, to: stateSchema },
+            headers: replayedHeader,
           },
-          422: errorSchema,
-          ...errors,
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
         },
       },
       onRequest: ctx.requireOps,
