@@ -227,10 +227,8 @@ export function createActivities(deps: ActivityDeps) {
           updateId: `lock-${input.orderId}`,
         });
       } catch (err) {
-        const finished =
-          err instanceof WorkflowNotFoundError ||
-          err instanceof WorkflowUpdateFailedError ||
-          (err instanceof Error && /already completed|not found/i.test(err.message));
+        // Not found is also Temporal's answer for an update to a run that has closed: the stored line says how.
+        const finished = err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError;
         if (!finished) throw err;
         const line = await cartLines.get(input.cartId, input.holdId);
         if (!line) throw ApplicationFailure.nonRetryable(`no cart line ${input.holdId}`, 'UnknownCartLineError');
