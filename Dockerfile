@@ -9,7 +9,7 @@
 FROM node:20-bookworm-slim AS web
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY web ./web
 RUN npm run build:web
 
@@ -17,7 +17,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY src ./src
@@ -28,5 +28,6 @@ COPY --from=web /app/web/dist ./web/dist
 RUN mkdir -p /app/.holdfast && chown node:node /app/.holdfast
 USER node
 
-EXPOSE 3000
+# 3000: the API (and its /metrics); 9464: a worker's /metrics (WORKER_METRICS_PORT).
+EXPOSE 3000 9464
 CMD ["npx", "tsx", "src/api/server.ts"]

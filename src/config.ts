@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -35,6 +36,10 @@ export const configSchema = z.object({
 
   HOLDFAST_TOKEN_SECRET: optionalString,
 
+  /** `npm run worker` serves its Prometheus metrics (and the Temporal SDK's) at http://HOST:PORT/metrics. */
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  WORKER_METRICS_PORT: port.default(9464),
+
   /**
    * Workflow runs a worker keeps in memory. Idle holds past it are evicted and replayed from their short
    * histories when they next wake; it bounds worker memory (about 0.1-0.2 MB per cached run).
@@ -58,11 +63,19 @@ export interface Config extends RawConfig {
   readonly home: string;
   /** MONGODB_URI split on commas: one URI per shard. Empty when FerretDB is embedded. */
   readonly mongoUris: readonly string[];
-  /** The ops bearer token; generated in development when none is configured. */
+  /** The ops bearer token: HOLDFAST_OPS_TOKEN, else one holdfast generated (see opsTokenSource). */
   readonly opsToken: string;
+  /**
+   * Where opsToken comes from: `environment` (HOLDFAST_OPS_TOKEN), `kept` (development: generated once and kept in
+   * secretsFile) or `process` (generated for this process only: tests, and production, where the API refuses it).
+   */
+  readonly opsTokenSource: 'environment' | 'kept' | 'process';
+  /** True unless HOLDFAST_OPS_TOKEN gave the token. */
   readonly opsTokenGenerated: boolean;
-  /** Signs shoppers' cart tokens; generated per process in development when none is configured. */
+  /** Signs shoppers' cart tokens: HOLDFAST_TOKEN_SECRET, else generated like opsToken. */
   readonly tokenSecret: string;
+  /** Development only: HOLDFAST_HOME/secrets.json, where generated secrets are kept across restarts. */
+  readonly secretsFile: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -76,15 +89,71 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const raw = parsed.data;
-  const opsToken = raw.HOLDFAST_OPS_TOKEN ?? randomBytes(24).toString('base64url');
+  const home = path.resolve(cwd, raw.HOLDFAST_HOME);
+  // Development keeps what it generates, so a restart keeps the ops token and every shopper's cart token valid.
+  const secretsFile = raw.NODE_ENV === 'development' ? path.join(home, 'secrets.json') : undefined;
+  const fromEnv = raw.HOLDFAST_OPS_TOKEN !== undefined && raw.HOLDFAST_TOKEN_SECRET !== undefined;
+  const generated = fromEnv ? undefined : secretsFile ? keptSecrets(secretsFile) : newSecrets();
   return Object.freeze({
     ...raw,
-    home: path.resolve(cwd, raw.HOLDFAST_HOME),
+    home,
     mongoUris: splitShardUris(raw.MONGODB_URI ?? ''),
-    opsToken,
+    opsToken: raw.HOLDFAST_OPS_TOKEN ?? generated!.opsToken,
+    opsTokenSource: raw.HOLDFAST_OPS_TOKEN ? 'environment' : secretsFile ? 'kept' : 'process',
     opsTokenGenerated: raw.HOLDFAST_OPS_TOKEN === undefined,
-    tokenSecret: raw.HOLDFAST_TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
+    tokenSecret: raw.HOLDFAST_TOKEN_SECRET ?? generated!.tokenSecret,
+    secretsFile,
   });
+}
+
+const secretsSchema = z.object({ opsToken: z.string().min(1), tokenSecret: z.string().min(1) });
+type Secrets = z.infer<typeof secretsSchema>;
+
+function newSecrets(): Secrets {
+  return { opsToken: randomBytes(24).toString('base64url'), tokenSecret: randomBytes(32).toString('base64url') };
+}
+
+/** The secrets kept in `file`, written there (mode 0600) first when there are none yet. */
+function keptSecrets(file: string): Secrets {
+  const existing = readSecrets(file);
+  if (existing) return existing;
+  const secrets = newSecrets();
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  try {
+    // A link never replaces a file: when two processes start at once, the first one's secrets stand for both.
+    linkSync(temp, file);
+    return secrets;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readSecrets(file)!;
+    throw err;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+function readSecrets(file: string): Secrets | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const parsed = secretsSchema.safeParse(parseJson(text));
+  if (!parsed.success) {
+    throw new ConfigError(`${file} does not hold holdfast's secrets: delete it and holdfast generates new ones`);
+  }
+  return parsed.data;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Splits "uri1,uri2" into shard URIs; commas inside one URI's host list (a replica set seed list) stay. */
@@ -95,7 +164,7 @@ export function splitShardUris(value: string): string[] {
     .filter((u) => u !== '');
 }
 
-/** The API serves real shoppers in production: its secrets must be configured, not generated per process. */
+/** The API serves real shoppers in production: its secrets must be configured, not generated by holdfast. */
 export function assertApiSecrets(config: Config): void {
   if (config.NODE_ENV === 'production' && (!config.HOLDFAST_OPS_TOKEN || !config.HOLDFAST_TOKEN_SECRET)) {
     throw new ConfigError('HOLDFAST_OPS_TOKEN and HOLDFAST_TOKEN_SECRET must be set in production');

@@ -1,11 +1,21 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricsOptions {
+  /**
+   * The Temporal SDK's own Prometheus exporter (see installWorkerRuntime): its metrics are appended to this
+   * registry's, so one scrape (the API's /metrics, the worker's) gets holdfast's and the SDK's together.
+   */
+  readonly sdkMetricsUrl?: string;
+}
 
 /**
  * Prometheus metrics of one process (API and worker share it under `npm start`). Activities count what
  * happens to holds and checkouts where it happens; the API counts requests.
  */
-export function createMetrics() {
-  const registry = new Registry();
+export function createMetrics(options: MetricsOptions = {}) {
+  const registry = options.sdkMetricsUrl ? new RegistryWithSdkMetrics(options.sdkMetricsUrl) : new Registry();
   collectDefaultMetrics({ register: registry });
   return {
     registry,
@@ -32,3 +42,56 @@ export function createMetrics() {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The SDK's metrics live in its native core, which exports them only through its own HTTP endpoint: this
+ * registry's exposition ends with that endpoint's text, scraped at the same moment.
+ */
+class RegistryWithSdkMetrics extends Registry {
+  constructor(private readonly sdkMetricsUrl: string) {
+    super();
+  }
+
+  override async metrics(): Promise<string> {
+    const [ours, sdk] = await Promise.all([super.metrics(), this.sdkMetrics()]);
+    return `${ours}\n${sdk}`;
+  }
+
+  private async sdkMetrics(): Promise<string> {
+    try {
+      const response = await fetch(this.sdkMetricsUrl, { signal: AbortSignal.timeout(5_000) });
+      if (response.ok) return await response.text();
+      return `# Temporal SDK metrics unavailable: HTTP ${response.status}\n`;
+    } catch (err) {
+      return `# Temporal SDK metrics unavailable: ${err instanceof Error ? err.message : String(err)}\n`;
+    }
+  }
+}
+
+export interface MetricsServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the registry at http://host:port/metrics (the worker's endpoint: `npm run worker` has no API). */
+export async function serveMetrics(registry: Registry, host: string, port: number): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${bound}/metrics`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

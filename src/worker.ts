@@ -1,10 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/common';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { createActivities, FakePaymentGateway, type ActivityDeps } from './activities';
-import { loadConfig } from './config';
+import { ConfigError, loadConfig } from './config';
 import { collections, ensureSchema, ShardSet } from './db';
-import { createMetrics, type Metrics } from './metrics';
+import { assertPortsFree, freePorts, SetupError } from './infra';
+import { createMetrics, serveMetrics, type Metrics } from './metrics';
 import { StockService } from './stock';
 import { createLogger } from './logger';
 
@@ -47,13 +50,48 @@ export function activityDeps(
   };
 }
 
+const sdkLevels: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN' };
+const pinoLevels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+
+/**
+ * Installs the Temporal SDK's runtime for this process (once, before any connection): the SDK's logs, its
+ * native core's included, go through `log` (pino), and its metrics to a Prometheus exporter on a free loopback
+ * port. Returns that exporter's URL, for createMetrics({ sdkMetricsUrl }).
+ */
+export async function installWorkerRuntime(
+  log: Logger,
+  options: { shutdownSignals?: NodeJS.Signals[] } = {},
+): Promise<string> {
+  const [port] = await freePorts(1);
+  const level = sdkLevels[log.level] ?? 'ERROR';
+  Runtime.install({
+    ...options,
+    logger: new DefaultLogger(level, ({ level, message, meta }) => log[pinoLevels[level]](meta ?? {}, message)),
+    telemetryOptions: {
+      // The core logs a line per poll at INFO: it gets WARN unless LOG_LEVEL asks for debug or trace.
+      logging: {
+        filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'WARN' : level, other: 'ERROR' }),
+        forward: {},
+      },
+      metrics: { prometheus: { bindAddress: `127.0.0.1:${port}` } },
+    },
+  });
+  return `http://127.0.0.1:${port}/metrics`;
+}
+
 /** `npm run worker`: a worker process against external servers (TEMPORAL_ADDRESS, MONGODB_URI). */
 async function run() {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, 'worker');
   if (!config.TEMPORAL_ADDRESS || config.mongoUris.length === 0) {
-    throw new Error('npm run worker needs TEMPORAL_ADDRESS and MONGODB_URI; npm start runs the embedded stack');
+    throw new ConfigError('npm run worker needs TEMPORAL_ADDRESS and MONGODB_URI; npm start runs the embedded stack');
   }
+  const { WORKER_METRICS_HOST: metricsHost, WORKER_METRICS_PORT: metricsPort } = config;
+  await assertPortsFree([
+    { host: metricsHost, port: metricsPort, what: 'the worker metrics', envVar: 'WORKER_METRICS_PORT' },
+  ]);
+  const metrics = createMetrics({ sdkMetricsUrl: await installWorkerRuntime(log.child({ component: 'temporal' })) });
+  const metricsServer = await serveMetrics(metrics.registry, metricsHost, metricsPort);
   const shards = await ShardSet.connect({ uris: config.mongoUris, stockDb: config.STOCK_DB, cartsDb: config.CARTS_DB });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -63,12 +101,13 @@ async function run() {
     const worker = await createWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
-      deps: activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE),
+      deps: activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE, metrics),
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     });
-    log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+    log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer.url }, 'worker running');
     await worker.run();
   } finally {
+    await metricsServer.close();
     await clientConnection.close();
     await connection.close();
     await shards.close();
@@ -77,7 +116,8 @@ async function run() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   run().catch((err: unknown) => {
-    console.error(err);
+    // Setup and configuration errors are sentences for the operator; anything else needs its stack.
+    console.error(err instanceof SetupError || err instanceof ConfigError ? `holdfast: ${err.message}` : err);
     process.exit(1);
   });
 }

@@ -1,7 +1,17 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collections } from '../src/db';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { ProductView } from '../src/cli/api-client';
+import { demoCatalogue } from '../src/cli/seed';
+import { collections, ShardSet } from '../src/db';
+import { freePorts } from '../src/infra';
 import { bearer, opsToken, startTestApi, type TestApi } from './api-helpers';
 import { uniqueId } from './helpers';
 
@@ -13,10 +23,14 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs the CLI as ops would: its own process, with only the environment given here. */
+/**
+ * Runs the CLI as ops would: its own process, with only the environment given here. NODE_ENV is `test` unless
+ * given, so that no run reads or writes development secrets (the repository's own .holdfast least of all).
+ */
 function holdfast(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const fullEnv = { NODE_ENV: 'test', HOLDFAST_HOME: path.join(os.tmpdir(), 'holdfast-cli-unused'), ...env };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, ...args], { env, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { env: fullEnv, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') reject(err);
       else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
@@ -210,6 +224,63 @@ describe('ops CLI (child processes against the real API, Temporal and FerretDB)'
     expect((await holdfast(['product', 'show', sku], { API_PORT: port })).code).toBe(0);
   });
 
+  it('in development, sends the ops token npm start keeps in HOLDFAST_HOME/secrets.json, to a local API only', async () => {
+    const sku = await createProduct('--quantity', '1', '--policy', 'strict');
+    const home = await mkdtemp(path.join(os.tmpdir(), 'holdfast-cli-'));
+    const seen: (string | undefined)[] = [];
+    const elsewhere = http.createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized","message":"no"}');
+    });
+    try {
+      await writeFile(path.join(home, 'secrets.json'), JSON.stringify({ opsToken, tokenSecret: 'unused' }));
+      const dev = { NODE_ENV: 'development', HOLDFAST_HOME: home };
+      const port = new URL(url).port;
+      const kept = await holdfast(['restock', sku, '2'], { ...dev, API_PORT: port });
+      expect(kept.code, kept.stderr).toBe(0);
+      const byName = await holdfast(['restock', sku, '2', '--api', `http://localhost:${port}`], dev);
+      expect(byName.code, byName.stderr).toBe(0);
+
+      // Any other host, even another loopback address, gets no kept token.
+      await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.2', resolve));
+      const other = `http://127.0.0.2:${(elsewhere.address() as net.AddressInfo).port}`;
+      const sent = await holdfast(['restock', sku, '2', '--api', other], dev);
+      expect(sent.stderr).toMatch(/^error: unauthorized: /);
+      expect(seen).toEqual([undefined]);
+    } finally {
+      elsewhere.close();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('seed: creates the demo catalogue; running it again changes nothing', async () => {
+    const demo = new Set(demoCatalogue.map((p) => p.sku));
+    const bySku = (a: { sku: string }, b: { sku: string }) => a.sku.localeCompare(b.sku);
+    const catalogue = async () =>
+      ((await json('product', 'list')) as ProductView[]).filter((p) => demo.has(p.sku)).sort(bySku);
+
+    const first = await ops('seed');
+    expect(first.code, first.stderr).toBe(0);
+    for (const p of demoCatalogue) expect(first.stdout).toMatch(new RegExp(`^created\\s+${p.sku}\\s`, 'm'));
+    expect(first.stderr).toBe(''); // creating a product is idempotent by SKU: no key to print
+    expect(demoCatalogue.filter((p) => p.policy === 'backorder')).toHaveLength(1);
+    // The API's stock summary may be a second stale.
+    await expect
+      .poll(catalogue)
+      .toEqual(
+        [...demoCatalogue]
+          .sort(bySku)
+          .map(({ sku, name, priceCents, policy, quantity }) =>
+            expect.objectContaining({ sku, name, priceCents, policy, available: quantity, sold: 0 }),
+          ),
+      );
+    const before = await catalogue();
+
+    const again = await json('seed');
+    expect(again.map((r: { seeded: string }) => r.seeded)).toEqual(demoCatalogue.map(() => 'exists'));
+    expect(await catalogue()).toEqual(before);
+  });
+
   it('exits 1 with the API error code for an unknown SKU or reorder', async () => {
     for (const args of [
       ['product', 'show', 'no-such-sku'],
@@ -310,5 +381,160 @@ describe('ops CLI (child processes against the real API, Temporal and FerretDB)'
     const received = await ops('reorders', 'receive', sku);
     expect(received.code, received.stderr).toBe(0);
     await expect.poll(async () => (await json('product', 'show', sku)).available, { timeout: 20_000 }).toBe(14);
+  });
+});
+
+describe('seed with a product of another definition under a demo SKU', () => {
+  let api: TestApi;
+  let url: string;
+  beforeAll(async () => {
+    api = await startTestApi();
+    url = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('leaves it as it is, creates the others, and exits 1 naming it', async () => {
+    const [taken, ...others] = demoCatalogue;
+    const ops = (...args: string[]) => holdfast([...args, '--api', url, '--token', opsToken]);
+    const created = await ops(
+      ...['product', 'create', '--sku', taken!.sku, '--name', 'Not the demo', '--price-cents', '1'],
+      ...['--quantity', '7', '--policy', 'strict'],
+    );
+    expect(created.code, created.stderr).toBe(0);
+
+    const run = await ops('seed');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(new RegExp(`^conflict\\s+${taken!.sku}\\s+Not the demo\\s`, 'm'));
+    expect(run.stdout).toContain(`${taken!.sku}: another product with this SKU exists; it was left as it is`);
+    for (const p of others) expect(run.stdout).toMatch(new RegExp(`^created\\s+${p.sku}\\s`, 'm'));
+    const product = JSON.parse((await ops('product', 'show', taken!.sku, '--json')).stdout);
+    expect(product).toMatchObject({ name: 'Not the demo', priceCents: 1, available: 7 });
+  });
+});
+
+describe('reset', () => {
+  let home: string;
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'holdfast-reset-'));
+    const [temporal, ui, ferret] = await freePorts(3);
+    env = {
+      NODE_ENV: 'development',
+      HOLDFAST_HOME: home,
+      TEMPORAL_PORT: String(temporal),
+      TEMPORAL_UI_PORT: String(ui),
+      FERRETDB_BASE_PORT: String(ferret),
+      FERRETDB_SHARDS: '1',
+    };
+    // What a stopped `npm start` leaves: the servers' data, their logs, the kept secrets.
+    await mkdir(path.join(home, 'data', 'ferretdb', 'shard-0'), { recursive: true });
+    await writeFile(path.join(home, 'data', 'ferretdb', 'shard-0', 'holdfast_stock.sqlite'), '');
+    await writeFile(path.join(home, 'data', 'temporal.db'), '');
+    await writeFile(path.join(home, 'data', 'temporal.db-wal'), '');
+    await mkdir(path.join(home, 'logs'));
+    await writeFile(path.join(home, 'logs', 'temporal.log'), '');
+    await writeFile(path.join(home, 'secrets.json'), JSON.stringify({ opsToken: 'o', tokenSecret: 's' }));
+  });
+  afterEach(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  const untouched = () =>
+    ['data/ferretdb/shard-0/holdfast_stock.sqlite', 'data/temporal.db'].every((f) => existsSync(path.join(home, f)));
+
+  it('deletes the stopped local stack’s databases and runs with --yes; logs and secrets stay', async () => {
+    const run = await holdfast(['reset', '--yes'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`deleted ${path.join(home, 'data', 'ferretdb')}`);
+    expect(run.stdout).toContain(`deleted ${path.join(home, 'data', 'temporal.db')}`);
+    for (const gone of ['data/ferretdb', 'data/temporal.db', 'data/temporal.db-wal']) {
+      expect(existsSync(path.join(home, gone)), gone).toBe(false);
+    }
+    for (const kept of ['logs/temporal.log', 'secrets.json'])
+      expect(existsSync(path.join(home, kept)), kept).toBe(true);
+  });
+
+  it('asks first: without --yes and without a terminal it changes nothing', async () => {
+    const run = await holdfast(['reset'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('reset deletes data: confirm with --yes, or run it in a terminal to be asked');
+    expect(untouched()).toBe(true);
+  });
+
+  it('refuses while the local stack runs, naming the port and its holder', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(Number(env.TEMPORAL_PORT), '127.0.0.1', resolve));
+    try {
+      const run = await holdfast(['reset', '--yes'], env);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^error: stack_running: the local stack is running: stop it/);
+      expect(run.stderr).toContain(`port ${env.TEMPORAL_PORT} (Temporal dev server): pid ${process.pid} `);
+      expect(untouched()).toBe(true);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses servers it did not start (MONGODB_URI, TEMPORAL_ADDRESS) unless forced', async () => {
+    for (const [name, value] of [
+      ['MONGODB_URI', 'mongodb://127.0.0.1:9/'],
+      ['TEMPORAL_ADDRESS', '127.0.0.1:9'],
+    ]) {
+      const run = await holdfast(['reset', '--yes'], { ...env, [name!]: value! });
+      expect(run.code, name).toBe(1);
+      expect(run.stderr).toContain(`error: refused: ${name} points at servers holdfast did not start`);
+      expect(run.stderr).toContain('--force');
+    }
+    expect(untouched()).toBe(true);
+  });
+
+  it('--force: terminates the running workflows of its task queue and drops its databases there', async () => {
+    const suffix = uniqueId('r').replace('-', '');
+    const [stockDb, cartsDb] = [`t_stock_${suffix}`, `t_carts_${suffix}`];
+    const taskQueue = uniqueId('reset');
+    const shards = await ShardSet.connect({ uris: inject('mongoUris'), stockDb, cartsDb });
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    const client = new Client({ connection });
+    try {
+      for (let shard = 0; shard < shards.size; shard++) {
+        await shards.stockDb(shard).collection('products').insertOne({ shard });
+        await shards.cartsDb(shard).collection('carts').insertOne({ shard });
+      }
+      // No worker polls these queues: the runs stay running until someone ends them.
+      const start = (queue: string) =>
+        client.workflow.start('holdWorkflow', { taskQueue: queue, workflowId: uniqueId('run'), args: [] });
+      const ours = await Promise.all([start(taskQueue), start(taskQueue)]);
+      const another = await start(uniqueId('other'));
+      const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
+      await expect.poll(async () => (await client.workflow.count(query)).count, { timeout: 10_000 }).toBe(2);
+
+      const run = await holdfast(['reset', '--yes', '--force'], {
+        ...env,
+        MONGODB_URI: inject('mongoUris').join(','),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        STOCK_DB: stockDb,
+        CARTS_DB: cartsDb,
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('terminated 2 running workflows');
+      expect(run.stdout).toContain(`dropped ${stockDb} and ${cartsDb} on ${shards.size} shards`);
+      expect(run.stdout).toContain("restart holdfast's API and workers");
+      for (const handle of ours) expect((await handle.describe()).status.name).toBe('TERMINATED');
+      expect((await another.describe()).status.name).toBe('RUNNING');
+      await another.terminate('test over');
+      for (let shard = 0; shard < shards.size; shard++) {
+        const { databases } = await shards.stockDb(shard).admin().listDatabases({ nameOnly: true });
+        expect(databases.map((d) => d.name)).not.toContain(stockDb);
+        expect(databases.map((d) => d.name)).not.toContain(cartsDb);
+      }
+      // The embedded stack's files are not what --force with external servers empties.
+      expect(untouched()).toBe(true);
+    } finally {
+      await connection.close();
+      await shards.close();
+    }
   });
 });

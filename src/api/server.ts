@@ -29,7 +29,10 @@ async function run() {
       webRoot,
     });
     await app.listen({ host: config.API_HOST, port: config.API_PORT });
-    if (config.opsTokenGenerated) log.warn('HOLDFAST_OPS_TOKEN is not set: a token was generated for this process');
+    if (config.opsTokenSource === 'kept') log.info({ file: config.secretsFile }, 'ops token kept in HOLDFAST_HOME');
+    if (config.opsTokenSource === 'process') {
+      log.warn('HOLDFAST_OPS_TOKEN is not set: a token was generated for this process');
+    }
     await new Promise<void>((resolve) => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
     });

@@ -5,6 +5,17 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** A command that could not do its work (not an API error): main prints `error: <code>: <message>` and exits 1. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Every option of every command, parsed in one pass; each command lists the ones it accepts. */
 export const optionSpecs = {
   api: { type: 'string' },
@@ -21,6 +32,8 @@ export const optionSpecs = {
   reorder: { type: 'string' },
   reason: { type: 'string' },
   'idempotency-key': { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  force: { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof optionSpecs;

@@ -1,7 +1,10 @@
 import { productViewSchema, stateSchema } from '../api/schemas';
+import type { Config } from '../config';
 import type { ApiClient, ProductView, ReorderAction } from './api-client';
 import { globalOptions, oneOf, required, UsageError, wholeNumber, type OptionName, type Options } from './args';
 import { fields, price, table } from './output';
+import { resetCommand } from './reset';
+import { seedCommand } from './seed';
 
 /** What a command prints: `data` with --json, `text` otherwise. */
 export interface Outcome {
@@ -10,7 +13,7 @@ export interface Outcome {
   readonly exitCode?: number;
 }
 
-export interface Command {
+interface CommandBase {
   /** The words that name it: `['backorders', 'move']`. */
   readonly words: readonly string[];
   /** Its arguments and options as the help shows them. */
@@ -19,10 +22,24 @@ export interface Command {
   /** Positional argument names; a last name ending in "..." takes any number, including none. */
   readonly params: readonly string[];
   readonly options?: readonly OptionName[];
+}
+
+/** A command that is a client of the HTTP API: almost all of them. */
+export interface ApiCommand extends CommandBase {
+  readonly local?: undefined;
   /** A write: sent with an Idempotency-Key (`--idempotency-key K`, or a new one), printed so it can be retried. */
   readonly writes?: true;
   run(client: ApiClient, args: readonly string[], options: Options): Promise<Outcome>;
 }
+
+/** A command on the local stack itself, with no API to ask (reset). */
+export interface LocalCommand extends CommandBase {
+  readonly local: true;
+  readonly writes?: undefined;
+  run(config: Readonly<Config>, args: readonly string[], options: Options): Promise<Outcome>;
+}
+
+export type Command = ApiCommand | LocalCommand;
 
 const policies = productViewSchema.properties.policy.enum;
 const states = stateSchema.enum;
@@ -74,6 +91,7 @@ function reorderDecision(action: ReorderAction, option: OptionName, summary: str
 }
 
 export const commands: readonly Command[] = [
+  seedCommand,
   {
     words: ['product', 'create'],
     usage:
@@ -244,6 +262,7 @@ export const commands: readonly Command[] = [
       return { data: report, text: lines.join('\n'), exitCode: violations.length > 0 ? 1 : 0 };
     },
   },
+  resetCommand,
 ];
 
 /** The command the positionals name, and the arguments after its words. */

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { idempotencyKeySchema } from '../api/schemas';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { ApiClient, ApiError } from './api-client';
-import { parseCommandLine, UsageError, type Options } from './args';
-import { checkArguments, commands, commandUsage, findCommand, type Command } from './commands';
+import { CommandError, parseCommandLine, UsageError, type Options } from './args';
+import { checkArguments, commands, commandUsage, findCommand, type Command, type Outcome } from './commands';
 
 const exitOk = 0;
 const exitFailed = 1;
@@ -25,8 +25,11 @@ function helpText(): string {
     '',
     'options:',
     '  --api URL       the HTTP API (default http://$API_HOST:$API_PORT, i.e. http://127.0.0.1:3000)',
-    '  --token TOKEN   the ops bearer token (default $HOLDFAST_OPS_TOKEN; prefer it: arguments show in ps)',
+    '  --token TOKEN   the ops bearer token (default $HOLDFAST_OPS_TOKEN, else in development the token npm start',
+    '                  keeps in $HOLDFAST_HOME/secrets.json, sent to a local API only; prefer these: arguments show in ps)',
     "  --json          print the API's JSON instead of tables",
+    '  --yes           reset: go ahead without asking',
+    '  --force         reset: also empty the servers that MONGODB_URI and TEMPORAL_ADDRESS point at',
     '  --idempotency-key K',
     '                  writes: send it with this key, as an earlier run of it printed (default: a new key, printed);',
     '                  a restock or move sent again with its key is not done twice',
@@ -35,10 +38,13 @@ function helpText(): string {
   ].join('\n');
 }
 
-/** The API and token: options first, then the configuration (read only when an option is missing). */
-function connection(options: Options): { api: string; token: string | undefined } {
-  let config: Readonly<Config> | undefined;
-  const configured = () => (config ??= loadConfig());
+const loopbackHosts = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The API and token: options first, then the configuration (read only when an option is missing). The token
+ * development keeps for `npm start` goes only to an API on this machine: it is no one else's business.
+ */
+function connection(options: Options, configured: () => Readonly<Config>): { api: string; token: string | undefined } {
   const api = options.api ?? `http://${configured().API_HOST}:${configured().API_PORT}`;
   let url: URL;
   try {
@@ -48,7 +54,10 @@ function connection(options: Options): { api: string; token: string | undefined 
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new UsageError(`--api must be http(s), got "${api}"`);
-  return { api, token: options.token ?? configured().HOLDFAST_OPS_TOKEN };
+  if (options.token !== undefined) return { api, token: options.token };
+  const config = configured();
+  const kept = config.opsTokenSource === 'kept' && loopbackHosts.has(url.hostname);
+  return { api, token: config.HOLDFAST_OPS_TOKEN ?? (kept ? config.opsToken : undefined) };
 }
 
 /** A write's Idempotency-Key: the one given, to retry an earlier run, or a new one. Reads send none. */
@@ -88,9 +97,16 @@ async function run(argv: readonly string[]): Promise<number> {
       return exitOk;
     }
     checkArguments(command, found.args, options);
-    const { api, token } = connection(options);
-    idempotencyKey = idempotencyKeyOf(command, options);
-    const outcome = await command.run(new ApiClient(api, token, idempotencyKey), found.args, options);
+    let config: Readonly<Config> | undefined;
+    const configured = () => (config ??= loadConfig());
+    let outcome: Outcome;
+    if (command.local) {
+      outcome = await command.run(configured(), found.args, options);
+    } else {
+      const { api, token } = connection(options, configured);
+      idempotencyKey = idempotencyKeyOf(command, options);
+      outcome = await command.run(new ApiClient(api, token, idempotencyKey), found.args, options);
+    }
     process.stdout.write(`${options.json ? JSON.stringify(outcome.data, null, 2) : outcome.text}\n`);
     return outcome.exitCode ?? exitOk;
   } catch (err) {
@@ -108,6 +124,10 @@ async function run(argv: readonly string[]): Promise<number> {
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`error: invalid_config: ${err.message}\n`);
+      return exitFailed;
+    }
+    if (err instanceof CommandError) {
+      process.stderr.write(`error: ${err.code}: ${err.message}\n`);
       return exitFailed;
     }
     throw err;

@@ -1,5 +1,6 @@
 export * from './ferretdb';
 export * from './paths';
+export * from './ports';
 export * from './process';
 export * from './stack';
 export * from './temporal';

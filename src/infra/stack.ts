@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { ensureFerretDbBinary, startFerretDbShards } from './ferretdb';
 import { homePaths } from './paths';
+import { assertPortsFree, type PortUse } from './ports';
 import type { ManagedProcess } from './process';
 import { ensureTemporalBinaries, startTemporalDevServer } from './temporal';
 
@@ -25,13 +26,51 @@ export interface StackOptions {
   readonly ui?: boolean;
   /** FerretDB ports, one per shard, instead of FERRETDB_SHARDS ports from FERRETDB_BASE_PORT. */
   readonly ferretDbPorts?: readonly number[];
+  /** Ports the caller will listen on (the API): checked free with the servers' before anything starts. */
+  readonly otherPorts?: readonly PortUse[];
+}
+
+/** Where the embedded servers keep their state under a data directory (HOLDFAST_HOME/data by default). */
+export function stackDataPaths(dataDir: string) {
+  return {
+    /** One directory of SQLite files per FerretDB shard. */
+    ferretDb: path.join(dataDir, 'ferretdb'),
+    /** The Temporal dev server's SQLite file: every run and its history. */
+    temporalDb: path.join(dataDir, 'temporal.db'),
+  };
+}
+
+/** The ports of the servers startStack would start (none for the external ones). */
+export function stackPorts(config: Config, options: StackOptions = {}): PortUse[] {
+  const host = '127.0.0.1';
+  const uses: PortUse[] = [];
+  if (config.mongoUris.length === 0) {
+    for (const [shard, port] of ferretDbPorts(config, options).entries()) {
+      uses.push({ port, host, what: `FerretDB shard ${shard}`, envVar: 'FERRETDB_BASE_PORT' });
+    }
+  }
+  if (!config.TEMPORAL_ADDRESS) {
+    uses.push({ port: config.TEMPORAL_PORT, host, what: 'Temporal dev server', envVar: 'TEMPORAL_PORT' });
+    if (options.ui ?? true) {
+      uses.push({ port: config.TEMPORAL_UI_PORT, host, what: 'Temporal Web UI', envVar: 'TEMPORAL_UI_PORT' });
+    }
+  }
+  return uses;
+}
+
+function ferretDbPorts(config: Config, options: StackOptions): readonly number[] {
+  return (
+    options.ferretDbPorts ?? Array.from({ length: config.FERRETDB_SHARDS }, (_, i) => config.FERRETDB_BASE_PORT + i)
+  );
 }
 
 /**
  * Brings up whatever is not external: Temporal unless TEMPORAL_ADDRESS is set, FerretDB shards unless
- * MONGODB_URI is set. Installs the pinned binaries on first use; later starts reuse them.
+ * MONGODB_URI is set. Installs the pinned binaries on first use; later starts reuse them. Throws
+ * PortsInUseError, having installed, started and written nothing, when one of its ports is taken.
  */
 export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
+  await assertPortsFree([...stackPorts(config, options), ...(options.otherPorts ?? [])]);
   const paths = homePaths(config.home);
   const dataDir = options.dataDir ?? paths.data;
   const logDir = options.logDir ?? paths.logs;
@@ -48,10 +87,8 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     if (ferretBinary) {
       const shards = await startFerretDbShards({
         binary: await ferretBinary,
-        ports:
-          options.ferretDbPorts ??
-          Array.from({ length: config.FERRETDB_SHARDS }, (_, i) => config.FERRETDB_BASE_PORT + i),
-        dataDir: path.join(dataDir, 'ferretdb'),
+        ports: ferretDbPorts(config, options),
+        dataDir: stackDataPaths(dataDir).ferretDb,
         logDir,
       });
       procs.push(...shards.procs);
@@ -68,7 +105,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
           port: config.TEMPORAL_PORT,
           uiPort: ui ? config.TEMPORAL_UI_PORT : undefined,
           namespace: config.TEMPORAL_NAMESPACE,
-          dbFile: path.join(dataDir, 'temporal.db'),
+          dbFile: stackDataPaths(dataDir).temporalDb,
           logFile: path.join(logDir, 'temporal.log'),
         }),
       );
