@@ -109,7 +109,11 @@ export class Cluster {
       ensureTemporalBinaries(config.home, config.PATH),
       ensureFerretDbBinary(config.home, config.PATH),
     ]);
-    const [temporalPort, apiPort, ...shardPorts] = (await freePorts(2 + options.shards)) as [number, number];
+    const [temporalPort, apiPort, metricsPort, ...shardPorts] = (await freePorts(3 + options.shards)) as [
+      number,
+      number,
+      number,
+    ];
     const logDir = path.join(options.dataDir, 'logs');
     const opsToken = randomBytes(24).toString('base64url');
     const suffix = randomBytes(4).toString('hex');
@@ -126,6 +130,8 @@ export class Cluster {
       CARTS_DB: `chaos_carts_${suffix}`,
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
+      // Not the default 9464: the run must not collide with a worker or another run on this machine.
+      WORKER_METRICS_PORT: String(metricsPort),
       HOLDFAST_OPS_TOKEN: opsToken,
       HOLDFAST_TOKEN_SECRET: randomBytes(32).toString('base64url'),
       HOLD_TTL_SECONDS: String(options.ttlSeconds),
