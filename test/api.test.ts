@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyDigest } from '../src/api/idempotency';
 import { collections } from '../src/db';
 import { checkInvariants } from '../src/stock';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
 import { bearer, ops, startTestApi, type TestApi } from './api-helpers';
 

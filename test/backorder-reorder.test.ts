@@ -10,8 +10,8 @@ import {
   removeLineUpdate,
   reorderStateQuery,
   reprioritiseBackorderSignal,
-} from '../src/workflows/messages';
-import { workflowIds } from '../src/workflows/workflow-ids';
+} from '../src/contract/messages';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
 import { addToCart, createTestWorker, type TestWorker, useTimeSkippingWorker } from './workflow-helpers';
 

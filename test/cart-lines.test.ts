@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CartLineStore, type ShardSet } from '../src/db';
-import type { CartLine } from '../src/workflows/types';
+import type { CartLine } from '../src/contract/types';
 import { connectTestShards, uniqueId } from './helpers';
 
 function line(cartId: string, n: number, status: CartLine['status'] = 'pending'): CartLine {

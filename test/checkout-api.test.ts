@@ -1,6 +1,6 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
 import { bearer, ops, startTestApi, type TestApi } from './api-helpers';
 

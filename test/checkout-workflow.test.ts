@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Activities } from '../src/activities';
 import { collections, type ShardSet } from '../src/db';
 import { checkInvariants } from '../src/stock';
-import { holdStateQuery, removeLineUpdate } from '../src/workflows/messages';
-import type { CheckoutInput, Order } from '../src/workflows/types';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import { holdStateQuery, removeLineUpdate } from '../src/contract/messages';
+import type { CheckoutInput, Order } from '../src/contract/types';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { connectTestShards, uniqueId } from './helpers';
 import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
 

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { collections, type ShardSet } from '../src/db';
 import { checkSystem } from '../src/ops/check-system';
 import { checkInvariants, StockService } from '../src/stock';
-import type { CartLine, Order } from '../src/workflows/types';
-import { HoldStatus, Sku } from '../src/workflows/search-attributes';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import type { CartLine, Order } from '../src/contract/types';
+import { HoldStatus, Sku } from '../src/contract/search-attributes';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { connectTestShards, uniqueId } from './helpers';
 import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
 

@@ -10,9 +10,9 @@ import {
   holdStateQuery,
   lockForCheckoutUpdate,
   removeLineUpdate,
-} from '../src/workflows/messages';
-import { holdRevision } from '../src/workflows/types';
-import { workflowIds } from '../src/workflows/workflow-ids';
+} from '../src/contract/messages';
+import { holdRevision } from '../src/contract/types';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
 import { addToCart, type TestWorker, useTimeSkippingWorker } from './workflow-helpers';
 

@@ -20,7 +20,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Order } from '../src/workflows/types';
+import type { Order } from '../src/contract/types';
 import { startTestApi } from './api-helpers';
 import { uniqueId } from './helpers';
 import { ApiCalls, waitUntilQuiet, type CartRef, type Reply } from './model-helpers';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { InjectOptions } from 'fastify';
 import type { ProductView } from '../src/cli/api-client';
 import type { SystemReport } from '../src/ops/check-system';
-import type { BackorderQueueState, CartLine, Order } from '../src/workflows/types';
+import type { BackorderQueueState, CartLine, Order } from '../src/contract/types';
 import { bearer, ops, type TestApi } from './api-helpers';
 
 /** One answer of the API, its body parsed when it is JSON. */

@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
 import { checkInvariants } from '../src/stock';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
 import { type TestWorker, useTimeSkippingWorker } from './workflow-helpers';
 

@@ -3,9 +3,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { collections, type ShardSet } from '../src/db';
 import { checkSystem } from '../src/ops/check-system';
-import { changeQuantityUpdate } from '../src/workflows/messages';
-import type { CheckoutInput, Order } from '../src/workflows/types';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import { changeQuantityUpdate } from '../src/contract/messages';
+import type { CheckoutInput, Order } from '../src/contract/types';
+import { workflowIds } from '../src/contract/workflow-ids';
 import { connectTestShards, uniqueId } from './helpers';
 import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
 

@@ -9,8 +9,8 @@ import { collections, type ShardSet } from '../src/db';
 import { connectTestShards } from './helpers';
 import { createMetrics } from '../src/metrics';
 import { StockService } from '../src/stock';
-import { addToCartUpdate } from '../src/workflows/messages';
-import type { AddToCartResult, HoldWorkflowInput } from '../src/workflows/types';
+import { addToCartUpdate } from '../src/contract/messages';
+import type { AddToCartResult, HoldWorkflowInput } from '../src/contract/types';
 import { holdStartOperation } from '../src/api/hold-start';
 import { workflowsPath } from '../src/worker';
 

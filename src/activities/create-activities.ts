@@ -18,12 +18,12 @@ import {
   lockForCheckoutUpdate,
   restockSignal,
   unitsReturnedSignal,
-} from '../workflows/messages';
+} from '../contract/messages';
 import type { Metrics } from '../metrics';
-import type { BackorderEntry, CartLine, CheckoutStanding, LockResult, Order } from '../workflows/types';
+import type { BackorderEntry, CartLine, CheckoutStanding, LockResult, Order } from '../contract/types';
 import { CardDeclinedError, type Charge, type PaymentGateway } from './payment-gateway';
-import { workflowIds } from '../workflows/workflow-ids';
-import { OrderId } from '../workflows/search-attributes';
+import { workflowIds } from '../contract/workflow-ids';
+import { OrderId } from '../contract/search-attributes';
 
 export interface ActivityDeps {
   readonly shards: ShardSet;

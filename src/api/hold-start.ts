@@ -1,9 +1,9 @@
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { holdWorkflow } from '../workflows/hold';
-import { CartId, CustomerId, Sku } from '../workflows/search-attributes';
-import { holdRevision, type HoldWorkflowInput } from '../workflows/types';
-import { workflowIds } from '../workflows/workflow-ids';
+import { CartId, CustomerId, Sku } from '../contract/search-attributes';
+import { holdRevision, type HoldWorkflowInput } from '../contract/types';
+import { workflowIds } from '../contract/workflow-ids';
 
 /**
  * The start half of an add-to-cart's update-with-start (client side; not part of the workflow bundle). The

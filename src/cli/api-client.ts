@@ -1,6 +1,6 @@
 import type { SystemReport } from '../ops/check-system';
 import type { InvariantReport } from '../stock';
-import type { BackorderQueueState, ReorderState } from '../workflows/types';
+import type { BackorderQueueState, ReorderState } from '../contract/types';
 
 /** A product as GET /v1/products/:sku shows it: the catalog entry with live stock. */
 export interface ProductView {

@@ -1,5 +1,5 @@
 import type { Collection } from 'mongodb';
-import type { CartLine } from '../workflows/types';
+import type { CartLine } from '../contract/types';
 import { replaceUnlessNewer } from './guarded-write';
 import { collections, isDuplicateKey } from './schema';
 import type { ShardSet } from './shards';

@@ -1,5 +1,5 @@
 import { MongoClient, type Db } from 'mongodb';
-import { shardOf } from '../stock/hash';
+import { shardOf } from './hash';
 
 export interface ShardSetOptions {
   readonly uris: readonly string[];

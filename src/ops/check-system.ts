@@ -2,7 +2,7 @@ import { collections, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
 import { checkInvariants, type InvariantReport, type StockService } from '../stock';
 import type { Hold, LedgerEntry } from '../stock/types';
-import type { CartLine, Order } from '../workflows/types';
+import type { CartLine, Order } from '../contract/types';
 
 export interface SystemReport {
   readonly ok: boolean;

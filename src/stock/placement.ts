@@ -1,4 +1,4 @@
-import { stableHash } from './hash';
+import { stableHash } from '../db/hash';
 import type { BucketRef } from './types';
 
 /** SKUs are ids in ledger keys: `#` and `|` are separators there, so only these characters are allowed. */

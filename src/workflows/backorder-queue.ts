@@ -16,9 +16,9 @@ import {
   reprioritiseBackorderSignal,
   restockSignal,
   unitsReturnedSignal,
-} from './messages';
-import type { BackorderEntry } from './types';
-import { workflowIds } from './workflow-ids';
+} from '../contract/messages';
+import type { BackorderEntry } from '../contract/types';
+import { workflowIds } from '../contract/workflow-ids';
 
 export interface BackorderQueueInput {
   readonly sku: string;

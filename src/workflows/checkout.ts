@@ -8,10 +8,10 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Hold } from '../stock/types';
 import { data, payments } from './activity-options';
-import { checkoutAbandonedSignal, orderStateQuery, purchasedSignal } from './messages';
-import { CartId, CustomerId, OrderId } from './search-attributes';
-import type { CheckoutInput, Order, OrderLine } from './types';
-import { workflowIds } from './workflow-ids';
+import { checkoutAbandonedSignal, orderStateQuery, purchasedSignal } from '../contract/messages';
+import { CartId, CustomerId, OrderId } from '../contract/search-attributes';
+import type { CheckoutInput, Order, OrderLine } from '../contract/types';
+import { workflowIds } from '../contract/workflow-ids';
 
 /** Why a checkout failed, as the order's `reason` and the failure's type. */
 export type CheckoutFailure =

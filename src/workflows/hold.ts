@@ -10,7 +10,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Hold } from '../stock/types';
 import { data, localData } from './activity-options';
-import { firstAnswerOf } from './line-answer';
+import { firstAnswerOf } from '../contract/line-answer';
 import {
   addToCartUpdate,
   backorderFilledSignal,
@@ -21,9 +21,9 @@ import {
   lockForCheckoutUpdate,
   purchasedSignal,
   removeLineUpdate,
-} from './messages';
-import { CartId, CustomerId, HoldStatus, Sku } from './search-attributes';
-import type { AddToCartResult, CartLine, HoldWorkflowInput, LineStatus, LockResult } from './types';
+} from '../contract/messages';
+import { CartId, CustomerId, HoldStatus, Sku } from '../contract/search-attributes';
+import type { AddToCartResult, CartLine, HoldWorkflowInput, LineStatus, LockResult } from '../contract/types';
 
 /**
  * Where a line is in its life: exactly one phase at a time, so no combination of flags can be half true.

@@ -1,8 +1,13 @@
 import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import { data } from './activity-options';
-import { approveReorderSignal, receiveReorderSignal, rejectReorderSignal, reorderStateQuery } from './messages';
-import { Sku } from './search-attributes';
-import type { ReorderState } from './types';
+import {
+  approveReorderSignal,
+  receiveReorderSignal,
+  rejectReorderSignal,
+  reorderStateQuery,
+} from '../contract/messages';
+import { Sku } from '../contract/search-attributes';
+import type { ReorderState } from '../contract/types';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 

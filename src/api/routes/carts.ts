@@ -6,13 +6,13 @@ import {
 } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { CartLineStore, collections } from '../../db';
-import { addToCartUpdate, changeQuantityUpdate, orderStateQuery, removeLineUpdate } from '../../workflows/messages';
+import { addToCartUpdate, changeQuantityUpdate, orderStateQuery, removeLineUpdate } from '../../contract/messages';
 import { holdStartOperation } from '../hold-start';
 import type { holdWorkflow } from '../../workflows/hold';
-import { firstAnswerOf } from '../../workflows/line-answer';
-import { CartId, OrderId } from '../../workflows/search-attributes';
-import type { AddToCartResult, CheckoutInput, HoldWorkflowInput, Order } from '../../workflows/types';
-import { workflowIds } from '../../workflows/workflow-ids';
+import { firstAnswerOf } from '../../contract/line-answer';
+import { CartId, OrderId } from '../../contract/search-attributes';
+import type { AddToCartResult, CheckoutInput, HoldWorkflowInput, Order } from '../../contract/types';
+import { workflowIds } from '../../contract/workflow-ids';
 import type { RouteContext } from '../app';
 import { HttpError, type ErrorBody } from '../errors';
 import { keyDigest, type StoredResponse } from '../idempotency';

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { checkSystem } from '../../ops/check-system';
-import { OrderId } from '../../workflows/search-attributes';
+import { OrderId } from '../../contract/search-attributes';
 import { checkInvariants } from '../../stock';
 import {
   approveReorderSignal,
@@ -12,9 +12,9 @@ import {
   removeLineUpdate,
   reorderStateQuery,
   reprioritiseBackorderSignal,
-} from '../../workflows/messages';
-import type { BackorderQueueState } from '../../workflows/types';
-import { workflowIds } from '../../workflows/workflow-ids';
+} from '../../contract/messages';
+import type { BackorderQueueState } from '../../contract/types';
+import { workflowIds } from '../../contract/workflow-ids';
 import type { RouteContext } from '../app';
 import { HttpError } from '../errors';
 import {

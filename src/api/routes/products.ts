@@ -6,8 +6,8 @@ import {
   type ProductInput,
   type StockPolicy,
 } from '../../stock';
-import { backorderQueueQuery, restockSignal } from '../../workflows/messages';
-import { workflowIds } from '../../workflows/workflow-ids';
+import { backorderQueueQuery, restockSignal } from '../../contract/messages';
+import { workflowIds } from '../../contract/workflow-ids';
 import type { RouteContext } from '../app';
 import { IdempotencyKeyReusedError, keyDigest } from '../idempotency';
 import {
