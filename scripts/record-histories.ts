@@ -21,10 +21,10 @@ import {
   changeQuantityUpdate,
   receiveReorderSignal,
   removeLineUpdate,
-} from '../src/workflows/messages';
+} from '../src/contract/messages';
 import { holdStartOperation } from '../src/api/hold-start';
-import { holdRevision, type HoldWorkflowInput } from '../src/workflows/types';
-import { workflowIds } from '../src/workflows/workflow-ids';
+import { holdRevision, type HoldWorkflowInput } from '../src/contract/types';
+import { workflowIds } from '../src/contract/workflow-ids';
 
 async function run() {
   Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { SystemReport } from '../../src/ops/check-system';
-import { HoldStatus } from '../../src/workflows/search-attributes';
-import type { BackorderQueueState } from '../../src/workflows/types';
+import { HoldStatus } from '../../src/contract/search-attributes';
+import type { BackorderQueueState } from '../../src/contract/types';
 import { describe, type ApiClient } from './api';
 import { log } from './log';
 import type { BackorderLine, LineView, PlacedOrder, SaleRecord } from './shoppers';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CartLine } from '../../src/workflows/types';
+import type { CartLine } from '../../src/contract/types';
 import { describe, GaveUpError, type Answer, type ApiClient } from './api';
 import { elapsed, log, Tally } from './log';
 
