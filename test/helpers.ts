@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { ensureSchema, ShardSet } from '../src/db';
+import { StockService, type ProductInput } from '../src/stock';
 
 /** A unique suffix for ids, task queues and database names, so tests never see each other's data. */
 export function uniqueId(prefix: string): string {
@@ -17,4 +18,33 @@ export async function connectTestShards(): Promise<ShardSet> {
   });
   await ensureSchema(shards);
   return shards;
+}
+
+/**
+ * For a describe block: fresh databases and a StockService over them, closed after its tests. Read the fields
+ * inside tests (they are set in beforeAll).
+ */
+export function useStockService(): { shards: ShardSet; stock: StockService } {
+  const ctx = {} as { shards: ShardSet; stock: StockService };
+  beforeAll(async () => {
+    ctx.shards = await connectTestShards();
+    ctx.stock = new StockService(ctx.shards);
+  });
+  afterAll(async () => {
+    await ctx.shards?.close();
+  });
+  return ctx;
+}
+
+/** A backorder product with no low-stock reorder: what the ledger's hold and transfer tests create. */
+export function backorderProductInput(sku: string, buckets: number): ProductInput {
+  return {
+    sku,
+    name: `Widget ${sku}`,
+    priceCents: 1999,
+    policy: 'backorder',
+    buckets,
+    lowStockThreshold: 0,
+    reorderQuantity: 0,
+  };
 }

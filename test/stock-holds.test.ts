@@ -1,31 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ShardSet } from '../src/db';
-import { checkInvariants, InvalidStockInputError, StockService, type Hold, type ProductInput } from '../src/stock';
-import { connectTestShards, uniqueId } from './helpers';
-
-function productInput(sku: string, buckets: number): ProductInput {
-  return {
-    sku,
-    name: `Widget ${sku}`,
-    priceCents: 1999,
-    policy: 'backorder',
-    buckets,
-    lowStockThreshold: 0,
-    reorderQuantity: 0,
-  };
-}
+import { checkInvariants, InvalidStockInputError, StockService, type Hold } from '../src/stock';
+import { backorderProductInput, uniqueId, useStockService } from './helpers';
 
 describe('settling, trimming and re-running holds', () => {
+  const ctx = useStockService();
   let shards: ShardSet;
   let stock: StockService;
-
-  beforeAll(async () => {
-    shards = await connectTestShards();
-    stock = new StockService(shards);
-  });
-  afterAll(async () => {
-    await shards?.close();
-  });
+  beforeAll(() => ({ shards, stock } = ctx));
 
   async function expectInvariants(sku: string) {
     const report = await checkInvariants(stock, shards, sku);
@@ -41,7 +23,7 @@ describe('settling, trimming and re-running holds', () => {
 
   it('releases a hold to incoming when asked, and only a release', async () => {
     const sku = uniqueId('release-to');
-    await stock.createProduct(productInput(sku, 2), 10);
+    await stock.createProduct(backorderProductInput(sku, 2), 10);
     const a = await hold(uniqueId('op'), sku, 3);
     const b = await hold(uniqueId('op'), sku, 2);
     await expect(stock.settle(b, 'commit', 'incoming')).rejects.toBeInstanceOf(InvalidStockInputError);
@@ -57,7 +39,7 @@ describe('settling, trimming and re-running holds', () => {
 
   it('trims a hold of a sold-out SKU, once however often it is retried, then settles what is left', async () => {
     const sku = uniqueId('trim');
-    await stock.createProduct(productInput(sku, 2), 6);
+    await stock.createProduct(backorderProductInput(sku, 2), 6);
     const full = await hold(uniqueId('op'), sku, 6);
     expect(await stock.reserve(uniqueId('op'), sku, 1)).toEqual({ status: 'insufficient', available: 0 });
 
@@ -87,7 +69,7 @@ describe('settling, trimming and re-running holds', () => {
 
   it('flags a settle that ignores the trims before it', async () => {
     const sku = uniqueId('trim-check');
-    await stock.createProduct(productInput(sku, 1), 5);
+    await stock.createProduct(backorderProductInput(sku, 1), 5);
     const full = await hold(uniqueId('op'), sku, 5);
     await stock.trim(full, 3);
     // Written past the service, which would refuse it: a settle of the untrimmed size.
@@ -102,7 +84,7 @@ describe('settling, trimming and re-running holds', () => {
 
   it('answers a re-run of a settled hold with how it ended, never as an open hold', async () => {
     const sku = uniqueId('rerun');
-    await stock.createProduct(productInput(sku, 2), 10);
+    await stock.createProduct(backorderProductInput(sku, 2), 10);
     const released = await hold(uniqueId('op'), sku, 2);
     const committed = await hold(uniqueId('op'), sku, 3);
     const open = await hold(uniqueId('op'), sku, 1);
@@ -129,7 +111,7 @@ describe('settling, trimming and re-running holds', () => {
 
   it('answers a re-run of a trimmed hold with the hold as its last trim left it', async () => {
     const sku = uniqueId('rerun-trimmed');
-    await stock.createProduct(productInput(sku, 2), 10);
+    await stock.createProduct(backorderProductInput(sku, 2), 10);
     const open = await stock.trim(await hold(uniqueId('op'), sku, 3), 2);
     const ended = await stock.trim(await stock.trim(await hold(uniqueId('op'), sku, 4), 3), 1);
     await stock.settle(ended, 'commit');
@@ -144,7 +126,7 @@ describe('settling, trimming and re-running holds', () => {
 
   it('finds the trims and settle of a hold far behind the head, for a re-run of a long-settled id', async () => {
     const sku = uniqueId('long-ago');
-    await stock.createProduct(productInput(sku, 1), 3);
+    await stock.createProduct(backorderProductInput(sku, 1), 3);
     const trimmed = await stock.trim(await hold(uniqueId('op'), sku, 3), 2);
     const [bucket] = stock.bucketsOf(await stock.product(sku));
     for (let i = 0; i < 530; i++) await stock.ledger.append(bucket!, `po-${i}`, { kind: 'receive', qty: 1 });
@@ -161,7 +143,7 @@ describe('settling, trimming and re-running holds', () => {
 
   it('looks for a settle on a re-run only: a first run reads no ledger entries beyond the heads', async () => {
     const sku = uniqueId('hot');
-    await stock.createProduct(productInput(sku, 2), 10);
+    await stock.createProduct(backorderProductInput(sku, 2), 10);
     const via = new StockService(shards);
     const findOwn = vi.spyOn(via.ledger, 'findOwn');
     const opId = uniqueId('op');

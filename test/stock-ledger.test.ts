@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
 import {
   checkInvariants,
@@ -8,7 +8,7 @@ import {
   transferOpId,
   type ProductInput,
 } from '../src/stock';
-import { connectTestShards, uniqueId } from './helpers';
+import { uniqueId, useStockService } from './helpers';
 
 function productInput(sku: string, overrides: Partial<ProductInput> = {}): ProductInput {
   return {
@@ -24,16 +24,10 @@ function productInput(sku: string, overrides: Partial<ProductInput> = {}): Produ
 }
 
 describe('stock ledger on FerretDB', () => {
+  const ctx = useStockService();
   let shards: ShardSet;
   let stock: StockService;
-
-  beforeAll(async () => {
-    shards = await connectTestShards();
-    stock = new StockService(shards);
-  });
-  afterAll(async () => {
-    await shards?.close();
-  });
+  beforeAll(() => ({ shards, stock } = ctx));
 
   async function expectInvariants(sku: string) {
     const report = await checkInvariants(stock, shards, sku);

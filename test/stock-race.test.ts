@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ShardSet } from '../src/db';
 import { checkInvariants, StockService, type Hold } from '../src/stock';
-import { connectTestShards, uniqueId } from './helpers';
+import { uniqueId, useStockService } from './helpers';
 
 const run = promisify(execFile);
 const reserver = path.join(import.meta.dirname, 'fixtures', 'reserver.ts');
@@ -45,16 +45,10 @@ async function race(
 }
 
 describe('racing for the last units from several OS processes', () => {
+  const ctx = useStockService();
   let shards: ShardSet;
   let stock: StockService;
-
-  beforeAll(async () => {
-    shards = await connectTestShards();
-    stock = new StockService(shards);
-  });
-  afterAll(async () => {
-    await shards?.close();
-  });
+  beforeAll(() => ({ shards, stock } = ctx));
 
   function product(sku: string) {
     return {

@@ -1,26 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ShardSet } from '../src/db';
-import {
-  bucketOrder,
-  checkInvariants,
-  StockService,
-  transferOpId,
-  type BucketLedger,
-  type ProductInput,
-} from '../src/stock';
-import { connectTestShards, uniqueId } from './helpers';
-
-function productInput(sku: string, buckets: number): ProductInput {
-  return {
-    sku,
-    name: `Widget ${sku}`,
-    priceCents: 1999,
-    policy: 'backorder',
-    buckets,
-    lowStockThreshold: 0,
-    reorderQuantity: 0,
-  };
-}
+import { bucketOrder, checkInvariants, StockService, transferOpId, type BucketLedger } from '../src/stock';
+import { backorderProductInput, uniqueId, useStockService } from './helpers';
 
 /** Makes `stock` die right before it reserves for `opId` once it has gathered stock (a crashed worker). */
 function crashAfterGathering(stock: StockService, opId: string) {
@@ -36,16 +17,10 @@ function crashAfterGathering(stock: StockService, opId: string) {
 }
 
 describe('transfers between buckets', () => {
+  const ctx = useStockService();
   let shards: ShardSet;
   let stock: StockService;
-
-  beforeAll(async () => {
-    shards = await connectTestShards();
-    stock = new StockService(shards);
-  });
-  afterAll(async () => {
-    await shards?.close();
-  });
+  beforeAll(() => ({ shards, stock } = ctx));
 
   async function heads(sku: string) {
     const buckets = stock.bucketsOf(await stock.product(sku));
@@ -54,7 +29,7 @@ describe('transfers between buckets', () => {
 
   it('creates no units when a run dies mid-gather and its retry finds other balances', async () => {
     const sku = uniqueId('two-targets');
-    await stock.createProduct(productInput(sku, 3), 12); // 4 per bucket
+    await stock.createProduct(backorderProductInput(sku, 3), 12); // 4 per bucket
     const buckets = stock.bucketsOf(await stock.product(sku));
     // An operation whose two choices are buckets 1 and 2, so that bucket 0 is both runs' first source.
     const choices = (id: string) => bucketOrder(buckets, id, () => 0).map((b) => b.index);
@@ -82,7 +57,7 @@ describe('transfers between buckets', () => {
 
   it('flags a transfer_out without its transfer_in at rest, and completes it by repair', async () => {
     const sku = uniqueId('repair');
-    await stock.createProduct(productInput(sku, 2), 10);
+    await stock.createProduct(backorderProductInput(sku, 2), 10);
     const [b0] = stock.bucketsOf(await stock.product(sku));
     const move = uniqueId('move');
     await stock.ledger.append(b0!, transferOpId(move, 0, 1), { kind: 'transfer_out', qty: 3 }, { ref: '1' });
@@ -106,7 +81,7 @@ describe('transfers between buckets', () => {
 
   it('flags a transfer_in that no transfer_out sent', async () => {
     const sku = uniqueId('orphan');
-    await stock.createProduct(productInput(sku, 2), 4);
+    await stock.createProduct(backorderProductInput(sku, 2), 4);
     const [, b1] = stock.bucketsOf(await stock.product(sku));
     await stock.ledger.append(b1!, transferOpId('ghost', 0, 1), { kind: 'transfer_in', qty: 2 }, { ref: '0' });
     const report = await checkInvariants(stock, shards, sku, { inFlight: true });
@@ -118,7 +93,7 @@ describe('transfers between buckets', () => {
 
   it('gathers incoming units into one bucket for a backorder fill no single bucket can serve', async () => {
     const sku = uniqueId('gather-incoming');
-    await stock.createProduct(productInput(sku, 4), 8);
+    await stock.createProduct(backorderProductInput(sku, 4), 8);
     expect(await stock.holdForBackorders(uniqueId('sweep'), sku)).toBe(8); // 2 incoming per bucket
     const fill = await stock.reserve(uniqueId('fill'), sku, 5, 'incoming');
     expect(fill).toMatchObject({ status: 'taken', hold: { qty: 5 } });
@@ -138,7 +113,7 @@ describe('transfers between buckets', () => {
 
   it('repairs a half-done transfer of incoming units into incoming', async () => {
     const sku = uniqueId('repair-incoming');
-    await stock.createProduct(productInput(sku, 2), 0);
+    await stock.createProduct(backorderProductInput(sku, 2), 0);
     await stock.restock(uniqueId('po'), sku, 4, 'incoming'); // all into bucket 0
     const [b0] = stock.bucketsOf(await stock.product(sku));
     const opId = transferOpId(uniqueId('fill'), 0, 1);

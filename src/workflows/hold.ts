@@ -189,6 +189,11 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     await save({ ...changes, status });
   }
 
+  /** Gives back every fill the line has not taken (a twin of one it took, or one that came too late). */
+  async function releaseFills() {
+    while (fills.length > 0) await data.settleHolds({ holds: fills.splice(0), kind: 'release' });
+  }
+
   const nextPartId = () => (parts++ === 0 ? input.holdId : `${input.holdId}:p${parts - 1}`);
 
   // Stock moved inside an update handler goes through regular activities: an update becomes durable when it
@@ -298,7 +303,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
           Math.max(0, deadline - Date.now()),
         );
         // A fill the line no longer needs (a twin of one it took) goes back to the queue at once.
-        if (fills.length > 0) await data.settleHolds({ holds: fills.splice(0), kind: 'release' });
+        await releaseFills();
         // The timer and a lock or an extension can land in the same activation: only a held line whose expiry
         // has come expires.
         if (phase.name === 'held' && Date.now() >= expiresAt()) phase = { name: 'ending', outcome: 'expired' };
@@ -343,11 +348,11 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
       }
     }
   }
-  // Fills that raced the end of the line go back to the queue.
-  while (fills.length > 0) await data.settleHolds({ holds: fills.splice(0), kind: 'release' });
+  // Fills that raced the end of the line go back to the queue (before and after the last handlers finish).
+  await releaseFills();
   log.info('line ended', { holdId: line.holdId, status: line.status });
   await condition(allHandlersFinished);
-  while (fills.length > 0) await data.settleHolds({ holds: fills.splice(0), kind: 'release' });
+  await releaseFills();
   return line;
 }
 
