@@ -22,6 +22,7 @@ import {
 import type { Metrics } from '../metrics';
 import type { BackorderEntry, CartLine, CheckoutStanding, LockResult, Order } from '../contract/types';
 import { CardDeclinedError, type Charge, type PaymentGateway } from './payment-gateway';
+import { failureTypes } from '../contract/failures';
 import { workflowIds } from '../contract/workflow-ids';
 import { OrderId } from '../contract/search-attributes';
 
@@ -231,7 +232,7 @@ export function createActivities(deps: ActivityDeps) {
         const finished = err instanceof WorkflowNotFoundError || err instanceof WorkflowUpdateFailedError;
         if (!finished) throw err;
         const line = await cartLines.get(input.cartId, input.holdId);
-        if (!line) throw ApplicationFailure.nonRetryable(`no cart line ${input.holdId}`, 'UnknownCartLineError');
+        if (!line) throw ApplicationFailure.nonRetryable(`no cart line ${input.holdId}`, failureTypes.unknownCartLine);
         return line.status === 'purchased' ? { status: 'purchased', line } : { status: 'ended', line };
       }
     },

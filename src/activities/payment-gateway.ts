@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection } from 'mongodb';
+import { failureTypes } from '../contract/failures';
 import { isDuplicateKey } from '../stock/ledger';
 
 export interface ChargeRequest {
@@ -16,12 +17,12 @@ export interface Charge {
 
 /** A card decline: a business outcome, never retried. */
 export class CardDeclinedError extends Error {
-  override readonly name = 'CardDeclinedError';
+  override readonly name = failureTypes.cardDeclined;
 }
 
 /** The key was cancelled by a refund before any charge went through: nothing is or ever will be charged. */
 export class ChargeCancelledError extends Error {
-  override readonly name = 'ChargeCancelledError';
+  override readonly name = failureTypes.chargeCancelled;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   MongoTopologyClosedError,
 } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/common';
+import { failureTypes } from '../contract/failures';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from '../stock';
 
@@ -70,9 +71,9 @@ export class HttpError extends Error {
 }
 
 const updateRejections: Record<string, ErrorCode> = {
-  LineLocked: 'line_locked',
-  LineNotPending: 'line_not_pending',
-  LineBusy: 'line_busy',
+  [failureTypes.lineLocked]: 'line_locked',
+  [failureTypes.lineNotPending]: 'line_not_pending',
+  [failureTypes.lineBusy]: 'line_busy',
 };
 
 /** Fastify's own 4xx errors (bad JSON, body too large, no parser for the content type...) by status. */

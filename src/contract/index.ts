@@ -1,3 +1,4 @@
+export * from './failures';
 export * from './line-answer';
 export * from './messages';
 export * from './search-attributes';

@@ -1,16 +1,9 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
+import { nonRetryableErrorTypes as domainErrors } from '../contract/failures';
 
 /** Domain errors: business outcomes, never retried. */
-export const nonRetryableErrorTypes = [
-  'UnknownProductError',
-  'ProductConflictError',
-  'InsufficientStockError',
-  'InvalidStockInputError',
-  'CardDeclinedError',
-  'ChargeCancelledError',
-  'UnknownCartLineError',
-];
+const nonRetryableErrorTypes = [...domainErrors];
 
 /** Database work: short, retried on infrastructure hiccups (a shard restarting) until it goes through. */
 export const data = proxyActivities<Activities>({

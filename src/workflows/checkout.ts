@@ -11,6 +11,7 @@ import { data, payments } from './activity-options';
 import { checkoutAbandonedSignal, orderStateQuery, purchasedSignal } from '../contract/messages';
 import { CartId, CustomerId, OrderId } from '../contract/search-attributes';
 import type { CheckoutInput, Order, OrderLine } from '../contract/types';
+import { failureTypes } from '../contract/failures';
 import { workflowIds } from '../contract/workflow-ids';
 
 /** Why a checkout failed, as the order's `reason` and the failure's type. */
@@ -119,7 +120,7 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
       }));
     } catch (err) {
       const declined =
-        err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === 'CardDeclinedError';
+        err instanceof Error && err.cause instanceof ApplicationFailure && err.cause.type === failureTypes.cardDeclined;
       throw failure(
         declined ? 'card_declined' : 'payment_failed',
         declined ? 'the card was declined' : 'the payment did not go through',
@@ -139,7 +140,9 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
     }
     const reason = err instanceof ApplicationFailure ? err.message : 'checkout failed';
     await saveOrder({ status: 'failed', reason });
-    throw err instanceof ApplicationFailure ? err : ApplicationFailure.nonRetryable(reason, 'CheckoutFailed');
+    throw err instanceof ApplicationFailure
+      ? err
+      : ApplicationFailure.nonRetryable(reason, failureTypes.checkoutFailed);
   }
 
   // 4. commit (cannot lose: the holds are this checkout's, locked or reserved again by it)

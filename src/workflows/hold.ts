@@ -10,6 +10,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Hold } from '../stock/types';
 import { data, localData } from './activity-options';
+import { failureTypes } from '../contract/failures';
 import { firstAnswerOf } from '../contract/line-answer';
 import {
   addToCartUpdate,
@@ -82,11 +83,14 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   /** Changes (quantity, extension) are for a held line that nobody is checking out. */
   const assertChangeable = () => {
     if (phase.name === 'changing')
-      throw ApplicationFailure.create({ type: 'LineBusy', message: 'another change is in progress' });
+      throw ApplicationFailure.create({ type: failureTypes.lineBusy, message: 'another change is in progress' });
     if (phase.name === 'locked')
-      throw ApplicationFailure.create({ type: 'LineLocked', message: `line is being checked out (${phase.orderId})` });
+      throw ApplicationFailure.create({
+        type: failureTypes.lineLocked,
+        message: `line is being checked out (${phase.orderId})`,
+      });
     if (phase.name !== 'held' || Date.now() >= expiresAt())
-      throw ApplicationFailure.create({ type: 'LineNotPending', message: `line is ${line.status}` });
+      throw ApplicationFailure.create({ type: failureTypes.lineNotPending, message: `line is ${line.status}` });
   };
 
   setHandler(holdStateQuery, () => ({ line, ...(phase.name === 'locked' ? { lockedBy: phase.orderId } : {}) }));
@@ -126,7 +130,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     async () => {
       await condition(() => phase.name !== 'changing' && phase.name !== 'reserving');
       if (phase.name === 'locked') {
-        throw ApplicationFailure.create({ type: 'LineLocked', message: 'line is being checked out' });
+        throw ApplicationFailure.create({ type: failureTypes.lineLocked, message: 'line is being checked out' });
       }
       if (phase.name === 'held' || phase.name === 'backordered') phase = { name: 'ending', outcome: 'removed' };
       await condition(() => phase.name === 'ended');
@@ -135,7 +139,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     {
       validator: () => {
         if (phase.name === 'locked') {
-          throw ApplicationFailure.create({ type: 'LineLocked', message: 'line is being checked out' });
+          throw ApplicationFailure.create({ type: failureTypes.lineLocked, message: 'line is being checked out' });
         }
       },
     },
