@@ -13,7 +13,7 @@ interface IdempotencyRecord {
   readonly _id: string;
   readonly requestHash: string;
   readonly createdAt: Date;
-  readonly response?: StoredResponse;
+  readonly response: StoredResponse;
 }
 
 /**
@@ -79,8 +79,7 @@ function replayOf<R extends StoredResponse>(
 ): (R & { replayed: true }) | undefined {
   if (!record) return undefined;
   if (record.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-  // Records of the earlier claim-then-answer scheme may hold a claim alone: the handler runs again.
-  return record.response ? { ...(record.response as R), replayed: true } : undefined;
+  return { ...(record.response as R), replayed: true };
 }
 
 /** A short stable id from an idempotency key, for ids derived from it (hold ids, order ids, ledger operations). */
