@@ -71,8 +71,10 @@ const errorHeaders: Partial<Record<ErrorStatus, Record<string, HeaderDoc>>> = {
   503: { 'retry-after': { type: 'integer', description: 'Seconds to wait before retrying' } },
 };
 
-/** The error responses of a route, each the one shared error schema; a route that can fail inside (500) can
- * also find a dependency out of reach (503). */
+/**
+ * The error responses of a route, each the one shared error schema. A route that can fail inside (500) can also
+ * find a dependency out of reach (503).
+ */
 export function errorResponses<S extends ErrorStatus>(...statuses: S[]) {
   const all: ErrorStatus[] = (statuses as ErrorStatus[]).includes(500) ? [...statuses, 503] : statuses;
   return Object.fromEntries(
