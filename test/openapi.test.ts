@@ -1,6 +1,6 @@
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCodes } from '../src/api/errors';
+import { errorCodes } from '../src/contract/http';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
 import { bearer, ops, startTestApi, type TestApi } from './api-helpers';

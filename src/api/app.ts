@@ -4,16 +4,31 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import type { ShardSet } from '../db';
 import type { Metrics } from '../metrics';
 import type { StockService } from '../stock';
 import { errorHandler, HttpError, invalidTokenChallenge } from './errors';
 import { IdempotencyStore } from './idempotency';
-import { errorResponses, maxParamLength, readinessSchema, ref, sharedSchemas } from './schemas';
+import { maxParamLength, sharedSchemas } from '../contract/http';
+import { backorderRoutes } from './routes/backorders';
+import { cartLineRoutes } from './routes/cart-lines';
 import { cartRoutes } from './routes/carts';
+import { checkoutRoutes } from './routes/checkout';
+import { healthRoutes } from './routes/health';
 import { opsRoutes } from './routes/ops';
+import { orderRoutes } from './routes/orders';
 import { productRoutes } from './routes/products';
+import { reorderRoutes } from './routes/reorders';
+import { stockMovementRoutes } from './routes/stock-movements';
 import { sameSecret, CartTokens } from './tokens';
 
 export interface ApiSettings {
@@ -43,12 +58,21 @@ export interface AppDeps {
   readonly webRoot?: string;
 }
 
+/** The app as the route modules see it: every route's request and reply types come from its schemas. */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
 /** What every route module gets. */
 export interface RouteContext extends AppDeps {
   readonly tokens: CartTokens;
   readonly idempotency: IdempotencyStore;
   /** 401 without a bearer token, 403 when it is not this cart's. Runs onRequest: before body validation. */
-  requireCart(request: FastifyRequest<{ Params: { cartId: string } }>): Promise<void>;
+  requireCart(request: FastifyRequest): Promise<void>;
   /** The cart a request's bearer token is for: 401 without a token or with one that is not ours. */
   cartOf(request: FastifyRequest): string;
   requireOps(request: FastifyRequest): Promise<void>;
@@ -84,7 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => crypto.randomUUID(),
     // A malformed or overlong URL gets the same error body as everything else.
     frameworkErrors: errorHandler,
-  });
+  }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     errorHandler(new HttpError('not_found', `no route ${request.method} ${request.url}`), request, reply),
@@ -142,7 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return cartId;
     },
     async requireCart(request) {
-      if (context.cartOf(request) !== request.params.cartId)
+      if (context.cartOf(request) !== (request.params as { cartId: string }).cartId)
         throw new HttpError('forbidden', 'this token is for another cart');
       const limit = await cartLimit(request);
       if (!limit.isAllowed && limit.isExceeded) {
@@ -163,87 +187,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         : undefined,
   };
 
-  // Liveness says only that this process answers: an orchestrator restarts it when it does not. It does no
-  // I/O, so it is not rate limited (a probe must not fail because of shoppers on the same address).
-  app.get(
-    '/livez',
-    {
-      config: { rateLimit: false },
-      schema: {
-        operationId: 'getLiveness',
-        tags: ['health'],
-        summary: 'Liveness: the process is up (no dependency is checked)',
-        response: {
-          200: {
-            description: 'The process answers',
-            type: 'object',
-            required: ['status'],
-            properties: { status: { type: 'string', enum: ['ok'] } },
-          },
-          ...errorResponses(500),
-        },
-      },
-    },
-    async () => ({ status: 'ok' }),
-  );
-  // Readiness: whether this process can serve, i.e. Temporal and every shard answer. /health is the same.
-  const readiness = async (_request: FastifyRequest, reply: FastifyReply) => {
-    const [temporal, shards] = await Promise.all([temporalAnswers(deps.temporal), deps.shards.ping()]);
-    const ok = temporal && shards.every(Boolean);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', temporal, shards });
-  };
-  const readinessResponses = {
-    ...errorResponses(429, 500),
-    200: ref(readinessSchema, 'Temporal and every shard answer'),
-    503: ref(readinessSchema, 'Temporal or a shard does not answer: `shards` says which'),
-  };
-  app.get(
-    '/readyz',
-    {
-      schema: {
-        operationId: 'getReadiness',
-        tags: ['health'],
-        summary: 'Readiness: Temporal and every MongoDB shard answer',
-        response: readinessResponses,
-      },
-    },
-    readiness,
-  );
-  app.get(
-    '/health',
-    {
-      schema: {
-        operationId: 'getHealth',
-        tags: ['health'],
-        summary: 'Readiness, as /readyz (kept for existing monitors)',
-        response: readinessResponses,
-      },
-    },
-    readiness,
-  );
-  app.get(
-    '/metrics',
-    {
-      schema: {
-        operationId: 'getMetrics',
-        tags: ['health'],
-        summary: 'Prometheus metrics',
-        response: {
-          200: {
-            description: 'The Prometheus text exposition format',
-            content: { 'text/plain': { schema: { type: 'string' } } },
-          },
-          ...errorResponses(429, 500),
-        },
-      },
-    },
-    async (_req, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
-  );
+  await healthRoutes(app, deps);
 
   await app.register(
     async (v1) => {
       await cartRoutes(v1, context);
+      await cartLineRoutes(v1, context);
+      await checkoutRoutes(v1, context);
+      await orderRoutes(v1, context);
       await productRoutes(v1, context);
+      await stockMovementRoutes(v1, context);
+      await backorderRoutes(v1, context);
+      await reorderRoutes(v1, context);
       await opsRoutes(v1, context);
     },
     { prefix: '/v1' },
@@ -253,14 +208,4 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(fastifyStatic, { root: deps.webRoot, prefix: '/', index: 'index.html' });
   }
   return app;
-}
-
-async function temporalAnswers(client: Client): Promise<boolean> {
-  try {
-    const { connection } = client;
-    await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
-    return true;
-  } catch {
-    return false;
-  }
 }

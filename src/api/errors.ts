@@ -7,51 +7,9 @@ import {
 } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/common';
 import { failureTypes } from '../contract/failures';
+import { errorStatuses, type ErrorBody, type ErrorCode } from '../contract/http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from '../stock';
-
-/**
- * Every `error` code the API sends, with the one status it comes with. The error mapper, the routes and the
- * OpenAPI document's error schema (an enum of these) all use this list.
- */
-export const errorStatuses = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  unknown_product: 404,
-  unknown_line: 404,
-  unknown_order: 404,
-  unknown_backorder: 404,
-  unknown_reorder: 404,
-  out_of_stock: 409,
-  insufficient_stock: 409,
-  product_exists: 409,
-  line_locked: 409,
-  line_not_pending: 409,
-  line_busy: 409,
-  checkout_in_progress: 409,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  idempotency_key_reused: 422,
-  rate_limited: 429,
-  internal: 500,
-  unavailable: 503,
-} as const;
-
-export type ErrorCode = keyof typeof errorStatuses;
-export const errorCodes = Object.keys(errorStatuses) as ErrorCode[];
-
-/** The error body: `{ error, message, requestId }`, and the ids some errors name (see `errorSchema`). */
-export interface ErrorBody {
-  readonly error: ErrorCode;
-  readonly message: string;
-  readonly requestId: string;
-  readonly holdId?: string;
-  readonly available?: number;
-  readonly orderId?: string;
-}
 
 /** An error with its stable code (which gives its status): what the one error handler sends. */
 export class HttpError extends Error {

@@ -13,7 +13,7 @@ interface IdempotencyRecord {
   readonly _id: string;
   readonly requestHash: string;
   readonly createdAt: Date;
-  readonly response?: StoredResponse;
+  readonly response: StoredResponse;
 }
 
 /**
@@ -30,18 +30,19 @@ interface IdempotencyRecord {
 export class IdempotencyStore {
   constructor(private readonly shards: ShardSet) {}
 
-  async run(
+  /** `R` is what the handler answers; a replay answers what an earlier run of the same handler recorded. */
+  async run<R extends StoredResponse>(
     scope: string,
     key: string,
     body: unknown,
-    handler: () => Promise<StoredResponse>,
-  ): Promise<StoredResponse & { replayed: boolean }> {
+    handler: () => Promise<R>,
+  ): Promise<R & { replayed: boolean }> {
     const id = `${scope}:${key}`;
     const requestHash = createHash('sha256')
       .update(JSON.stringify(body ?? null))
       .digest('base64url');
     const col = this.collection(id);
-    const earlier = replayOf(await col.findOne({ _id: id }), requestHash);
+    const earlier = replayOf<R>(await col.findOne({ _id: id }), requestHash);
     if (earlier) return earlier;
     const response = await handler();
     if (response.statusCode < 500) {
@@ -49,7 +50,7 @@ export class IdempotencyStore {
         await col.insertOne({ _id: id, requestHash, createdAt: new Date(), response });
       } catch (err) {
         if (isDuplicateKey(err)) {
-          const first = replayOf(await col.findOne({ _id: id }).catch(() => null), requestHash);
+          const first = replayOf<R>(await col.findOne({ _id: id }).catch(() => null), requestHash);
           if (first) return first;
         }
         // Otherwise unrecorded: the work is done, and failing the request here would turn a success into a 500.
@@ -72,14 +73,13 @@ export class IdempotencyKeyReusedError extends HttpError {
 }
 
 /** The recorded answer for a key, or an IdempotencyKeyReusedError when the key came with another body. */
-function replayOf(
+function replayOf<R extends StoredResponse>(
   record: IdempotencyRecord | null,
   requestHash: string,
-): (StoredResponse & { replayed: true }) | undefined {
+): (R & { replayed: true }) | undefined {
   if (!record) return undefined;
   if (record.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-  // Records of the earlier claim-then-answer scheme may hold a claim alone: the handler runs again.
-  return record.response ? { ...record.response, replayed: true } : undefined;
+  return { ...(record.response as R), replayed: true };
 }
 
 /** A short stable id from an idempotency key, for ids derived from it (hold ids, order ids, ledger operations). */

@@ -1,4 +1,4 @@
-import { productViewSchema, stateSchema } from '../api/schemas';
+import { ProductView as productViewSchema, StockState as stateSchema } from '../contract/http';
 import type { Config } from '../config';
 import type { ApiClient, ProductView, ReorderAction } from './api-client';
 import { globalOptions, oneOf, required, UsageError, wholeNumber, type OptionName, type Options } from './args';

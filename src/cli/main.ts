@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { idempotencyKeySchema } from '../api/schemas';
+import { idempotencyKeyLength as idempotencyKeySchema } from '../contract/http';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { ApiClient, ApiError } from './api-client';
 import { CommandError, parseCommandLine, UsageError, type Options } from './args';

@@ -4,3 +4,5 @@ export * from './messages';
 export * from './search-attributes';
 export * from './types';
 export * from './workflow-ids';
+// The HTTP contract's names (CartLine, Order...) are its wire shapes, not the workflows' types above.
+export * as http from './http';

@@ -1,7 +1,10 @@
 import { stableHash } from '../db/hash';
 import type { BucketRef } from './types';
 
-/** SKUs are ids in ledger keys: `#` and `|` are separators there, so only these characters are allowed. */
+/**
+ * SKUs are ids in ledger keys: `#` and `|` are separators there, so only these characters are allowed. The HTTP
+ * contract validates requests with the same pattern (`skuPatternSource`; test/unit/sku-pattern.test.ts).
+ */
 export const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**

@@ -1,46 +1,23 @@
-import type { FastifyInstance } from 'fastify';
-import {
-  ProductConflictError,
-  type MovableState,
-  type ProductDoc,
-  type ProductInput,
-  type StockPolicy,
-} from '../../stock';
-import { backorderQueueQuery, restockSignal } from '../../contract/messages';
+import { ProductConflictError, type ProductDoc, type ProductInput } from '../../stock';
+import { backorderQueueQuery } from '../../contract/messages';
 import { workflowIds } from '../../contract/workflow-ids';
-import type { RouteContext } from '../app';
-import { IdempotencyKeyReusedError, keyDigest } from '../idempotency';
 import {
+  CreateProductBody,
+  described,
   errorResponses,
-  idempotencyHeadersSchema,
   locationHeader,
-  productViewSchema,
+  ProductList,
+  ProductView,
   ref,
   replayedHeader,
-  skuSchema,
-  stateSchema,
-} from '../schemas';
+  SkuParams,
+} from '../../contract/http';
+import type { HttpApp, RouteContext } from '../app';
+import { IdempotencyKeyReusedError } from '../idempotency';
 
-interface SkuParams {
-  sku: string;
-}
-interface ProductBody {
-  sku: string;
-  name: string;
-  priceCents: number;
-  quantity: number;
-  policy: StockPolicy;
-  buckets?: number;
-  lowStockThreshold?: number;
-  reorderQuantity?: number;
-}
-
-const skuParams = { type: 'object', required: ['sku'], properties: { sku: skuSchema } } as const;
-const units = { type: 'integer', minimum: 1, maximum: 1_000_000 } as const;
-
-/** The catalog with live stock (public), and ops' stock movements. */
-export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
-  const { stock, temporal, settings } = ctx;
+/** The catalog with live stock (public), and creating a product (ops). */
+export async function productRoutes(app: HttpApp, ctx: RouteContext) {
+  const { stock, temporal } = ctx;
   const security = [{ bearer: [] }];
 
   async function backordered(product: ProductDoc): Promise<number> {
@@ -53,7 +30,7 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     }
   }
 
-  async function view(product: ProductDoc) {
+  async function view(product: ProductDoc): Promise<ProductView> {
     const [summary, waiting] = await Promise.all([stock.summary(product.sku), backordered(product)]);
     return {
       sku: product.sku,
@@ -80,12 +57,7 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
         tags: ['products'],
         summary: 'Products with live availability',
         response: {
-          200: {
-            description: 'Every product',
-            type: 'object',
-            required: ['products'],
-            properties: { products: { type: 'array', items: ref(productViewSchema) } },
-          },
+          200: described(ProductList, 'Every product'),
           ...errorResponses(429, 500),
         },
       },
@@ -93,21 +65,21 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
     async () => ({ products: await Promise.all((await stock.listProducts()).map(view)) }),
   );
 
-  app.get<{ Params: SkuParams }>(
+  app.get(
     '/products/:sku',
     {
       schema: {
         operationId: 'getProduct',
         tags: ['products'],
         summary: 'One product with live availability',
-        params: skuParams,
-        response: { 200: ref(productViewSchema, 'The product'), ...errorResponses(400, 404, 429, 500) },
+        params: SkuParams,
+        response: { 200: ref(ProductView, 'The product'), ...errorResponses(400, 404, 429, 500) },
       },
     },
     async (request) => view(await stock.product(request.params.sku)),
   );
 
-  app.post<{ Body: ProductBody }>(
+  app.post(
     '/products',
     {
       schema: {
@@ -115,27 +87,10 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
         tags: ['products'],
         summary: 'Create a product and receive its initial stock (ops)',
         security,
-        body: {
-          type: 'object',
-          required: ['sku', 'name', 'priceCents', 'quantity', 'policy'],
-          additionalProperties: false,
-          properties: {
-            sku: skuSchema,
-            name: { type: 'string', minLength: 1, maxLength: 200 },
-            priceCents: { type: 'integer', minimum: 0, maximum: 100_000_000 },
-            quantity: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-            policy: { type: 'string', enum: ['strict', 'backorder'] },
-            buckets: { type: 'integer', minimum: 1, maximum: 64 },
-            lowStockThreshold: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-            reorderQuantity: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-          },
-        },
+        body: CreateProductBody,
         // 201 the first time; the same definition again replays that answer (201, idempotent-replayed: true).
         response: {
-          201: {
-            ...ref(productViewSchema, 'The product, with its initial stock'),
-            headers: { ...locationHeader, ...replayedHeader },
-          },
+          201: ref(ProductView, 'The product, with its initial stock', { ...locationHeader, ...replayedHeader }),
           ...errorResponses(400, 401, 403, 409, 413, 415, 429, 500),
         },
       },
@@ -155,7 +110,7 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
       };
       try {
         const result = await ctx.idempotency.run('product', input.sku, { ...input, quantity }, async () => ({
-          statusCode: 201,
+          statusCode: 201 as const,
           body: await view(await stock.createProduct(input, quantity)),
         }));
         return reply
@@ -167,97 +122,6 @@ export async function productRoutes(app: FastifyInstance, ctx: RouteContext) {
         if (err instanceof IdempotencyKeyReusedError) throw new ProductConflictError(input.sku);
         throw err;
       }
-    },
-  );
-
-  app.post<{ Params: SkuParams; Body: { quantity: number } }>(
-    '/products/:sku/restock',
-    {
-      schema: {
-        operationId: 'restockProduct',
-        tags: ['products'],
-        summary: 'Receive new units (backorder products fill waiting backorders first) (ops)',
-        security,
-        params: skuParams,
-        headers: idempotencyHeadersSchema,
-        body: { type: 'object', required: ['quantity'], additionalProperties: false, properties: { quantity: units } },
-        response: {
-          202: {
-            description: 'Received, or handed to the backorder queue to receive (opId names the receipt)',
-            type: 'object',
-            required: ['sku', 'quantity', 'opId'],
-            properties: { sku: { type: 'string' }, quantity: { type: 'integer' }, opId: { type: 'string' } },
-            headers: replayedHeader,
-          },
-          ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 500),
-        },
-      },
-      onRequest: ctx.requireOps,
-    },
-    async (request, reply) => {
-      const { sku } = request.params;
-      const { quantity } = request.body;
-      const key = request.headers['idempotency-key'] as string;
-      const result = await ctx.idempotency.run(`restock:${sku}`, key, request.body, async () => {
-        const product = await stock.product(sku);
-        // One key, one receipt: the ledger receives once per operation id, through the backorder queue or not.
-        const opId = `restock-${keyDigest(`restock:${sku}`, key)}`;
-        if (product.policy === 'backorder') {
-          await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
-            workflowId: workflowIds.backorders(sku),
-            taskQueue: settings.taskQueue,
-            args: [{ sku }],
-            signal: restockSignal,
-            signalArgs: [{ opId, quantity }],
-          });
-        } else {
-          await stock.restock(opId, sku, quantity);
-        }
-        return { statusCode: 202, body: { sku, quantity, opId } };
-      });
-      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
-    },
-  );
-
-  app.post<{ Params: SkuParams; Body: { quantity: number; from: MovableState; to: MovableState } }>(
-    '/products/:sku/moves',
-    {
-      schema: {
-        operationId: 'moveProductStock',
-        tags: ['products'],
-        summary: 'Move units between available and the non-sellable states (ops)',
-        security,
-        params: skuParams,
-        headers: idempotencyHeadersSchema,
-        body: {
-          type: 'object',
-          required: ['quantity', 'from', 'to'],
-          additionalProperties: false,
-          properties: { quantity: units, from: stateSchema, to: stateSchema },
-        },
-        response: {
-          200: {
-            description: 'Moved (409 insufficient_stock when `from` has fewer units)',
-            type: 'object',
-            required: ['sku', 'quantity', 'from', 'to'],
-            properties: { sku: { type: 'string' }, quantity: { type: 'integer' }, from: stateSchema, to: stateSchema },
-            headers: replayedHeader,
-          },
-          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
-        },
-      },
-      onRequest: ctx.requireOps,
-    },
-    async (request, reply) => {
-      const { sku } = request.params;
-      const { quantity, from, to } = request.body;
-      const key = request.headers['idempotency-key'] as string;
-      const result = await ctx.idempotency.run(`move:${sku}`, key, request.body, async () => {
-        // One key, one move: the ledger records a move's outcome once per operation id, refusals included.
-        await stock.moveState(`move-${keyDigest(`move:${sku}`, key)}`, sku, quantity, from, to);
-        return { statusCode: 200, body: { sku, quantity, from, to } };
-      });
-      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
   );
 }

@@ -1,0 +1,201 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { CartLineStore } from '../../db';
+import { addToCartUpdate, changeQuantityUpdate, removeLineUpdate } from '../../contract/messages';
+import { holdStartOperation } from '../hold-start';
+import type { holdWorkflow } from '../../workflows/hold';
+import { firstAnswerOf } from '../../contract/line-answer';
+import type { AddToCartResult, HoldWorkflowInput } from '../../contract/types';
+import { workflowIds } from '../../contract/workflow-ids';
+import {
+  addCartItemBody,
+  changeCartItemBody,
+  errorResponses,
+  Hold,
+  IdempotencyHeaders,
+  LineParams,
+  locationHeader,
+  ref,
+  replayedHeader,
+  CartParams,
+  type ErrorBody,
+} from '../../contract/http';
+import type { HttpApp, RouteContext } from '../app';
+import { HttpError } from '../errors';
+import { keyDigest } from '../idempotency';
+
+/** A cart's lines, each a hold workflow: add (reserve), change the quantity, remove. */
+export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
+  const { temporal, settings, metrics, shards } = ctx;
+  const security = [{ bearer: [] }];
+  const cartLines = new CartLineStore(shards);
+
+  function holdReply<C extends 200 | 201>(result: AddToCartResult, statusCode: C, requestId: string) {
+    metrics.holds.labels(result.status).inc();
+    if (result.status === 'out_of_stock') {
+      return {
+        statusCode: 409 as const,
+        body: {
+          error: 'out_of_stock',
+          message: `only ${result.available} available`,
+          holdId: result.holdId,
+          available: result.available,
+          requestId,
+        } satisfies ErrorBody,
+      };
+    }
+    return { statusCode, body: result };
+  }
+
+  /** A line id names its cart: another cart's line is simply not found. */
+  function assertLineOfCart({ cartId, holdId }: LineParams) {
+    if (!holdId.startsWith(`${cartId}.`)) throw new HttpError('unknown_line', `no line ${holdId} in this cart`);
+  }
+
+  async function lineUpdate<T>(holdId: string, run: () => Promise<T>): Promise<T> {
+    const ended = () => new HttpError('line_not_pending', 'the line has ended (expired, removed or purchased)');
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && !(err.cause && 'type' in err.cause)) throw ended();
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // Temporal answers "not found" both for no such line and for an update to a run that has closed, or that
+      // closes while the update waits (a line bought or expiring that moment): the run itself says which.
+      const exists = await temporal.workflow
+        .getHandle(workflowIds.hold(holdId))
+        .describe()
+        .then(
+          () => true,
+          (e: unknown) => (e instanceof WorkflowNotFoundError ? false : Promise.reject(e)),
+        );
+      throw exists ? ended() : new HttpError('unknown_line', `no line ${holdId}`);
+    }
+  }
+
+  app.post(
+    '/carts/:cartId/items',
+    {
+      schema: {
+        operationId: 'addCartItem',
+        tags: ['carts'],
+        summary: 'Add to cart: reserve stock and hold it (a hold workflow)',
+        description:
+          '201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how ' +
+          'many units are available. The same Idempotency-Key and body replays the first answer ' +
+          '(idempotent-replayed: true).',
+        security,
+        headers: IdempotencyHeaders,
+        params: CartParams,
+        body: addCartItemBody(settings.maxLineQuantity),
+        response: {
+          201: ref(Hold, 'The line: held, or backordered', { ...locationHeader, ...replayedHeader }),
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
+        },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request, reply) => {
+      const { cartId } = request.params;
+      const key = request.headers['idempotency-key'];
+      const result = await ctx.idempotency.run(`items:${cartId}`, key, request.body, async () => {
+        await ctx.stock.product(request.body.sku); // 404 for an unknown SKU, before any workflow starts
+        const input: HoldWorkflowInput = {
+          holdId: `${cartId}.${keyDigest(cartId, key)}`,
+          cartId,
+          sku: request.body.sku,
+          quantity: request.body.quantity,
+          ttlSeconds: settings.holdTtlSeconds,
+          maxHoldSeconds: settings.maxHoldSeconds,
+        };
+        try {
+          const added = await temporal.workflow.executeUpdateWithStart(addToCartUpdate, {
+            startWorkflowOperation: holdStartOperation(input, settings.taskQueue),
+          });
+          return holdReply(added, 201, request.id);
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          // The key's line has ended (a refusal ends at once) and its answer was not recorded (a twin request
+          // is about to, or a crash lost it): the ended run says what the first answer was.
+          const line = await temporal.workflow.getHandle<typeof holdWorkflow>(workflowIds.hold(input.holdId)).result();
+          return holdReply(firstAnswerOf(line), 201, request.id);
+        }
+      });
+      if (result.statusCode === 201) {
+        reply.header('location', `${app.prefix}/carts/${cartId}/items/${result.body.holdId}`);
+      }
+      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
+    },
+  );
+
+  app.patch(
+    '/carts/:cartId/items/:holdId',
+    {
+      schema: {
+        operationId: 'changeCartItem',
+        tags: ['carts'],
+        summary: "Change a line's quantity (reserves or releases the difference)",
+        security,
+        params: LineParams,
+        body: changeCartItemBody(settings.maxLineQuantity),
+        response: {
+          200: ref(Hold, 'The line with its new quantity'),
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
+        },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request, reply) => {
+      assertLineOfCart(request.params);
+      const { holdId } = request.params;
+      const result = await lineUpdate(holdId, () =>
+        temporal.workflow
+          .getHandle(workflowIds.hold(holdId))
+          .executeUpdate(changeQuantityUpdate, { args: [{ quantity: request.body.quantity }] }),
+      );
+      const stored = holdReply(result, 200, request.id);
+      return reply.code(stored.statusCode).send(stored.body);
+    },
+  );
+
+  app.delete(
+    '/carts/:cartId/items/:holdId',
+    {
+      schema: {
+        operationId: 'removeCartItem',
+        tags: ['carts'],
+        summary: 'Remove a line: its stock is released at once',
+        security,
+        params: LineParams,
+        response: {
+          200: ref(Hold, 'The line, removed (removing it again answers the same)'),
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 429, 500),
+        },
+      },
+      onRequest: ctx.requireCart,
+    },
+    async (request) => {
+      assertLineOfCart(request.params);
+      const { cartId, holdId } = request.params;
+      try {
+        const { line } = await lineUpdate(holdId, () =>
+          temporal.workflow.getHandle(workflowIds.hold(holdId)).executeUpdate(removeLineUpdate),
+        );
+        if (line.status !== 'removed') {
+          throw new HttpError('line_not_pending', `the line has ended (${line.status})`);
+        }
+        metrics.holds.labels('removed').inc();
+        return { holdId, status: 'removed' as const, quantity: line.quantity };
+      } catch (err) {
+        // Removing a removed line again is a no-op (DELETE is idempotent); an expired or bought one cannot be.
+        const line = await cartLines.get(cartId, holdId);
+        if (err instanceof HttpError && line?.status === 'removed') {
+          return { holdId, status: 'removed' as const, quantity: line.quantity };
+        }
+        throw err;
+      }
+    },
+  );
+}

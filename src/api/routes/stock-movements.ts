@@ -1,0 +1,99 @@
+import { keyDigest } from '../idempotency';
+import { restockSignal } from '../../contract/messages';
+import { workflowIds } from '../../contract/workflow-ids';
+import {
+  described,
+  errorResponses,
+  IdempotencyHeaders,
+  MoveBody,
+  Moved,
+  replayedHeader,
+  RestockBody,
+  Restocked,
+  SkuParams,
+} from '../../contract/http';
+import type { HttpApp, RouteContext } from '../app';
+
+/** Ops' stock movements: receiving new units, and moving units between available and the non-sellable states. */
+export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
+  const { stock, temporal, settings } = ctx;
+  const security = [{ bearer: [] }];
+
+  app.post(
+    '/products/:sku/restock',
+    {
+      schema: {
+        operationId: 'restockProduct',
+        tags: ['products'],
+        summary: 'Receive new units (backorder products fill waiting backorders first) (ops)',
+        security,
+        params: SkuParams,
+        headers: IdempotencyHeaders,
+        body: RestockBody,
+        response: {
+          202: described(
+            Restocked,
+            'Received, or handed to the backorder queue to receive (opId names the receipt)',
+            replayedHeader,
+          ),
+          ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 500),
+        },
+      },
+      onRequest: ctx.requireOps,
+    },
+    async (request, reply) => {
+      const { sku } = request.params;
+      const { quantity } = request.body;
+      const key = request.headers['idempotency-key'];
+      const result = await ctx.idempotency.run(`restock:${sku}`, key, request.body, async () => {
+        const product = await stock.product(sku);
+        // One key, one receipt: the ledger receives once per operation id, through the backorder queue or not.
+        const opId = `restock-${keyDigest(`restock:${sku}`, key)}`;
+        if (product.policy === 'backorder') {
+          await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
+            workflowId: workflowIds.backorders(sku),
+            taskQueue: settings.taskQueue,
+            args: [{ sku }],
+            signal: restockSignal,
+            signalArgs: [{ opId, quantity }],
+          });
+        } else {
+          await stock.restock(opId, sku, quantity);
+        }
+        return { statusCode: 202 as const, body: { sku, quantity, opId } };
+      });
+      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
+    },
+  );
+
+  app.post(
+    '/products/:sku/moves',
+    {
+      schema: {
+        operationId: 'moveProductStock',
+        tags: ['products'],
+        summary: 'Move units between available and the non-sellable states (ops)',
+        security,
+        params: SkuParams,
+        headers: IdempotencyHeaders,
+        body: MoveBody,
+        response: {
+          200: described(Moved, 'Moved (409 insufficient_stock when `from` has fewer units)', replayedHeader),
+          ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
+        },
+      },
+      onRequest: ctx.requireOps,
+    },
+    async (request, reply) => {
+      const { sku } = request.params;
+      const { quantity, from, to } = request.body;
+      const key = request.headers['idempotency-key'];
+      const result = await ctx.idempotency.run(`move:${sku}`, key, request.body, async () => {
+        // One key, one move: the ledger records a move's outcome once per operation id, refusals included.
+        await stock.moveState(`move-${keyDigest(`move:${sku}`, key)}`, sku, quantity, from, to);
+        return { statusCode: 200 as const, body: { sku, quantity, from, to } };
+      });
+      return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
+    },
+  );
+}

@@ -1,0 +1,62 @@
+import { Type, type Static } from 'typebox';
+import { Id, List, ref, Sku, StringEnum } from './common';
+
+export const LineStatus = StringEnum(['pending', 'purchased', 'expired', 'removed', 'backordered']);
+
+export const CartParams = Type.Object({ cartId: Id });
+export type CartParams = Static<typeof CartParams>;
+export const LineParams = Type.Object({ cartId: Id, holdId: Id });
+export type LineParams = Static<typeof LineParams>;
+
+/** A cart line as add, change and remove answer it. */
+export const Hold = Type.Object(
+  {
+    holdId: Type.String(),
+    // A refusal is not a hold: it is 409 out_of_stock.
+    status: StringEnum(['held', 'backordered', 'removed']),
+    quantity: Type.Optional(Type.Integer()),
+    expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { $id: 'Hold' },
+);
+export type Hold = Static<typeof Hold>;
+
+export const CartLine = Type.Object(
+  {
+    holdId: Type.String(),
+    sku: Type.String(),
+    quantity: Type.Integer(),
+    status: LineStatus,
+    expiresAt: Type.Optional(Type.String()),
+    orderId: Type.Optional(Type.String()),
+  },
+  { $id: 'CartLine' },
+);
+export type CartLine = Static<typeof CartLine>;
+
+export const CreatedCart = Type.Object({ cartId: Type.String(), token: Type.String() });
+export type CreatedCart = Static<typeof CreatedCart>;
+
+export const Cart = Type.Object({ cartId: Type.String(), lines: List(ref(CartLine)) });
+export type Cart = Static<typeof Cart>;
+
+/** A line's quantity: the bound is a setting (MAX_LINE_QUANTITY). */
+const lineQuantity = (max: number) => Type.Integer({ minimum: 1, maximum: max });
+
+export const addCartItemBody = (maxLineQuantity: number) =>
+  Type.Object({ sku: Sku, quantity: lineQuantity(maxLineQuantity) }, { additionalProperties: false });
+export type AddCartItemBody = Static<ReturnType<typeof addCartItemBody>>;
+
+export const changeCartItemBody = (maxLineQuantity: number) =>
+  Type.Object({ quantity: lineQuantity(maxLineQuantity) }, { additionalProperties: false });
+export type ChangeCartItemBody = Static<ReturnType<typeof changeCartItemBody>>;
+
+export const CheckoutBody = Type.Object(
+  // A provider token (Stripe's tok_/pm_ ids); anything else is a malformed request, not a decline.
+  { paymentToken: Type.String({ pattern: '^(tok|pm)_[A-Za-z0-9]{1,100}$' }) },
+  { additionalProperties: false },
+);
+export type CheckoutBody = Static<typeof CheckoutBody>;
+
+export const CheckoutAccepted = Type.Object({ orderId: Type.String() });
+export type CheckoutAccepted = Static<typeof CheckoutAccepted>;

@@ -1,0 +1,69 @@
+import { Type, type Static } from 'typebox';
+import { List, ref, Sku, StringEnum } from './common';
+
+export const StockPolicy = StringEnum(['strict', 'backorder']);
+/** The states ops move units between. */
+export const StockState = StringEnum(['available', 'returned', 'repair', 'damaged']);
+
+export const SkuParams = Type.Object({ sku: Sku });
+export type SkuParams = Static<typeof SkuParams>;
+
+/** A product with live stock (the document's `Product`). */
+export const ProductView = Type.Object(
+  {
+    sku: Type.String(),
+    name: Type.String(),
+    priceCents: Type.Integer(),
+    policy: StockPolicy,
+    available: Type.Integer(),
+    reserved: Type.Integer(),
+    sold: Type.Integer(),
+    backordered: Type.Integer(),
+    incoming: Type.Optional(Type.Integer()),
+    nonSellable: Type.Object({
+      returned: Type.Optional(Type.Integer()),
+      repair: Type.Optional(Type.Integer()),
+      damaged: Type.Optional(Type.Integer()),
+    }),
+    lowStockThreshold: Type.Optional(Type.Integer()),
+    reorderQuantity: Type.Optional(Type.Integer()),
+    buckets: Type.Optional(Type.Integer()),
+  },
+  { $id: 'Product' },
+);
+export type ProductView = Static<typeof ProductView>;
+
+export const ProductList = Type.Object({ products: List(ref(ProductView)) });
+export type ProductList = Static<typeof ProductList>;
+
+const units = Type.Integer({ minimum: 1, maximum: 1_000_000 });
+
+export const CreateProductBody = Type.Object(
+  {
+    sku: Sku,
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    priceCents: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
+    quantity: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    policy: StockPolicy,
+    buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    lowStockThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    reorderQuantity: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateProductBody = Static<typeof CreateProductBody>;
+
+export const RestockBody = Type.Object({ quantity: units }, { additionalProperties: false });
+export type RestockBody = Static<typeof RestockBody>;
+
+export const Restocked = Type.Object({ sku: Type.String(), quantity: Type.Integer(), opId: Type.String() });
+export type Restocked = Static<typeof Restocked>;
+
+export const MoveBody = Type.Object(
+  { quantity: units, from: StockState, to: StockState },
+  { additionalProperties: false },
+);
+export type MoveBody = Static<typeof MoveBody>;
+
+export const Moved = Type.Object({ sku: Type.String(), quantity: Type.Integer(), from: StockState, to: StockState });
+export type Moved = Static<typeof Moved>;
