@@ -62,6 +62,11 @@ export default tseslint.config(
     ours(['activities', 'cli']),
     { group: ['**/workflows/*', '**/workflows'], allowTypeImports: true, message: 'Only types of workflows.' },
   ]),
+  layer('src/client/**/*.ts', 'the typed HTTP client runs in browsers too', [
+    { group: ['node:*', 'mongodb', 'fastify', 'pino'], message: 'Browser-safe: no Node builtins or servers.' },
+    { group: ['@temporalio/*'], message: 'A client of the HTTP API, not of Temporal.' },
+    { group: ['../*'], message: 'No folder of ours: only openapi-fetch and the generated ./openapi.' },
+  ]),
   layer('src/workflows/**/*.ts', 'workflow code runs in Temporal’s deterministic sandbox', [
     { group: ['node:*'], message: 'Workflow code runs in the sandbox: no Node builtins.' },
     { group: ['mongodb', 'fastify', 'pino'], message: 'Workflow code must not do I/O: use an activity.' },

@@ -1,15 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  BackorderQueue,
+  CartLine,
+  CartView,
+  ErrorBody,
+  Hold,
+  InvariantReport,
+  NewCart,
+  Order,
+  ProductView,
+  ResponseBody,
+} from '../../src/client';
 import { describeAnswer, type HttpClient } from './http';
 import { runLoad, type LoadRun } from './load';
 import type { Progress } from './progress';
 
-/** The holdfast API as the benchmarks use it: a shopper's carts and lines, ops' products and checks. */
+export type { BackorderQueue, ProductView } from '../../src/client';
+/** A cart and its bearer token. */
+export type Cart = NewCart;
 
-export interface Cart {
-  readonly cartId: string;
-  readonly token: string;
-}
+/**
+ * The holdfast API as the benchmarks use it: a shopper's carts and lines, ops' products and checks. Bodies are
+ * typed by the API's schemas (src/client); requests go over bench/lib/http.ts's undici pool, not fetch.
+ */
 
 /** What one add-to-cart answered: 201 held/backordered, 409 out_of_stock, or anything else (an error). */
 export interface AddToCart {
@@ -19,35 +33,6 @@ export interface AddToCart {
   readonly expiresAt: string | undefined;
   /** For any other answer: `status error: message`. */
   readonly error: string | undefined;
-}
-
-export interface ProductView {
-  readonly sku: string;
-  readonly policy: 'strict' | 'backorder';
-  readonly available: number;
-  readonly reserved: number;
-  readonly sold: number;
-  readonly backordered: number;
-  readonly incoming?: number;
-}
-
-export interface InvariantReport {
-  readonly ok: boolean;
-  readonly violations: string[];
-  readonly openHolds: number;
-  readonly inTransit: number;
-  readonly unrecorded: number;
-}
-
-export interface BackorderQueue {
-  readonly waiting: { holdId: string; quantity: number; arrivedAt: string }[];
-  readonly filled: number;
-}
-
-export interface CartLineView {
-  readonly holdId: string;
-  readonly status: string;
-  readonly expiresAt?: string;
 }
 
 /** A SKU name no earlier run used. */
@@ -93,24 +78,18 @@ export class Shop {
   }
 
   async addToCart(cart: Cart, sku: string, key: string): Promise<AddToCart> {
-    const answer = await this.http.request<Record<string, unknown>>('POST', `/v1/carts/${cart.cartId}/items`, {
-      token: cart.token,
-      headers: { 'idempotency-key': key },
-      body: { sku, quantity: 1 },
-    });
+    // One of the two bodies: a Hold (201) or an ErrorBody (409 out_of_stock names the refused line).
+    const answer = await this.http.request<Partial<Hold> & Partial<ErrorBody>>(
+      'POST',
+      `/v1/carts/${cart.cartId}/items`,
+      { token: cart.token, headers: { 'idempotency-key': key }, body: { sku, quantity: 1 } },
+    );
     const b = answer.body;
-    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     if (answer.status === 201 && (b.status === 'held' || b.status === 'backordered')) {
-      return {
-        status: 201,
-        holdStatus: b.status,
-        holdId: str(b.holdId),
-        expiresAt: str(b.expiresAt),
-        error: undefined,
-      };
+      return { status: 201, holdStatus: b.status, holdId: b.holdId, expiresAt: b.expiresAt, error: undefined };
     }
     if (answer.status === 409 && b.error === 'out_of_stock') {
-      return { status: 409, holdStatus: 'out_of_stock', holdId: str(b.holdId), expiresAt: undefined, error: undefined };
+      return { status: 409, holdStatus: 'out_of_stock', holdId: b.holdId, expiresAt: undefined, error: undefined };
     }
     return {
       status: answer.status,
@@ -121,20 +100,20 @@ export class Shop {
     };
   }
 
-  checkout(cart: Cart, key: string): Promise<{ orderId: string }> {
-    return this.http.expect<{ orderId: string }>(202, 'POST', `/v1/carts/${cart.cartId}/checkout`, {
+  checkout(cart: Cart, key: string): Promise<ResponseBody<'checkoutCart', 202>> {
+    return this.http.expect<ResponseBody<'checkoutCart', 202>>(202, 'POST', `/v1/carts/${cart.cartId}/checkout`, {
       token: cart.token,
       headers: { 'idempotency-key': key },
       body: { paymentToken: 'tok_visa' },
     });
   }
 
-  order(cart: Cart, orderId: string): Promise<{ status: string; reason?: string }> {
-    return this.http.expect(200, 'GET', `/v1/orders/${orderId}`, { token: cart.token });
+  order(cart: Cart, orderId: string): Promise<Order> {
+    return this.http.expect<Order>(200, 'GET', `/v1/orders/${orderId}`, { token: cart.token });
   }
 
-  async lines(cart: Cart): Promise<CartLineView[]> {
-    const body = await this.http.expect<{ lines: CartLineView[] }>(200, 'GET', `/v1/carts/${cart.cartId}`, {
+  async lines(cart: Cart): Promise<CartLine[]> {
+    const body = await this.http.expect<CartView>(200, 'GET', `/v1/carts/${cart.cartId}`, {
       token: cart.token,
     });
     return body.lines;

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ErrorBody } from '../../src/client';
 import { Tally } from './log';
 
 export interface Answer<T = Record<string, unknown>> {
@@ -133,6 +134,6 @@ function describeNetworkError(err: unknown): string {
 
 /** `409 out_of_stock`: an answer as the summary counts it. */
 export function describe(answer: Answer<unknown>): string {
-  const error = (answer.body as { error?: unknown } | undefined)?.error;
+  const error = (answer.body as Partial<ErrorBody> | undefined)?.error;
   return typeof error === 'string' ? `${answer.status} ${error}` : String(answer.status);
 }

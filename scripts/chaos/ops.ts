@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ResponseBody } from '../../src/client';
 import { describe, GaveUpError, type ApiClient } from './api';
 import { elapsed, log } from './log';
 import type { QueueView } from './settle';
@@ -36,7 +37,7 @@ export async function runOps(options: OpsOptions, record: SaleRecord): Promise<v
   async function restock(n: number): Promise<void> {
     const body = { quantity: options.restockUnits };
     const post = () =>
-      api.send<{ opId: string }>('POST', `/v1/products/${sku}/restock`, 'restock', {
+      api.send<ResponseBody<'restockProduct', 202>>('POST', `/v1/products/${sku}/restock`, 'restock', {
         token,
         idempotencyKey: `restock-${sku}-${n}`,
         body,

@@ -16,7 +16,6 @@ export function BackorderQueues({ queues, call, run }: Props) {
       </h2>
       {queues.length === 0 && <p class="muted">No backorder products.</p>}
       {queues.map((q) => {
-        const path = `/v1/products/${encodeURIComponent(q.sku)}/backorders`;
         return (
           <div key={q.sku} class="queue" data-testid={`backorders-${q.sku}`}>
             <h3 class="mono">
@@ -37,7 +36,12 @@ export function BackorderQueues({ queues, call, run }: Props) {
                         data-testid="backorder-first"
                         onClick={() =>
                           void run(`Moved ${b.holdId} to the front of ${q.sku}'s queue.`, () =>
-                            call('POST', `${path}/${encodeURIComponent(b.holdId)}/position`, { position: 0 }),
+                            call((ops) =>
+                              ops.POST('/v1/products/{sku}/backorders/{holdId}/position', {
+                                params: { path: { sku: q.sku, holdId: b.holdId } },
+                                body: { position: 0 },
+                              }),
+                            ),
                           )
                         }
                       >
@@ -49,7 +53,11 @@ export function BackorderQueues({ queues, call, run }: Props) {
                         data-testid="backorder-cancel"
                         onClick={() =>
                           void run(`Cancelled backorder ${b.holdId}.`, () =>
-                            call('DELETE', `${path}/${encodeURIComponent(b.holdId)}`),
+                            call((ops) =>
+                              ops.DELETE('/v1/products/{sku}/backorders/{holdId}', {
+                                params: { path: { sku: q.sku, holdId: b.holdId } },
+                              }),
+                            ),
                           )
                         }
                       >

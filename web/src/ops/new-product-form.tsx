@@ -1,7 +1,5 @@
+import type { NewProduct } from '../api';
 import type { OpsCall, RunAction } from './ops-console';
-
-/** The form's number fields, in the API's names. */
-const numbers = ['priceCents', 'quantity', 'buckets', 'lowStockThreshold', 'reorderQuantity'] as const;
 
 export function NewProductForm({ call, run }: { readonly call: OpsCall; readonly run: RunAction }) {
   return (
@@ -13,16 +11,19 @@ export function NewProductForm({ call, run }: { readonly call: OpsCall; readonly
         e.preventDefault();
         const form = e.currentTarget;
         const data = new FormData(form);
-        const body: Record<string, unknown> = {
+        // Empty optional fields are left out (JSON drops undefined): the API's defaults apply.
+        const number = (field: string) => (data.get(field) ? Number(data.get(field)) : undefined);
+        const body: NewProduct = {
           sku: String(data.get('sku')).trim(),
           name: String(data.get('name')).trim(),
-          policy: data.get('policy'),
+          policy: data.get('policy') as NewProduct['policy'],
+          priceCents: Number(data.get('priceCents')),
+          quantity: Number(data.get('quantity')),
+          buckets: number('buckets'),
+          lowStockThreshold: number('lowStockThreshold'),
+          reorderQuantity: number('reorderQuantity'),
         };
-        for (const field of numbers) {
-          const value = String(data.get(field) ?? '');
-          if (value !== '') body[field] = Number(value);
-        }
-        void run(`Created ${body.sku as string}.`, () => call('POST', '/v1/products', body)).then(
+        void run(`Created ${body.sku}.`, () => call((ops) => ops.POST('/v1/products', { body }))).then(
           (ok) => ok && form.reset(),
         );
       }}

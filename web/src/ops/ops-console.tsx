@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, describeError, request } from '../api';
+import { api, ApiError, describeError, unwrap, type Answer, type ApiClient } from '../api';
 import type { Backorders, Overview, Product, Reorder } from '../api';
 import { usePoll } from '../hooks';
 import { load, save } from '../session-store';
@@ -12,12 +12,8 @@ import { TokenForm } from './token-form';
 
 const tokenKey = 'holdfast.opsToken';
 
-export type OpsCall = <T = unknown>(
-  method: string,
-  path: string,
-  body?: unknown,
-  idempotencyKey?: string,
-) => Promise<T>;
+/** One call of the API with the ops token: its data, or an ApiError (a refused token signs out). */
+export type OpsCall = <T>(send: (api: ApiClient) => Promise<Answer<T>>) => Promise<T>;
 /** Runs an ops action: reports how it went and refreshes the console. */
 export type RunAction = (done: string, action: () => Promise<unknown>) => Promise<boolean>;
 
@@ -52,9 +48,9 @@ export function OpsConsole() {
     setSnapshot({ backorders: new Map(), errors: [] });
   };
 
-  const call: OpsCall = async (method, path, body, idempotencyKey) => {
+  const call: OpsCall = async (send) => {
     try {
-      return await request(method, path, { token, body, idempotencyKey });
+      return unwrap(await send(api(token)));
     } catch (err) {
       if (refused(err)) signOut(true);
       throw err;
@@ -64,13 +60,17 @@ export function OpsConsole() {
   usePoll(
     async () => {
       const [products, reorders, overview] = await Promise.allSettled([
-        request<{ products: Product[] }>('GET', '/v1/products').then((r) => r.products),
-        call<{ reorders: Reorder[] }>('GET', '/v1/reorders').then((r) => r.reorders),
-        call<Overview>('GET', '/v1/ops/overview'),
+        api()
+          .GET('/v1/products')
+          .then((answer) => unwrap(answer).products),
+        call((ops) => ops.GET('/v1/reorders')).then((r) => r.reorders),
+        call((ops) => ops.GET('/v1/ops/overview')),
       ]);
       const queued = products.status === 'fulfilled' ? products.value.filter((p) => p.policy === 'backorder') : [];
       const queues = await Promise.allSettled(
-        queued.map((p) => call<Backorders>('GET', `/v1/products/${encodeURIComponent(p.sku)}/backorders`)),
+        queued.map((p) =>
+          call((ops) => ops.GET('/v1/products/{sku}/backorders', { params: { path: { sku: p.sku } } })),
+        ),
       );
       const results = [products, reorders, overview, ...queues];
       if (results.some((r) => r.status === 'rejected' && refused(r.reason))) return;

@@ -9,7 +9,7 @@ interface Props {
 }
 
 function ReorderActions({ reorder: r, call, run }: { reorder: Reorder; call: OpsCall; run: RunAction }) {
-  const path = `/v1/reorders/${encodeURIComponent(r.sku)}`;
+  const params = { path: { sku: r.sku } };
   if (r.status === 'awaiting_approval') {
     return (
       <form
@@ -18,7 +18,7 @@ function ReorderActions({ reorder: r, call, run }: { reorder: Reorder; call: Ops
           e.preventDefault();
           const quantity = Number(new FormData(e.currentTarget).get('quantity'));
           void run(`Approved a reorder of ${quantity} × ${r.sku}.`, () =>
-            call('POST', `${path}/approve`, { quantity }),
+            call((ops) => ops.POST('/v1/reorders/{sku}/approve', { params, body: { quantity } })),
           );
         }}
       >
@@ -46,7 +46,7 @@ function ReorderActions({ reorder: r, call, run }: { reorder: Reorder; call: Ops
           onClick={(e) => {
             const reason = String(new FormData(e.currentTarget.form!).get('reason') ?? '').trim();
             void run(`Rejected the reorder of ${r.sku}.`, () =>
-              call('POST', `${path}/reject`, reason ? { reason } : {}),
+              call((ops) => ops.POST('/v1/reorders/{sku}/reject', { params, body: reason ? { reason } : {} })),
             );
           }}
         >
@@ -62,7 +62,9 @@ function ReorderActions({ reorder: r, call, run }: { reorder: Reorder; call: Ops
         onSubmit={(e) => {
           e.preventDefault();
           const quantity = Number(new FormData(e.currentTarget).get('quantity'));
-          void run(`Received ${quantity} × ${r.sku}.`, () => call('POST', `${path}/receive`, { quantity }));
+          void run(`Received ${quantity} × ${r.sku}.`, () =>
+            call((ops) => ops.POST('/v1/reorders/{sku}/receive', { params, body: { quantity } })),
+          );
         }}
       >
         <input

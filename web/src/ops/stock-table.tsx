@@ -11,16 +11,16 @@ interface Props {
 }
 
 function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; run: RunAction }) {
-  const path = `/v1/products/${encodeURIComponent(p.sku)}`;
+  const path = { sku: p.sku };
   const cells: [string, number][] = [
     ['available', p.available],
     ['reserved', p.reserved],
     ['sold', p.sold],
     ['backordered', p.backordered],
     ['incoming', p.incoming ?? 0],
-    ['returned', p.nonSellable.returned],
-    ['repair', p.nonSellable.repair],
-    ['damaged', p.nonSellable.damaged],
+    ['returned', p.nonSellable.returned ?? 0],
+    ['repair', p.nonSellable.repair ?? 0],
+    ['damaged', p.nonSellable.damaged ?? 0],
   ];
   return (
     <tr data-testid={`stock-${p.sku}`}>
@@ -43,7 +43,12 @@ function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; 
             const form = e.currentTarget;
             const quantity = Number(new FormData(form).get('quantity'));
             void run(`Restocking ${quantity} × ${p.sku}.`, () =>
-              call('POST', `${path}/restock`, { quantity }, idempotencyKey()),
+              call((ops) =>
+                ops.POST('/v1/products/{sku}/restock', {
+                  params: { path, header: { 'idempotency-key': idempotencyKey() } },
+                  body: { quantity },
+                }),
+              ),
             ).then((ok) => ok && form.reset());
           }}
         >
@@ -66,9 +71,18 @@ function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; 
             e.preventDefault();
             const form = e.currentTarget;
             const data = new FormData(form);
-            const body = { quantity: Number(data.get('quantity')), from: data.get('from'), to: data.get('to') };
+            const body = {
+              quantity: Number(data.get('quantity')),
+              from: data.get('from') as StockState,
+              to: data.get('to') as StockState,
+            };
             void run(`Moved ${body.quantity} × ${p.sku} from ${body.from} to ${body.to}.`, () =>
-              call('POST', `${path}/moves`, body, idempotencyKey()),
+              call((ops) =>
+                ops.POST('/v1/products/{sku}/moves', {
+                  params: { path, header: { 'idempotency-key': idempotencyKey() } },
+                  body,
+                }),
+              ),
             ).then((ok) => {
               // Keep the chosen states for the next move; only the quantity is used up.
               if (ok) (form.elements.namedItem('quantity') as HTMLInputElement).value = '';

@@ -18,7 +18,7 @@ export function OrderPanel({ orderId, order, onNewCart }: Props) {
       </div>
       <p class="order-status" data-testid="order-status" data-status={status} role="status">
         {status === 'pending' && 'Processing: locking your items and charging your card…'}
-        {status === 'completed' && `Thank you! Order complete, ${money(order!.totalCents)} paid.`}
+        {status === 'completed' && `Thank you! Order complete, ${money(order!.totalCents ?? 0)} paid.`}
         {status === 'failed' && `Order failed: ${order!.reason ?? 'the payment did not go through'}.`}
       </p>
       {status === 'failed' && <p class="muted small">Items still held in your cart can be bought with another card.</p>}
@@ -26,7 +26,7 @@ export function OrderPanel({ orderId, order, onNewCart }: Props) {
         <ul class="order-lines">
           {order.lines.map((l) => (
             <li key={l.holdId}>
-              {l.quantity} × {l.sku} <span class="muted">{money(l.unitPriceCents)}</span>
+              {l.quantity} × {l.sku} <span class="muted">{money(l.unitPriceCents ?? 0)}</span>
             </li>
           ))}
         </ul>

@@ -1,6 +1,6 @@
 import { useCallback, useRef, useState } from 'preact/hooks';
-import { ApiError, describeError, idempotencyKey, request } from '../api';
-import type { Cart, HoldAnswer, Order, Product } from '../api';
+import { api, ApiError, describeError, idempotencyKey, unwrap } from '../api';
+import type { Cart, Order, Product } from '../api';
 import { time } from '../format';
 import { usePoll } from '../hooks';
 import { load, save } from '../session-store';
@@ -48,7 +48,7 @@ export function Storefront() {
 
   usePoll(async () => {
     try {
-      setProducts((await request<{ products: Product[] }>('GET', '/v1/products')).products);
+      setProducts(unwrap(await api().GET('/v1/products')).products);
       setProductsError(undefined);
     } catch (err) {
       setProductsError(describeError(err));
@@ -59,7 +59,8 @@ export function Storefront() {
     async () => {
       if (!session) return;
       try {
-        setCart(await request<Cart>('GET', `/v1/carts/${session.cartId}`, { token: session.token }));
+        const params = { path: { cartId: session.cartId } };
+        setCart(unwrap(await api(session.token).GET('/v1/carts/{cartId}', { params })));
         setCartError(undefined);
       } catch (err) {
         if (cartIsGone(err)) changeSession(undefined);
@@ -76,7 +77,8 @@ export function Storefront() {
     async () => {
       if (!session || !orderId) return;
       try {
-        const next = await request<Order>('GET', `/v1/orders/${orderId}`, { token: session.token });
+        const params = { path: { orderId } };
+        const next = unwrap(await api(session.token).GET('/v1/orders/{orderId}', { params }));
         setOrder(next);
         if (next.status !== 'pending') refreshCart();
       } catch (err) {
@@ -91,17 +93,20 @@ export function Storefront() {
   /** One cart per browser session, created on the first add; concurrent first adds share it. */
   const ensureSession = (): Promise<CartSession> => {
     if (session) return Promise.resolve(session);
-    creating.current ??= request<CartSession>('POST', '/v1/carts').then(
-      (created) => {
-        changeSession(created);
-        creating.current = undefined;
-        return created;
-      },
-      (err: unknown) => {
-        creating.current = undefined;
-        throw err;
-      },
-    );
+    creating.current ??= api()
+      .POST('/v1/carts')
+      .then(unwrap)
+      .then(
+        (created) => {
+          changeSession(created);
+          creating.current = undefined;
+          return created;
+        },
+        (err: unknown) => {
+          creating.current = undefined;
+          throw err;
+        },
+      );
     return creating.current;
   };
 
@@ -110,11 +115,12 @@ export function Storefront() {
     let message: ProductMessage;
     try {
       const s = await ensureSession();
-      const answer = await request<HoldAnswer>('POST', `/v1/carts/${s.cartId}/items`, {
-        token: s.token,
-        body: { sku, quantity },
-        idempotencyKey: idempotencyKey(),
-      });
+      const answer = unwrap(
+        await api(s.token).POST('/v1/carts/{cartId}/items', {
+          params: { path: { cartId: s.cartId }, header: { 'idempotency-key': idempotencyKey() } },
+          body: { sku, quantity },
+        }),
+      );
       message =
         answer.status === 'held'
           ? { kind: 'ok', text: `Held for you until ${answer.expiresAt ? time(answer.expiresAt) : 'checkout'}.` }
@@ -140,11 +146,12 @@ export function Storefront() {
   const checkout = async (paymentToken: string) => {
     if (!session) return;
     try {
-      const { orderId: id } = await request<{ orderId: string }>('POST', `/v1/carts/${session.cartId}/checkout`, {
-        token: session.token,
-        body: { paymentToken },
-        idempotencyKey: idempotencyKey(),
-      });
+      const { orderId: id } = unwrap(
+        await api(session.token).POST('/v1/carts/{cartId}/checkout', {
+          params: { path: { cartId: session.cartId }, header: { 'idempotency-key': idempotencyKey() } },
+          body: { paymentToken },
+        }),
+      );
       save(orderKey, id);
       setOrder(undefined);
       setOrderId(id);
@@ -191,15 +198,21 @@ export function Storefront() {
             locked={checkingOut}
             onQuantity={(holdId, quantity) =>
               lineAction(() =>
-                request('PATCH', `/v1/carts/${session!.cartId}/items/${holdId}`, {
-                  token: session!.token,
-                  body: { quantity },
-                }),
+                api(session!.token)
+                  .PATCH('/v1/carts/{cartId}/items/{holdId}', {
+                    params: { path: { cartId: session!.cartId, holdId } },
+                    body: { quantity },
+                  })
+                  .then(unwrap),
               )
             }
             onRemove={(holdId) =>
               lineAction(() =>
-                request('DELETE', `/v1/carts/${session!.cartId}/items/${holdId}`, { token: session!.token }),
+                api(session!.token)
+                  .DELETE('/v1/carts/{cartId}/items/{holdId}', {
+                    params: { path: { cartId: session!.cartId, holdId } },
+                  })
+                  .then(unwrap),
               )
             }
           />

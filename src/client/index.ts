@@ -1,0 +1,4 @@
+export * from './api-error';
+export * from './create-api-client';
+export * from './schemas';
+export type { components, operations, paths } from './openapi';
