@@ -1,7 +1,8 @@
 import type { Collection } from 'mongodb';
 import type { CartLine } from '../contract/types';
 import { replaceUnlessNewer } from './guarded-write';
-import { collections, isDuplicateKey } from './schema';
+import { isDuplicateKey } from './insert-once';
+import { collections } from './schema';
 import type { ShardSet } from './shards';
 
 type CartLineDoc = CartLine & { _id: string };

@@ -1,9 +1,8 @@
 import type { Collection } from 'mongodb';
-import { collections, type ShardSet } from '../db';
+import { collections, insertOnce, type ShardSet } from '../db';
 import { inverseOf, type MovableState, type Movement, type ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { assertOpId, assertQuantity } from './input';
-import { insertOrRead } from './insert-once';
 import type { AppendResult, BucketLedger } from './ledger';
 import { settleOpId, trimPrefixOf } from './op-keys';
 import { bucketIndexOf, bucketOrder } from './placement';
@@ -72,7 +71,7 @@ export class TakeProtocol {
       qty: movement.qty,
       heads: await this.knownHeads(product),
     };
-    const { inserted: firstRun, stands: started } = await insertOrRead(this.markersOn(opId), marker);
+    const { inserted: firstRun, stands: started } = await insertOnce(this.markersOn(opId), marker, 'read');
     const after = started?.heads;
     if (!firstRun) {
       const recorded = await ops.findOne({ _id: opId });
@@ -83,7 +82,7 @@ export class TakeProtocol {
     const walked = earlier[0] ? { entry: earlier[0], available: 0 } : await this.walk(product, opId, movement);
     const mine = this.outcomeDoc(opId, sku, movement, walked);
     // The operation's result is the outcome inserted first; every other run voids what it took.
-    const { inserted, stands } = await insertOrRead(ops, mine);
+    const { inserted, stands } = await insertOnce(ops, mine, 'read');
     const recorded = stands ?? mine;
     this.summaries.forget(sku);
     // A first run whose hold stands (the hot path) answers at once: nothing to void, and not settled yet.
@@ -117,7 +116,7 @@ export class TakeProtocol {
     const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
     if (available >= movement.qty) return undefined;
     const refusal = this.outcomeDoc(opId, product.sku, movement, { entry: undefined, available });
-    return outcomeOf((await insertOrRead(this.opsOn(opId), refusal)).stands ?? refusal);
+    return outcomeOf((await insertOnce(this.opsOn(opId), refusal, 'read')).stands ?? refusal);
   }
 
   /** Tries the buckets in order; when none has qty alone but together they do, gathers stock and tries again. */
