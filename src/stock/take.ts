@@ -18,8 +18,8 @@ interface StartMarker {
   readonly _id: string;
   readonly sku: string;
   readonly qty: number;
-  /** Per bucket, a seq the operation's entries come after (older markers have none: look further back). */
-  readonly heads?: number[];
+  /** Per bucket of the SKU (a product's buckets never change), a seq the operation's entries come after. */
+  readonly heads: readonly number[];
 }
 
 /** What a walk over the buckets found: the entry it took (or adopted), or the units there were instead. */
@@ -65,14 +65,15 @@ export class TakeProtocol {
     const ops = this.opsOn(opId);
     // The marker keeps the heads this run knows: the operation's entries, if any, come after them, so a retry
     // looks for them among the entries appended since (by _id) instead of querying the whole ledger.
-    const marker: StartMarker & { heads: number[] } = {
+    const marker: StartMarker = {
       _id: startMarkerId(opId),
       sku,
       qty: movement.qty,
       heads: await this.knownHeads(product),
     };
     const { inserted: firstRun, stands: started } = await insertOnce(this.markersOn(opId), marker, 'read');
-    const after = started?.heads;
+    if (!started) throw new Error(`start marker insert refused for ${opId} without a visible marker`);
+    const after = started.heads;
     if (!firstRun) {
       const recorded = await ops.findOne({ _id: opId });
       if (recorded) return this.answerRecorded(product, opId, movement, recorded, after);
@@ -168,7 +169,7 @@ export class TakeProtocol {
     opId: string,
     movement: Movement,
     recorded: OpOutcomeDoc,
-    after: readonly number[] | undefined,
+    after: readonly number[],
   ): Promise<TakeOutcome> {
     await this.settleStrays(product, opId, movement, recorded, after);
     const outcome = outcomeOf(recorded);
@@ -180,7 +181,7 @@ export class TakeProtocol {
     const trims = trimPrefixOf(hold.holdId);
     const later = await this.ledger.findMatching(
       bucket,
-      after?.[hold.bucket] ?? -1,
+      after[hold.bucket]!,
       (e) => e.ref === hold.holdId && (e.opId === settleKey || e.opId.startsWith(trims)),
       { ref: hold.holdId },
     );
@@ -214,7 +215,7 @@ export class TakeProtocol {
     opId: string,
     movement: Movement,
     recorded: OpOutcomeDoc,
-    after: readonly number[] | undefined,
+    after: readonly number[],
   ) {
     const strays = (await this.ownEntries(product, opId, movement.kind, after)).filter(
       (e) => recorded.result !== 'taken' || bucketIndexOf(e) !== recorded.bucket,
@@ -237,10 +238,10 @@ export class TakeProtocol {
     product: ProductDoc,
     opId: string,
     kind: Movement['kind'],
-    after: readonly number[] | undefined,
+    after: readonly number[],
   ): Promise<LedgerEntry[]> {
     const found = await Promise.all(
-      this.catalog.bucketsOf(product).map((b, i) => this.ledger.findOwn(b, opId, after?.[i] ?? -1)),
+      this.catalog.bucketsOf(product).map((b, i) => this.ledger.findOwn(b, opId, after[i]!)),
     );
     return found.filter((e): e is LedgerEntry => e !== null && e.kind === kind);
   }
