@@ -16,8 +16,6 @@ export function opKeyOf(bucketId: string, opId: string): string {
   return `${bucketId}|${opId}`;
 }
 
-export { isDuplicateKey } from '../db';
-
 export type AppendResult =
   | { readonly status: 'appended'; readonly entry: LedgerEntry }
   /** This operation already moved stock in this bucket (a retry, or a concurrent twin): nothing was written. */
