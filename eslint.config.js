@@ -41,8 +41,12 @@ export default tseslint.config(
     ours(['db', 'activities', 'api', 'ops', 'infra', 'cli', 'workflows']),
     { group: ['**/stock/*', '**/stock'], allowTypeImports: true, message: 'Only types of the stock library.' },
   ]),
-  layer('src/db/**/*.ts', 'storage imports nothing of ours but the contract’s types', [
-    ours(['stock', 'workflows', 'activities', 'api', 'ops', 'infra', 'cli']),
+  layer('src/db/**/*.ts', 'storage imports nothing of ours', [
+    { regex: '^\\.\\./', message: 'Only mongodb, Node and its own files: no module of ours, not even types.' },
+  ]),
+  layer('src/carts/**/*.ts', 'the carts domain knows no HTTP and no Temporal', [
+    { group: ['@temporalio/*', 'fastify', '@fastify/*'], message: 'The carts domain knows no HTTP and no Temporal.' },
+    ours(['api', 'activities', 'workflows', 'ops', 'cli', 'infra']),
     { group: ['**/contract/*', '**/contract'], allowTypeImports: true, message: 'Only types of the contract.' },
   ]),
   layer('src/stock/**/*.ts', 'the stock library knows no HTTP and no Temporal', [

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CartLineStore, type ShardSet } from '../src/db';
+import { CartLineStore } from '../src/carts';
 import type { CartLine } from '../src/contract/types';
+import type { ShardSet } from '../src/db';
 import { connectTestShards, uniqueId } from './helpers';
 
 function line(cartId: string, n: number, status: CartLine['status'] = 'pending'): CartLine {
@@ -44,6 +45,9 @@ describe('cart lines on FerretDB', () => {
     expect(after.find((l) => l.holdId === lines[3]!.holdId)?.status).toBe('removed');
     expect(await store.list(other)).toHaveLength(1);
     expect(await store.list(uniqueId('empty'))).toEqual([]);
+    const all = await store.all();
+    expect(all.filter((l) => l.cartId === cartId)).toHaveLength(12);
+    expect(all.every((l) => !('_id' in l))).toBe(true);
   });
 
   it('never lets a late write of an older state replace a newer one', async () => {

@@ -96,7 +96,7 @@ describe('stock ledger on FerretDB', () => {
     await shards
       .stockDb(shards.shardFor(opId))
       .collection('ops')
-      .insertOne({ _id: `start:${opId}` } as never);
+      .insertOne({ _id: `start:${opId}`, sku: soldOut, qty: 3, heads: [0] } as never);
     const [bucket] = stock.bucketsOf(await stock.product(soldOut));
     await stock.ledger.append(bucket!, opId, { kind: 'reserve', qty: 3 });
     expect(await stock.reserve(opId, soldOut, 3)).toEqual({
@@ -141,7 +141,7 @@ describe('stock ledger on FerretDB', () => {
     await shards
       .stockDb(shards.shardFor(opId))
       .collection('ops')
-      .insertOne({ _id: `start:${opId}` } as never);
+      .insertOne({ _id: `start:${opId}`, sku, qty: 4, heads: [0, 0] } as never);
     await stock.ledger.append(bucket!, opId, { kind: 'reserve', qty: 4 });
 
     const retry = await stock.reserve(opId, sku, 4);

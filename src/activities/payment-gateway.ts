@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection } from 'mongodb';
 import { failureTypes } from '../contract/failures';
-import { isDuplicateKey } from '../stock/ledger';
+import { insertOnce } from '../db';
 
 export interface ChargeRequest {
   /** The same key never charges twice (Stripe's Idempotency-Key). */
@@ -109,17 +109,14 @@ export class FakePaymentGateway implements PaymentGateway {
   async refund(chargeIdempotencyKey: string): Promise<boolean> {
     const slot = await this.claim({ _id: chargeSlot(chargeIdempotencyKey), kind: 'cancel', at: new Date() });
     if (slot.kind !== 'charge') return false;
-    try {
-      await this.records.insertOne({
-        _id: `refund:${chargeIdempotencyKey}`,
-        kind: 'refund',
-        chargeId: slot.chargeId,
-        amountCents: slot.amountCents,
-        at: new Date(),
-      });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
+    const refund: RefundRecord = {
+      _id: `refund:${chargeIdempotencyKey}`,
+      kind: 'refund',
+      chargeId: slot.chargeId,
+      amountCents: slot.amountCents,
+      at: new Date(),
+    };
+    await insertOnce(this.records, refund, 'ignore');
     return true;
   }
 
@@ -128,15 +125,11 @@ export class FakePaymentGateway implements PaymentGateway {
    * key's outcome for good, since only an insert on the unique `_id` may fill the slot and nothing changes it.
    */
   private async claim(record: ChargeRecord | CancelRecord): Promise<ChargeRecord | CancelRecord> {
-    try {
-      await this.records.insertOne(record);
-      return record;
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const first = await this.records.findOne({ _id: record._id });
-      if (!first || first.kind === 'refund') throw err; // a refund never sits in a charge slot
-      return first;
+    const { stands } = await insertOnce(this.records, record, 'read');
+    if (!stands || stands.kind === 'refund') {
+      throw new Error(`payment slot ${record._id} holds neither a charge nor a cancellation`); // never a refund
     }
+    return stands;
   }
 }
 

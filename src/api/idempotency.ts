@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import { collections, type ShardSet } from '../db';
-import { isDuplicateKey } from '../stock/ledger';
+import { collections, insertOnce, type ShardSet } from '../db';
 import { HttpError } from './errors';
 
 export interface StoredResponse {
@@ -46,14 +45,14 @@ export class IdempotencyStore {
     if (earlier) return earlier;
     const response = await handler();
     if (response.statusCode < 500) {
-      try {
-        await col.insertOne({ _id: id, requestHash, createdAt: new Date(), response });
-      } catch (err) {
-        if (isDuplicateKey(err)) {
-          const first = replayOf<R>(await col.findOne({ _id: id }).catch(() => null), requestHash);
-          if (first) return first;
-        }
-        // Otherwise unrecorded: the work is done, and failing the request here would turn a success into a 500.
+      const recorded = await insertOnce(col, { _id: id, requestHash, createdAt: new Date(), response }, 'read').catch(
+        // Unrecorded: the work is done, and failing the request here would turn a success into a 500.
+        () => undefined,
+      );
+      // A twin recorded its answer first: that one stands (or the body differs: 422).
+      if (recorded && !recorded.inserted) {
+        const first = replayOf<R>(recorded.stands, requestHash);
+        if (first) return first;
       }
     }
     return { ...response, replayed: false };

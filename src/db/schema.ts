@@ -50,11 +50,6 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
   }
 }
 
-/** A unique index (`_id` or another) refused an insert: the atomic primitive every write here rests on. */
-export function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
-
 /** Creates a collection; another process (API and worker start together) may have just created it. */
 async function createIfMissing(db: Db, name: string): Promise<void> {
   try {

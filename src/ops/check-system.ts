@@ -1,8 +1,9 @@
+import { CartLineStore, OrderStore } from '../carts';
 import { collections, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
 import { checkInvariants, type InvariantReport, type StockService } from '../stock';
 import type { Hold, LedgerEntry } from '../stock/types';
-import type { CartLine, Order } from '../contract/types';
+import type { Order } from '../contract/types';
 
 export interface SystemReport {
   readonly ok: boolean;
@@ -74,8 +75,8 @@ export async function checkSystem(
   const [settles, reservations, lines, orders, gateway] = await Promise.all([
     allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { opId: /^settle:/ }),
     allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { kind: 'reserve' }),
-    allOf<CartLine>(shards, 'carts', collections.carts.lines),
-    allOf<Order>(shards, 'carts', collections.carts.orders),
+    new CartLineStore(shards).all(),
+    new OrderStore(shards).all(),
     allOf<GatewayRecord>(shards, 'carts', collections.carts.gateway),
   ]);
   const settleOf = new Map(settles.map((e) => [e.opId.slice('settle:'.length), e]));

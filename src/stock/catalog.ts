@@ -1,7 +1,6 @@
 import type { Collection } from 'mongodb';
-import { collections, type ShardSet } from '../db';
+import { collections, insertOnce, type ShardSet } from '../db';
 import { InvalidStockInputError, ProductConflictError, UnknownProductError } from './errors';
-import { insertOnce, insertOrRead } from './insert-once';
 import type { BucketLedger } from './ledger';
 import { bucketsOf, evenSplit, skuPattern } from './placement';
 import type { BucketRef, ProductDoc, ProductInput } from './types';
@@ -51,7 +50,7 @@ export class Catalog {
       initialQuantity,
       createdAt: this.clock(),
     };
-    const { inserted, stands } = await insertOrRead(this.productsOn(this.shards.shardFor(input.sku)), doc);
+    const { inserted, stands } = await insertOnce(this.productsOn(this.shards.shardFor(input.sku)), doc, 'read');
     if (!inserted && (!stands || !sameDefinition(stands, doc))) throw new ProductConflictError(input.sku);
     const product = stands ?? doc;
     const buckets = this.bucketsOf(product);
@@ -59,12 +58,8 @@ export class Catalog {
     await Promise.all(
       buckets.map(async (bucket, i) => {
         // Written once, never changed: an insert, and a twin's insert that came first is the same document.
-        await insertOnce(this.shards.stockDb(bucket.shard).collection<BucketDoc>(collections.stock.buckets), {
-          _id: bucket.id,
-          sku: bucket.sku,
-          index: bucket.index,
-          shard: bucket.shard,
-        });
+        const { id: _id, sku, index, shard } = bucket;
+        await insertOnce(this.bucketsOn(shard), { _id, sku, index, shard }, 'ignore');
         await this.ledger.open(bucket, `create:${input.sku}`, shares[i]!);
       }),
     );
@@ -100,6 +95,10 @@ export class Catalog {
 
   private productsOn(shard: number): Collection<ProductDoc> {
     return this.shards.stockDb(shard).collection<ProductDoc>(collections.stock.products);
+  }
+
+  private bucketsOn(shard: number): Collection<BucketDoc> {
+    return this.shards.stockDb(shard).collection<BucketDoc>(collections.stock.buckets);
   }
 }
 

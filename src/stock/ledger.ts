@@ -1,7 +1,6 @@
 import type { Collection, Filter } from 'mongodb';
-import { collections, type ShardSet } from '../db';
+import { collections, insertOnce, type ShardSet } from '../db';
 import { applyMovement, zeroBalances, type Movement, type MovementKind } from './balances';
-import { insertOrRead } from './insert-once';
 import type { BucketRef, LedgerEntry } from './types';
 
 export function entryId(bucketId: string, seq: number): string {
@@ -16,8 +15,6 @@ const probeBatch = 32;
 export function opKeyOf(bucketId: string, opId: string): string {
   return `${bucketId}|${opId}`;
 }
-
-export { isDuplicateKey } from '../db';
 
 export type AppendResult =
   | { readonly status: 'appended'; readonly entry: LedgerEntry }
@@ -75,7 +72,7 @@ export class BucketLedger {
       { kind: 'receive', qty },
       { ...zeroBalances, available: qty, received: qty },
     );
-    const { stands } = await insertOrRead(this.collection(bucket.shard), entry);
+    const { stands } = await insertOnce(this.collection(bucket.shard), entry, 'read');
     if (!stands) throw new Error(`genesis insert refused for ${entry._id} without a visible entry`);
     this.remember(stands);
     return stands;
@@ -140,7 +137,7 @@ export class BucketLedger {
       }
       const entry = this.entry(bucket, head.seq + 1, opId, movement, balances, options.ref);
       // Either this insert wins the seq, or another writer took it, or this operation already has an entry here.
-      const { inserted, stands: slot } = await insertOrRead(col, entry);
+      const { inserted, stands: slot } = await insertOnce(col, entry, 'read');
       if (inserted) {
         this.remember(entry);
         return { status: 'appended', entry };

@@ -1,9 +1,8 @@
 import type { Collection } from 'mongodb';
-import { collections, type ShardSet } from '../db';
+import { collections, insertOnce, type ShardSet } from '../db';
 import { inverseOf, type MovableState, type Movement, type ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { assertOpId, assertQuantity } from './input';
-import { insertOrRead } from './insert-once';
 import type { AppendResult, BucketLedger } from './ledger';
 import { settleOpId, trimPrefixOf } from './op-keys';
 import { bucketIndexOf, bucketOrder } from './placement';
@@ -19,8 +18,8 @@ interface StartMarker {
   readonly _id: string;
   readonly sku: string;
   readonly qty: number;
-  /** Per bucket, a seq the operation's entries come after (older markers have none: look further back). */
-  readonly heads?: number[];
+  /** Per bucket of the SKU (a product's buckets never change), a seq the operation's entries come after. */
+  readonly heads: readonly number[];
 }
 
 /** What a walk over the buckets found: the entry it took (or adopted), or the units there were instead. */
@@ -66,14 +65,15 @@ export class TakeProtocol {
     const ops = this.opsOn(opId);
     // The marker keeps the heads this run knows: the operation's entries, if any, come after them, so a retry
     // looks for them among the entries appended since (by _id) instead of querying the whole ledger.
-    const marker: StartMarker & { heads: number[] } = {
+    const marker: StartMarker = {
       _id: startMarkerId(opId),
       sku,
       qty: movement.qty,
       heads: await this.knownHeads(product),
     };
-    const { inserted: firstRun, stands: started } = await insertOrRead(this.markersOn(opId), marker);
-    const after = started?.heads;
+    const { inserted: firstRun, stands: started } = await insertOnce(this.markersOn(opId), marker, 'read');
+    if (!started) throw new Error(`start marker insert refused for ${opId} without a visible marker`);
+    const after = started.heads;
     if (!firstRun) {
       const recorded = await ops.findOne({ _id: opId });
       if (recorded) return this.answerRecorded(product, opId, movement, recorded, after);
@@ -83,7 +83,7 @@ export class TakeProtocol {
     const walked = earlier[0] ? { entry: earlier[0], available: 0 } : await this.walk(product, opId, movement);
     const mine = this.outcomeDoc(opId, sku, movement, walked);
     // The operation's result is the outcome inserted first; every other run voids what it took.
-    const { inserted, stands } = await insertOrRead(ops, mine);
+    const { inserted, stands } = await insertOnce(ops, mine, 'read');
     const recorded = stands ?? mine;
     this.summaries.forget(sku);
     // A first run whose hold stands (the hot path) answers at once: nothing to void, and not settled yet.
@@ -117,7 +117,7 @@ export class TakeProtocol {
     const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
     if (available >= movement.qty) return undefined;
     const refusal = this.outcomeDoc(opId, product.sku, movement, { entry: undefined, available });
-    return outcomeOf((await insertOrRead(this.opsOn(opId), refusal)).stands ?? refusal);
+    return outcomeOf((await insertOnce(this.opsOn(opId), refusal, 'read')).stands ?? refusal);
   }
 
   /** Tries the buckets in order; when none has qty alone but together they do, gathers stock and tries again. */
@@ -169,7 +169,7 @@ export class TakeProtocol {
     opId: string,
     movement: Movement,
     recorded: OpOutcomeDoc,
-    after: readonly number[] | undefined,
+    after: readonly number[],
   ): Promise<TakeOutcome> {
     await this.settleStrays(product, opId, movement, recorded, after);
     const outcome = outcomeOf(recorded);
@@ -181,7 +181,7 @@ export class TakeProtocol {
     const trims = trimPrefixOf(hold.holdId);
     const later = await this.ledger.findMatching(
       bucket,
-      after?.[hold.bucket] ?? -1,
+      after[hold.bucket]!,
       (e) => e.ref === hold.holdId && (e.opId === settleKey || e.opId.startsWith(trims)),
       { ref: hold.holdId },
     );
@@ -215,7 +215,7 @@ export class TakeProtocol {
     opId: string,
     movement: Movement,
     recorded: OpOutcomeDoc,
-    after: readonly number[] | undefined,
+    after: readonly number[],
   ) {
     const strays = (await this.ownEntries(product, opId, movement.kind, after)).filter(
       (e) => recorded.result !== 'taken' || bucketIndexOf(e) !== recorded.bucket,
@@ -238,10 +238,10 @@ export class TakeProtocol {
     product: ProductDoc,
     opId: string,
     kind: Movement['kind'],
-    after: readonly number[] | undefined,
+    after: readonly number[],
   ): Promise<LedgerEntry[]> {
     const found = await Promise.all(
-      this.catalog.bucketsOf(product).map((b, i) => this.ledger.findOwn(b, opId, after?.[i] ?? -1)),
+      this.catalog.bucketsOf(product).map((b, i) => this.ledger.findOwn(b, opId, after[i]!)),
     );
     return found.filter((e): e is LedgerEntry => e !== null && e.kind === kind);
   }

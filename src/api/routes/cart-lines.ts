@@ -3,7 +3,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { CartLineStore } from '../../db';
+import { CartLineStore } from '../../carts';
 import { addToCartUpdate, changeQuantityUpdate, removeLineUpdate } from '../../contract/messages';
 import { holdStartOperation } from '../hold-start';
 import type { holdWorkflow } from '../../workflows/hold';

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { CartLineStore, collections } from '../../db';
+import { CartLineStore, CartStore } from '../../carts';
 import { Cart, CartParams, CreatedCart, described, errorResponses, locationHeader } from '../../contract/http';
 import type { HttpApp, RouteContext } from '../app';
 
@@ -7,6 +6,7 @@ import type { HttpApp, RouteContext } from '../app';
 export async function cartRoutes(app: HttpApp, ctx: RouteContext) {
   const { shards } = ctx;
   const security = [{ bearer: [] }];
+  const carts = new CartStore(shards);
   const cartLines = new CartLineStore(shards);
 
   app.post(
@@ -27,11 +27,7 @@ export async function cartRoutes(app: HttpApp, ctx: RouteContext) {
       },
     },
     async (_request, reply) => {
-      const cartId = `c${randomBytes(12).toString('hex')}`;
-      await shards
-        .cartsDb(shards.shardFor(cartId))
-        .collection(collections.carts.carts)
-        .insertOne({ _id: cartId as never, createdAt: new Date() });
+      const cartId = await carts.create();
       return reply
         .code(201)
         .header('location', `${app.prefix}/carts/${cartId}`)

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { collections } from '../../db';
+import { OrderStore } from '../../carts';
 import { CartId, OrderId } from '../../contract/search-attributes';
-import type { CheckoutInput, Order } from '../../contract/types';
+import type { CheckoutInput } from '../../contract/types';
 import { workflowIds } from '../../contract/workflow-ids';
 import {
   CartParams,
@@ -20,6 +20,7 @@ import { keyDigest } from '../idempotency';
 /** Checking a cart out: one checkout saga workflow per order, one running per cart. */
 export async function checkoutRoutes(app: HttpApp, ctx: RouteContext) {
   const { temporal, settings, shards } = ctx;
+  const orders = new OrderStore(shards);
   const security = [{ bearer: [] }];
 
   app.post(
@@ -68,8 +69,7 @@ export async function checkoutRoutes(app: HttpApp, ctx: RouteContext) {
    * (its run, started again, would only answer with the stored order).
    */
   async function startCheckout(input: CheckoutInput): Promise<void> {
-    const orders = shards.cartsDb(shards.shardFor(input.orderId)).collection<Order>(collections.carts.orders);
-    if (await orders.findOne({ _id: input.orderId } as never, { projection: { _id: 1 } })) return;
+    if (await orders.has(input.orderId)) return;
     const handle = temporal.workflow.getHandle(workflowIds.checkout(input.cartId));
     for (let attempt = 0; attempt < 3; attempt++) {
       try {

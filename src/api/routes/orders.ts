@@ -1,6 +1,5 @@
-import { collections } from '../../db';
+import { OrderStore } from '../../carts';
 import { orderStateQuery } from '../../contract/messages';
-import type { Order } from '../../contract/types';
 import { workflowIds } from '../../contract/workflow-ids';
 import { errorResponses, Order as OrderView, OrderParams, ref } from '../../contract/http';
 import type { HttpApp, RouteContext } from '../app';
@@ -9,6 +8,7 @@ import { HttpError } from '../errors';
 /** Orders, as their checkout saga leaves them (the cart's token reads its own). */
 export async function orderRoutes(app: HttpApp, ctx: RouteContext) {
   const { temporal, shards } = ctx;
+  const orders = new OrderStore(shards);
   const security = [{ bearer: [] }];
 
   app.get(
@@ -29,10 +29,7 @@ export async function orderRoutes(app: HttpApp, ctx: RouteContext) {
     async (request) => {
       const cartId = ctx.cartOf(request);
       const { orderId } = request.params;
-      const stored = await shards
-        .cartsDb(shards.shardFor(orderId))
-        .collection<Order>(collections.carts.orders)
-        .findOne({ _id: orderId } as never, { projection: { _id: 0 } });
+      const stored = await orders.get(orderId);
       // Just started: the workflow has not written the order yet, but can say so.
       const order =
         stored ??

@@ -1,8 +1,7 @@
 import type { Collection } from 'mongodb';
+import { collections, insertOnce, type ShardSet } from '../db';
 import type { CartLine } from '../contract/types';
-import { replaceUnlessNewer } from './guarded-write';
-import { collections, isDuplicateKey } from './schema';
-import type { ShardSet } from './shards';
+import { replaceUnlessNewer } from './replace-unless-newer';
 
 type CartLineDoc = CartLine & { _id: string };
 
@@ -41,9 +40,7 @@ export class CartLineStore {
 
   async get(cartId: string, holdId: string): Promise<CartLine | undefined> {
     const doc = await this.lines(cartId).findOne({ _id: holdId, cartId });
-    if (!doc) return undefined;
-    const { _id, ...line } = doc;
-    return line;
+    return doc ? withoutId(doc) : undefined;
   }
 
   /** The cart's lines, oldest first. */
@@ -59,6 +56,14 @@ export class CartLineStore {
     return lines.filter((l): l is CartLine => l !== undefined);
   }
 
+  /** Every line of every cart, on every shard (for the system check of a quiet store: a scan). */
+  async all(): Promise<CartLine[]> {
+    const perShard = await Promise.all(
+      Array.from({ length: this.shards.size }, (_, s) => this.linesOn(s).find({}).toArray()),
+    );
+    return perShard.flat().map(withoutId);
+  }
+
   private async reference(cartId: string, holdId: string): Promise<void> {
     const refs = this.refs(cartId);
     for (let n = 0; n < maxRefsPerCart; n++) {
@@ -66,22 +71,26 @@ export class CartLineStore {
       const ref = await refs.findOne({ _id });
       if (ref?.holdId === holdId) return;
       if (ref) continue;
-      try {
-        await refs.insertOne({ _id, cartId, holdId });
-        return;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        n--; // another line of this cart (or this line's twin) took slot n: look at it again
-      }
+      // Another line of this cart (or this line's twin) may take slot n first: then it is that one's.
+      const { inserted, stands } = await insertOnce(refs, { _id, cartId, holdId }, 'read');
+      if (inserted || stands?.holdId === holdId) return;
     }
     throw new Error(`cart ${cartId} has more than ${maxRefsPerCart} lines`);
   }
 
   private lines(cartId: string): Collection<CartLineDoc> {
-    return this.shards.cartsDb(this.shards.shardFor(cartId)).collection<CartLineDoc>(collections.carts.lines);
+    return this.linesOn(this.shards.shardFor(cartId));
+  }
+
+  private linesOn(shard: number): Collection<CartLineDoc> {
+    return this.shards.cartsDb(shard).collection<CartLineDoc>(collections.carts.lines);
   }
 
   private refs(cartId: string): Collection<LineRef> {
     return this.shards.cartsDb(this.shards.shardFor(cartId)).collection<LineRef>(collections.carts.lineRefs);
   }
+}
+
+function withoutId({ _id, ...line }: CartLineDoc): CartLine {
+  return line;
 }

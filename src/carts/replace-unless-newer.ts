@@ -1,5 +1,5 @@
 import type { Collection, Filter } from 'mongodb';
-import { isDuplicateKey } from './schema';
+import { isDuplicateKey } from '../db';
 
 /**
  * Writes a document that one owner changes over time (a cart line, an order), unless the stored one is newer:

@@ -1,0 +1,32 @@
+import { cancelBackorderSignal, enqueueBackorderSignal, restockSignal } from '../contract/messages';
+import type { BackorderEntry } from '../contract/types';
+import type { ActivityDeps } from './deps';
+import { signalQueue } from './workflow-starts';
+
+/** A backorder SKU's queue: messages to it, and the stock moves its passes make. */
+export function backorderActivities(deps: ActivityDeps) {
+  const { stock } = deps;
+  return {
+    async enqueueBackorder(input: { sku: string; entry: BackorderEntry }): Promise<void> {
+      await signalQueue(deps, input.sku, enqueueBackorderSignal, input.entry);
+    },
+
+    async cancelBackorder(input: { sku: string; holdId: string }): Promise<void> {
+      await signalQueue(deps, input.sku, cancelBackorderSignal, { holdId: input.holdId });
+    },
+
+    /** Hands received units to the SKU's backorder queue, which fills waiting backorders first. */
+    async restockThroughQueue(input: { sku: string; opId: string; quantity: number }): Promise<void> {
+      await signalQueue(deps, input.sku, restockSignal, { opId: input.opId, quantity: input.quantity });
+    },
+
+    releaseIncoming(input: { opId: string; sku: string }): Promise<number> {
+      return stock.releaseIncoming(input.opId, input.sku);
+    },
+
+    /** Keeps every available unit of a backorder SKU for its waiting backorders (moves it to incoming). */
+    holdForBackorders(input: { opId: string; sku: string }): Promise<number> {
+      return stock.holdForBackorders(input.opId, input.sku);
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { CartLineStore } from '../carts';
+import { unitsReturnedSignal } from '../contract/messages';
+import type { CartLine } from '../contract/types';
+import type { ReceivingState } from '../stock/balances';
+import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types';
+import type { ActivityDeps } from './deps';
+import { signalQueue } from './workflow-starts';
+
+export interface ProductInfo {
+  readonly sku: string;
+  readonly name: string;
+  readonly priceCents: number;
+  readonly policy: 'strict' | 'backorder';
+  readonly lowStockThreshold: number;
+  readonly reorderQuantity: number;
+}
+
+/** A cart line's stock and its stored row: reserving, settling and trimming holds, saving the line. */
+export function holdActivities(deps: ActivityDeps) {
+  const { stock } = deps;
+  const cartLines = new CartLineStore(deps.shards);
+
+  /**
+   * Where released units of a SKU go: a backorder SKU's go back `incoming`, for its queue to give to the waiting
+   * first (and to put on sale if nobody waits); everyone else's are available again at once.
+   */
+  async function releaseTarget(sku: string): Promise<ReceivingState> {
+    return (await stock.product(sku)).policy === 'backorder' ? 'incoming' : 'available';
+  }
+
+  async function afterRelease(sku: string, to: ReceivingState) {
+    if (to === 'incoming') await signalQueue(deps, sku, unitsReturnedSignal);
+  }
+
+  return {
+    async productInfo(sku: string): Promise<ProductInfo> {
+      const p = await stock.product(sku);
+      return {
+        sku: p.sku,
+        name: p.name,
+        priceCents: p.priceCents,
+        policy: p.policy,
+        lowStockThreshold: p.lowStockThreshold,
+        reorderQuantity: p.reorderQuantity,
+      };
+    },
+
+    reserveStock(input: {
+      holdId: string;
+      sku: string;
+      quantity: number;
+      from?: ReceivingState;
+    }): Promise<TakeOutcome> {
+      return stock.reserve(input.holdId, input.sku, input.quantity, input.from);
+    },
+
+    /** A cart line's first reservation, with the product's policy for a refusal (one local activity). */
+    async reserveLineStock(input: {
+      holdId: string;
+      sku: string;
+      quantity: number;
+    }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome }> {
+      const { policy } = await stock.product(input.sku);
+      return { policy, outcome: await stock.reserve(input.holdId, input.sku, input.quantity) };
+    },
+
+    /**
+     * Settles holds; holds that a twin settled earlier report how they ended. Released units go where
+     * releaseTarget says.
+     */
+    async settleHolds(input: { holds: readonly Hold[]; kind: SettleKind }): Promise<SettleResult[]> {
+      const results: SettleResult[] = [];
+      for (const hold of input.holds) {
+        const to = input.kind === 'release' ? await releaseTarget(hold.sku) : 'available';
+        results.push(await stock.settle(hold, input.kind, to));
+        if (input.kind === 'release') await afterRelease(hold.sku, to);
+      }
+      return results;
+    },
+
+    /** Shrinks a hold to `keep` units by one partial release; the rest go where releaseTarget says. */
+    async trimHold(input: { hold: Hold; keep: number }): Promise<Hold> {
+      const to = await releaseTarget(input.hold.sku);
+      const kept = await stock.trim(input.hold, input.keep, to);
+      await afterRelease(input.hold.sku, to);
+      return kept;
+    },
+
+    /** Saves a line unless a newer state of it is stored; counts how lines end for /metrics. */
+    async saveCartLine(line: CartLine): Promise<void> {
+      await cartLines.save(line);
+      if (line.status === 'expired' || line.status === 'purchased') deps.metrics.holds.labels(line.status).inc();
+    },
+
+    async getCartLine(input: { cartId: string; holdId: string }): Promise<CartLine | undefined> {
+      return cartLines.get(input.cartId, input.holdId);
+    },
+  };
+}

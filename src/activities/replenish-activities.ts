@@ -1,0 +1,90 @@
+import { workflowIds } from '../contract/workflow-ids';
+import { collections, insertOnce } from '../db';
+import type { ReceivingState } from '../stock/balances';
+import { planRebalance } from '../stock/rebalance';
+import type { ActivityDeps } from './deps';
+import { startOnce } from './workflow-starts';
+
+/** A notification for ops (`notifications`, `_id` = its id). */
+interface NotificationDoc {
+  readonly _id: string;
+  readonly id: string;
+  readonly sku: string;
+  readonly kind: string;
+  readonly message: string;
+  readonly at: Date;
+}
+
+/** A purchase order a human approved (`purchase_orders`, `_id = poId`). */
+interface PurchaseOrderDoc {
+  readonly _id: string;
+  readonly poId: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly approvedBy: string;
+  readonly at: Date;
+}
+
+/** Keeping stock on the shelves: restocks, reorders when it runs low, and evening out the buckets. */
+export function replenishActivities(deps: ActivityDeps) {
+  const { shards, stock } = deps;
+  return {
+    restockStock(input: { opId: string; sku: string; quantity: number; to?: ReceivingState }): Promise<number> {
+      return stock.restock(input.opId, input.sku, input.quantity, input.to);
+    },
+
+    /** Finishes any transfer left half done (a run that died between its two entries), then evens the buckets. */
+    async rebalanceStock(input: { opId: string; sku: string }): Promise<number> {
+      await stock.repairTransfers(input.sku);
+      return stock.rebalance(input.opId, input.sku);
+    },
+
+    /**
+     * After stock left a SKU: asks a human for a reorder when availability fell below the threshold (one
+     * reorder workflow per SKU at a time), and starts the rebalancer when a bucket ran dry while others hold
+     * stock. Returns what it started.
+     */
+    async afterStockTaken(sku: string): Promise<{ reorder: boolean; rebalance: boolean }> {
+      const product = await stock.product(sku);
+      // First from the heads this process has cached (no I/O); a fresh look only when they suggest it.
+      const cached = stock.cachedAvailability(product);
+      const seen = cached.every((a) => a !== undefined);
+      const cachedTotal = cached.reduce<number>((sum, a) => sum + (a ?? 0), 0);
+      let reorder = false;
+      if (product.reorderQuantity > 0 && (!seen || cachedTotal < product.lowStockThreshold)) {
+        const { available } = await stock.summary(sku);
+        if (available < product.lowStockThreshold) {
+          reorder = await startOnce(deps, 'reorderWorkflow', workflowIds.reorder(sku), [
+            { sku, quantity: product.reorderQuantity, availableAtRequest: available },
+          ]);
+        }
+      }
+      let rebalance = false;
+      const maybeSkewed = !seen || planRebalance(cached as number[]).length > 0;
+      if (product.buckets > 1 && maybeSkewed && (await stock.needsRebalance(sku))) {
+        rebalance = await startOnce(deps, 'rebalanceWorkflow', workflowIds.rebalance(sku), [{ sku }]);
+      }
+      return { reorder, rebalance };
+    },
+
+    /** Records a notification for ops (reorder requests); idempotent by id. */
+    async notifyOps(input: { id: string; sku: string; kind: string; message: string }): Promise<void> {
+      const col = shards
+        .stockDb(shards.shardFor(input.sku))
+        .collection<NotificationDoc>(collections.stock.notifications);
+      await insertOnce(col, { _id: input.id, ...input, at: new Date() }, 'ignore');
+    },
+
+    async recordPurchaseOrder(input: {
+      poId: string;
+      sku: string;
+      quantity: number;
+      approvedBy: string;
+    }): Promise<void> {
+      const col = shards
+        .stockDb(shards.shardFor(input.sku))
+        .collection<PurchaseOrderDoc>(collections.stock.purchaseOrders);
+      await insertOnce(col, { _id: input.poId, ...input, at: new Date() }, 'ignore');
+    },
+  };
+}
