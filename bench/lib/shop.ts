@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeAnswer, type HttpClient } from './http';
-import { runLoad, type LoadRun } from './load';
+import { runLoad, type LoadRun } from '../harness/load';
 import type { Progress } from './progress';
 
 /** The holdfast API as the benchmarks use it: a shopper's carts and lines, ops' products and checks. */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Tally } from './log';
+import { Tally } from '../../bench/harness/tally';
 
 export interface Answer<T = Record<string, unknown>> {
   readonly status: number;
