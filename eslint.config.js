@@ -62,6 +62,9 @@ export default tseslint.config(
     ours(['activities', 'cli']),
     { group: ['**/workflows/*', '**/workflows'], allowTypeImports: true, message: 'Only types of workflows.' },
   ]),
+  layer('bench/harness/**/*.ts', 'the load harness bench and chaos share knows neither, nor holdfast', [
+    ours(['lib', 'chaos', 'src']),
+  ]),
   layer('src/workflows/**/*.ts', 'workflow code runs in Temporal’s deterministic sandbox', [
     { group: ['node:*'], message: 'Workflow code runs in the sandbox: no Node builtins.' },
     { group: ['mongodb', 'fastify', 'pino'], message: 'Workflow code must not do I/O: use an activity.' },
