@@ -36,7 +36,7 @@ export async function waitForHealth(baseUrl: string, options: HealthWait): Promi
 }
 
 /** The end of a log file, for an error message. */
-export async function logTail(file: string, chars = 4000): Promise<string> {
+async function logTail(file: string, chars = 4000): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).slice(-chars);
   } catch {

@@ -189,7 +189,7 @@ export class RunStack {
 }
 
 /** The environment of a run's processes: only the holdfast settings given reach them, whatever this shell exports. */
-export function runEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
+function runEnv(settings: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(configSchema.shape)) if (name !== 'PATH') delete env[name];
   return Object.assign(env, settings);
