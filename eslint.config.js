@@ -71,6 +71,9 @@ export default tseslint.config(
     { group: ['@temporalio/*'], message: 'A client of the HTTP API, not of Temporal.' },
     { group: ['../*'], message: 'No folder of ours: only openapi-fetch and the generated ./openapi.' },
   ]),
+  layer('bench/harness/**/*.ts', 'the load harness bench and chaos share knows neither, nor holdfast', [
+    ours(['lib', 'chaos', 'src']),
+  ]),
   layer('src/workflows/**/*.ts', 'workflow code runs in Temporal’s deterministic sandbox', [
     { group: ['node:*'], message: 'Workflow code runs in the sandbox: no Node builtins.' },
     { group: ['mongodb', 'fastify', 'pino'], message: 'Workflow code must not do I/O: use an activity.' },

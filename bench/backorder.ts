@@ -7,13 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ErrorTally } from './lib/errors';
-import { runLoad, summarize } from './lib/load';
+import { Tally } from './harness/tally';
+import { runLoad, summarize } from './harness/load';
 import { Progress } from './lib/progress';
-import { round, writeJson } from './lib/results';
+import { round } from './harness/percentiles';
+import { writeJson } from './lib/results';
 import { environment, errorList, phase, printErrors, reportFailures, type ScenarioContext } from './lib/scenario';
 import { benchSku, pollUntil, Shop, throwOnErrors, type AddToCart, type BackorderQueue, type Cart } from './lib/shop';
 import { HttpClient } from './lib/http';
+import { warmUp } from './lib/warm-up';
 
 const resultsFile = path.join(import.meta.dirname, 'results', 'backorder.json');
 /** How long one restock wave may take to fill its units before the run gives up on it. */
@@ -25,21 +27,12 @@ export async function backorder({ args, stack, signal }: ScenarioContext): Promi
   const progress = new Progress(4 + waves, 'phases');
   try {
     const sku = benchSku('backorder');
-    const warmSku = benchSku('backorder-warm');
     await shop.createProduct(sku, 0, 'backorder');
-    await shop.createProduct(warmSku, concurrency, 'strict');
     phase(progress, `${sku}: backorder policy, 0 units; ${shoppers} shoppers at concurrency ${concurrency}`);
 
-    phase(progress, `creating ${shoppers + concurrency} carts`);
-    const carts = await shop.createCarts(shoppers + concurrency, concurrency, progress, signal);
-    const warmCarts = carts.splice(shoppers);
-    const warm = await runLoad({
-      total: concurrency,
-      concurrency,
-      send: (i) => shop.addToCart(warmCarts[i]!, warmSku, `warm-${i}`),
-      signal,
-    });
-    throwOnErrors('add-to-cart warm-up', warm);
+    phase(progress, `creating ${shoppers} carts`);
+    const carts = await shop.createCarts(shoppers, concurrency, progress, signal);
+    await warmUp(shop, 'backorder', concurrency, signal);
 
     phase(progress, `add-to-cart: ${shoppers} orders, each backordered`);
     const orders = await runLoad({
@@ -53,10 +46,10 @@ export async function backorder({ args, stack, signal }: ScenarioContext): Promi
     signal.throwIfAborted();
     const ordersDoneAt = performance.now();
 
-    const errors = new ErrorTally();
+    const errors = new Tally();
     errors.merge(orders.errors);
     const cartOfHold = new Map<string, Cart>();
-    const unexpected = new ErrorTally();
+    const unexpected = new Tally();
     for (const t of orders.results) {
       if (t.result.error) errors.add(t.result.error);
       else if (t.result.holdStatus === 'backordered' && t.result.holdId)
@@ -276,7 +269,7 @@ async function checkLines(
     await new Promise((r) => setTimeout(r, 1000));
   }
   progress.finishCell();
-  const counts = new ErrorTally();
+  const counts = new Tally();
   for (const status of statuses.values()) counts.add(status);
   let filledNotPending = 0;
   let unfilledNotWaiting = 0;

@@ -7,13 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorTally } from './lib/errors';
+import { Tally } from './harness/tally';
 import { cpuPerRequest, cpuSnapshot } from './lib/proc-cpu';
 import { startFloorServer, type FloorServer } from './lib/floor';
 import { HttpClient, describeAnswer } from './lib/http';
-import { perSecond, runLoad, summarize, type LatencySummary, type LoadRun, type SecondPoint } from './lib/load';
+import { perSecond, runLoad, summarize, type LatencySummary, type LoadRun, type SecondPoint } from './harness/load';
 import { Progress } from './lib/progress';
-import { round, writeJson } from './lib/results';
+import { round } from './harness/percentiles';
+import { writeJson } from './lib/results';
 import {
   environment,
   errorList,
@@ -25,6 +26,7 @@ import {
 } from './lib/scenario';
 import { benchSku, pollUntil, Shop, throwOnErrors, type AddToCart, type Cart, type ProductView } from './lib/shop';
 import { lineChartSvg } from './lib/svg-chart';
+import { warmUp } from './lib/warm-up';
 
 const resultsDir = path.join(import.meta.dirname, 'results');
 export const targets = { ratioToFloor: 0.8, p99OverP50: 3 } as const;
@@ -40,18 +42,15 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
   let failed = true;
   try {
     const sku = benchSku('flash');
-    const warmSku = benchSku('flash-warm');
     await shop.createProduct(sku, units, 'strict');
-    await shop.createProduct(warmSku, concurrency, 'strict');
     phase(
       progress,
       `${sku}: ${units} units; ${shoppers} shoppers at concurrency ${concurrency}; hold TTL ${ttlSeconds} s`,
     );
 
     // Carts are made first and not measured: the measured request is the add-to-cart alone.
-    phase(progress, `creating ${shoppers + concurrency} carts`);
-    const carts = await shop.createCarts(shoppers + concurrency, concurrency, progress, signal);
-    const warmCarts = carts.splice(shoppers);
+    phase(progress, `creating ${shoppers} carts`);
+    const carts = await shop.createCarts(shoppers, concurrency, progress, signal);
 
     let floor: LoadRun<number> | undefined;
     let floorCpu: Record<string, number> | undefined;
@@ -80,16 +79,8 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
       phase(progress, 'floor: skipped (give --temporal with --api to measure it)');
     }
 
-    phase(progress, `add-to-cart: ${concurrency} warm-up requests on ${warmSku}, then ${shoppers} on ${sku}`);
-    const warm = await runLoad({
-      total: concurrency,
-      concurrency,
-      send: (i) => shop.addToCart(warmCarts[i]!, warmSku, `warm-${i}`),
-      signal,
-    });
-    throwOnErrors('add-to-cart warm-up', warm);
-    const warmFailure = warm.results.find((t) => t.result.error);
-    if (warmFailure) throw new Error(`add-to-cart warm-up: ${warmFailure.result.error}`);
+    phase(progress, `add-to-cart: ${concurrency} warm-up requests on a SKU of their own, then ${shoppers} on ${sku}`);
+    await warmUp(shop, 'flash', concurrency, signal);
     const cpuBefore = await cpuSnapshot(stackPids);
     const sale = await runLoad({
       total: shoppers,
@@ -136,10 +127,10 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
     const oversold = Math.max(0, outcome.heldPeak - units);
     const p99OverP50 = round(addToCart.p99Ms / addToCart.p50Ms, 2);
 
-    const errors = new ErrorTally();
+    const errors = new Tally();
     errors.merge(sale.errors);
     for (const t of sale.results) if (t.result.error) errors.add(t.result.error);
-    const floorErrors = floor?.errors ?? new ErrorTally();
+    const floorErrors = floor?.errors ?? new Tally();
     const timeline = {
       addToCart: perSecond(sale, answered),
       floor: floor ? perSecond(floor, (status) => status === 200) : [],
@@ -341,7 +332,7 @@ async function checkOut(
     signal,
   });
   throwOnErrors('starting checkouts', started);
-  const failures = new ErrorTally();
+  const failures = new Tally();
   let completed = 0;
   let failed = 0;
   let pending = started.results.map((t) => t.result);

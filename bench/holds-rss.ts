@@ -5,12 +5,13 @@
  */
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorTally } from './lib/errors';
+import { Tally } from './harness/tally';
 import { HttpClient } from './lib/http';
-import { runLoad, summarize } from './lib/load';
+import { runLoad, summarize } from './harness/load';
 import { descendants, processMemory, type ProcessMemory } from './lib/proc-memory';
 import { Progress } from './lib/progress';
-import { round, writeJson } from './lib/results';
+import { round } from './harness/percentiles';
+import { writeJson } from './lib/results';
 import { environment, errorList, phase, printErrors, reportFailures, type ScenarioContext } from './lib/scenario';
 import { benchSku, Shop } from './lib/shop';
 
@@ -44,7 +45,7 @@ export async function holdsRss({ args, stack, signal }: ScenarioContext): Promis
     });
     progress.finishCell();
     signal.throwIfAborted();
-    const errors = new ErrorTally();
+    const errors = new Tally();
     errors.merge(run.errors);
     let held = 0;
     for (const t of run.results) {

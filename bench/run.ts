@@ -6,7 +6,7 @@
 import { backorder } from './backorder';
 import { flashSale } from './flash-sale';
 import { holdsRss } from './holds-rss';
-import { UsageError } from './lib/args';
+import { UsageError } from './harness/args';
 import { phase, type Scenario } from './lib/scenario';
 import { parseScenarioArgs, scenarioUsage, type ScenarioName } from './lib/scenario-args';
 import { logDigest, startBenchStack } from './lib/stack-child';

@@ -4,12 +4,14 @@
  */
 import path from 'node:path';
 import { loadConfig } from '../src/config';
-import { parseBenchArgs, usage, UsageError } from './lib/args';
+import { UsageError } from './harness/args';
+import { parseBenchArgs, usage } from './lib/args';
 import { measureOversell, measureThroughput, raceUnits } from './lib/cells';
 import { openBenchDatabases, type BenchDatabases } from './lib/databases';
-import { ErrorTally } from './lib/errors';
+import { round } from './harness/percentiles';
+import { Tally } from './harness/tally';
 import { Progress } from './lib/progress';
-import { ratioAt, round, writeResults, type ResultRow } from './lib/results';
+import { ratioAt, writeResults, type ResultRow } from './lib/results';
 import { startBenchServers } from './lib/servers';
 import { variantFor } from './lib/variants';
 
@@ -36,7 +38,7 @@ async function run() {
     progress = new Progress(args.variants.length * args.concurrency.length * 2);
     const results: ResultRow[] = [];
     const table: Record<string, string | number>[] = [];
-    const errors = new ErrorTally();
+    const errors = new Tally();
     for (const name of args.variants) {
       const variant = variantFor(name, dbs);
       for (const concurrency of args.concurrency) {

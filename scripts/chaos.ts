@@ -22,12 +22,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot } from '../src/infra';
+import { repoRoot, RunStack } from '../src/infra';
 import { ApiClient, describe } from './chaos/api';
-import { parseChaosArgs, usage, UsageError, type ChaosArgs } from './chaos/args';
-import { Cluster } from './chaos/cluster';
+import { UsageError } from '../bench/harness/args';
+import { parseChaosArgs, usage, type ChaosArgs } from './chaos/args';
 import { runFaults } from './chaos/faults';
-import { log } from './chaos/log';
+import { elapsed, log } from './chaos/log';
 import { restockAt, runOps } from './chaos/ops';
 import { judge, resultJson, summaryText } from './chaos/report';
 import { readQueue, readStock, waitForOrders, waitUntilQuiet } from './chaos/settle';
@@ -38,13 +38,19 @@ const resultsFile = path.join(repoRoot, 'bench', 'results', 'chaos.json');
 async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
   const startedAt = new Date();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'holdfast-chaos-'));
-  let cluster: Cluster | undefined;
+  let stack: RunStack | undefined;
   let passed = false;
   try {
     log(`seed ${args.seed}; servers in ${dataDir}`);
-    cluster = await Cluster.start({ dataDir, ttlSeconds: args.ttlSeconds, shards: 2 });
-    const api = new ApiClient({ baseUrl: cluster.apiUrl, signal, requestTimeoutMs: 30_000, retryForMs: 120_000 });
-    const { opsToken } = cluster;
+    stack = await RunStack.start({
+      layout: 'split',
+      dir: dataDir,
+      ttlSeconds: args.ttlSeconds,
+      shards: 2,
+      onUnexpectedExit: (message) => log(`!! ${message} (at +${elapsed()}s)`),
+    });
+    const api = new ApiClient({ baseUrl: stack.apiUrl, signal, requestTimeoutMs: 30_000, retryForMs: 120_000 });
+    const { opsToken } = stack;
 
     const tag = Date.now().toString(36);
     const skus = Array.from({ length: args.skus }, (_, i) => `chaos-${tag}-${i}`);
@@ -96,7 +102,7 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
         backorderSku,
         shoppers: args.shoppers,
         concurrency: args.concurrency,
-        until: loadStart + args.maxLoadSeconds * 1000,
+        maxLoadSeconds: args.maxLoadSeconds,
         seed: args.seed,
         thinkMs: 300,
         fillWaitMs: args.ttlSeconds * 600,
@@ -119,7 +125,7 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
       record,
     );
     const faults = runFaults({
-      cluster,
+      stack,
       schedule: args.faultIntervalSeconds ? { intervalMs: args.faultIntervalSeconds * 1000 } : { started },
       loadDone: loadDone.catch(() => undefined),
       probe,
@@ -140,7 +146,7 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
     const quiet = await waitUntilQuiet({
       api,
       opsToken,
-      temporalAddress: cluster.temporalAddress,
+      temporalAddress: stack.temporalAddress,
       deadline: quietDeadline,
       lastDeadline: quietDeadline + args.settleSeconds * 1000,
       lateMs: 30_000,
@@ -164,14 +170,14 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
       orders,
       quiet,
       stock,
-      unexpectedExits: cluster.unexpectedExits,
+      unexpectedExits: stack.unexpectedExits,
     };
     const verdict = judge(facts);
     passed = verdict.violations.length === 0 && verdict.unfinished.length === 0;
     const result = resultJson(facts, verdict, {
       startedAt: startedAt.toISOString(),
       seconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
-      logs: passed && !args.keep ? null : cluster.logDir,
+      logs: passed && !args.keep ? null : stack.logDir,
     });
     await mkdir(path.dirname(resultsFile), { recursive: true });
     await writeFile(resultsFile, `${JSON.stringify(result, null, 2)}\n`);
@@ -180,7 +186,7 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
     return passed ? 0 : 1;
   } finally {
     log('stopping every process this run started');
-    await cluster?.stop();
+    await stack?.stop();
     if (passed && !args.keep) await rm(dataDir, { recursive: true, force: true });
     else log(`logs and server data kept in ${dataDir}`);
   }

@@ -2,15 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, repoRoot } from '../../src/infra';
-import { spawnGroup, type GroupChild } from './process-group';
-import { waitForHealth } from './stack-child';
+import { freePorts, repoRoot, startProcess, waitForHealth, type ManagedProcess } from '../../src/infra';
 
 const entry = fileURLToPath(new URL('./floor-server.ts', import.meta.url));
 
 export interface FloorServer {
   readonly url: string;
-  readonly child: GroupChild;
+  readonly child: ManagedProcess;
   stop(keepLogs?: boolean): Promise<void>;
 }
 
@@ -24,11 +22,12 @@ export async function startFloorServer(options: {
   const [port] = (await freePorts(1)) as [number];
   const logDir = await mkdtemp(path.join(os.tmpdir(), 'holdfast-bench-floor-'));
   const args = ['--temporal', options.temporalAddress, '--namespace', options.namespace];
-  const child = spawnGroup(
+  const child = startProcess(
     'floor server',
     process.execPath,
     ['--import', 'tsx', entry, ...args, '--port', String(port), '--ttl', String(options.ttlSeconds)],
-    { env: process.env, cwd: repoRoot, logFile: path.join(logDir, 'floor.log') },
+    path.join(logDir, 'floor.log'),
+    { cwd: repoRoot, group: true, graceMs: 30_000 },
   );
   const stop = async (keepLogs = false) => {
     await child.stop();
@@ -37,7 +36,7 @@ export async function startFloorServer(options: {
   };
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitForHealth(url, child, options.signal, 120_000);
+    await waitForHealth(url, { timeoutMs: 120_000, watch: [child], signal: options.signal });
   } catch (err) {
     await stop(true);
     throw err;

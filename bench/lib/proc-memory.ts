@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { round } from './results';
+import { round } from '../harness/percentiles';
 
 /** A process's resident memory from /proc/<pid>/status (Linux). */
 export interface ProcessMemory {

@@ -11,11 +11,6 @@ export interface ResultRow {
   readonly oversold: number;
 }
 
-export function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
-
 export async function writeResults(file: string, results: readonly ResultRow[]): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${JSON.stringify({ results }, null, 2)}\n`);

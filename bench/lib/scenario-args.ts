@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { UsageError } from './args';
+import { parseFlags, positive, UsageError } from '../harness/args';
 
 export const scenarioNames = ['flash-sale', 'backorder', 'holds-rss'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
@@ -45,34 +44,30 @@ export const scenarioUsage = `Usage: npm run bench -- --scenario <name> [options
   --namespace <name>     Temporal namespace (default: default)`;
 
 export function parseScenarioArgs(argv: string[]): ScenarioArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        scenario: { type: 'string', default: 'flash-sale' },
-        shoppers: { type: 'string', default: '5000' },
-        units: { type: 'string' },
-        concurrency: { type: 'string', default: '64' },
-        ttl: { type: 'string' },
-        checkout: { type: 'string', default: '0.2' },
-        waves: { type: 'string', default: '5' },
-        holds: { type: 'string', default: '10000' },
-        api: { type: 'string' },
-        'ops-token': { type: 'string' },
-        temporal: { type: 'string' },
-        namespace: { type: 'string', default: 'default' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${scenarioUsage}`);
-  }
+  const values = parseFlags(
+    argv,
+    {
+      scenario: { type: 'string', default: 'flash-sale' },
+      shoppers: { type: 'string', default: '5000' },
+      units: { type: 'string' },
+      concurrency: { type: 'string', default: '64' },
+      ttl: { type: 'string' },
+      checkout: { type: 'string', default: '0.2' },
+      waves: { type: 'string', default: '5' },
+      holds: { type: 'string', default: '10000' },
+      api: { type: 'string' },
+      'ops-token': { type: 'string' },
+      temporal: { type: 'string' },
+      namespace: { type: 'string', default: 'default' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    scenarioUsage,
+  );
   if (!(scenarioNames as readonly string[]).includes(values.scenario)) {
     throw new UsageError(`unknown scenario ${values.scenario}\n${scenarioUsage}`);
   }
   const scenario = values.scenario as ScenarioName;
-  const holds = positiveInt('--holds', values.holds);
+  const holds = positive('--holds', values.holds);
   const defaultUnits = { 'flash-sale': 100, backorder: 1000, 'holds-rss': 2 * holds }[scenario];
   const checkoutShare = Number(values.checkout);
   if (!(checkoutShare >= 0 && checkoutShare <= 1)) {
@@ -84,12 +79,12 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
   return {
     help: values.help,
     scenario,
-    shoppers: positiveInt('--shoppers', values.shoppers),
-    units: values.units === undefined ? defaultUnits : positiveInt('--units', values.units),
-    concurrency: positiveInt('--concurrency', values.concurrency),
-    ttlSeconds: values.ttl === undefined ? (scenario === 'flash-sale' ? 30 : 3600) : positiveInt('--ttl', values.ttl),
+    shoppers: positive('--shoppers', values.shoppers),
+    units: values.units === undefined ? defaultUnits : positive('--units', values.units),
+    concurrency: positive('--concurrency', values.concurrency),
+    ttlSeconds: values.ttl === undefined ? (scenario === 'flash-sale' ? 30 : 3600) : positive('--ttl', values.ttl),
     checkoutShare,
-    waves: positiveInt('--waves', values.waves),
+    waves: positive('--waves', values.waves),
     holds,
     namespace: values.namespace,
     external:
@@ -101,12 +96,4 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
             temporalAddress: values.temporal,
           },
   };
-}
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`${flag} wants a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return n;
 }

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ErrorTally } from './errors';
+import type { Tally } from '../harness/tally';
 import type { Progress } from './progress';
 import type { ScenarioArgs } from './scenario-args';
 import type { BenchStack } from './stack-child';
@@ -21,11 +21,11 @@ export function phase(progress: Progress | undefined, message: string): void {
   else console.error(`> ${message}`);
 }
 
-export function errorList(tally: ErrorTally): { message: string; count: number }[] {
+export function errorList(tally: Tally): { message: string; count: number }[] {
   return tally.entries().map(([message, count]) => ({ message, count }));
 }
 
-export function printErrors(what: string, tally: ErrorTally): void {
+export function printErrors(what: string, tally: Tally): void {
   if (tally.total === 0) return;
   console.error(`\n${tally.total} ${what} failed:`);
   for (const [message, count] of tally.entries()) console.error(`  ${count} x ${message}`);

@@ -13,7 +13,7 @@ import type {
   ResponseBody,
 } from '../../src/client';
 import { describeAnswer, type HttpClient } from './http';
-import { runLoad, type LoadRun } from './load';
+import { runLoad, type LoadRun } from '../harness/load';
 import type { Progress } from './progress';
 
 export type { BackorderQueue, ProductView } from '../../src/client';

@@ -1,12 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../src/config';
-import { ensureFerretDbBinary, ensureTemporalBinaries, freePorts, homePaths, repoRoot } from '../../src/infra';
-import { spawnGroup, type GroupChild } from './process-group';
+import { RunStack, waitForHealth, type ManagedProcess } from '../../src/infra';
 import type { ExternalStack } from './scenario-args';
 
 /** The stack a scenario drives: one the bench started (`src/main.ts` in a child process) or a running one. */
@@ -16,7 +11,7 @@ export interface BenchStack {
   /** Temporal's frontend, when known (the floor needs it). */
   readonly temporalAddress: string | undefined;
   /** The all-in-one process (worker and API) the bench started; its servers are its children. */
-  readonly child: GroupChild | undefined;
+  readonly child: ManagedProcess | undefined;
   /** Stops what the bench started and removes its throwaway data (logs are kept when `keepLogs`). */
   stop(keepLogs?: boolean): Promise<void>;
 }
@@ -28,53 +23,16 @@ export interface StackChildOptions {
   readonly signal: AbortSignal;
 }
 
-/**
- * Starts `node --import tsx src/main.ts` with free ports and a throwaway HOLDFAST_HOME (its bin and venv are
- * links to the repository's installed servers) and waits until GET /health answers 200.
- */
+/** Starts the all-in-one RunStack in a throwaway HOLDFAST_HOME and waits until GET /health answers 200. */
 export async function startBenchStack(options: StackChildOptions): Promise<BenchStack> {
   if (options.external) {
     const { apiUrl, opsToken, temporalAddress } = options.external;
-    await waitForHealth(apiUrl, undefined, options.signal, 10_000);
+    await waitForHealth(apiUrl, { timeoutMs: 10_000, signal: options.signal });
     return { apiUrl, opsToken, temporalAddress, child: undefined, stop: async () => {} };
   }
 
-  const config = loadConfig();
-  await Promise.all([ensureTemporalBinaries(config.home, config.PATH), ensureFerretDbBinary(config.home, config.PATH)]);
-  const installed = homePaths(config.home);
   const home = await mkdtemp(path.join(os.tmpdir(), 'holdfast-bench-'));
-  await symlink(installed.bin, path.join(home, 'bin'));
-  await symlink(installed.venv, path.join(home, 'venv'));
-
-  const [temporalPort, uiPort, apiPort] = (await freePorts(3)) as [number, number, number];
-  const ferretDbBasePort = await consecutiveFreePorts([temporalPort, uiPort, apiPort]);
-  const opsToken = randomBytes(24).toString('base64url');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOLDFAST_HOME: home,
-    TEMPORAL_PORT: String(temporalPort),
-    TEMPORAL_UI_PORT: String(uiPort),
-    FERRETDB_BASE_PORT: String(ferretDbBasePort),
-    API_HOST: '127.0.0.1',
-    API_PORT: String(apiPort),
-    TEMPORAL_NAMESPACE: options.namespace,
-    HOLDFAST_OPS_TOKEN: opsToken,
-    HOLD_TTL_SECONDS: String(options.ttlSeconds),
-    MAX_HOLD_SECONDS: String(Math.max(3600, options.ttlSeconds)),
-    RATE_LIMIT_IP_PER_MINUTE: '100000000',
-    RATE_LIMIT_CART_PER_MINUTE: '1000000',
-    LOG_LEVEL: 'warn',
-  };
-  // The bench's servers are its own, whatever this shell points at.
-  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'MONGODB_URI', 'NODE_ENV']) delete env[name];
-
-  const child = spawnGroup('holdfast', process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env,
-    cwd: repoRoot,
-    logFile: path.join(home, 'logs', 'main.log'),
-  });
-  const stop = async (keepLogs = false) => {
-    await child.stop();
+  const remove = async (keepLogs: boolean) => {
     if (keepLogs) {
       await rm(path.join(home, 'data'), { recursive: true, force: true });
       console.error(`stack logs kept in ${path.join(home, 'logs')}`);
@@ -82,70 +40,29 @@ export async function startBenchStack(options: StackChildOptions): Promise<Bench
       await rm(home, { recursive: true, force: true });
     }
   };
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  let stack: RunStack;
   try {
-    await waitForHealth(apiUrl, child, options.signal, 180_000);
+    stack = await RunStack.start({
+      layout: 'all-in-one',
+      dir: home,
+      ttlSeconds: options.ttlSeconds,
+      namespace: options.namespace,
+      signal: options.signal,
+    });
   } catch (err) {
-    await stop(true);
+    await remove(true);
     throw err;
   }
-  return { apiUrl, opsToken, temporalAddress: `127.0.0.1:${temporalPort}`, child, stop };
-}
-
-/** Polls GET /health until it is 200; fails when the child exits or the time runs out. */
-export async function waitForHealth(
-  baseUrl: string,
-  child: GroupChild | undefined,
-  signal: AbortSignal,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer';
-  while (Date.now() < deadline) {
-    signal.throwIfAborted();
-    if (child && child.exitCode() !== null) {
-      throw new Error(`${child.name} exited with code ${child.exitCode()}:\n${await tail(child.logFile)}`);
-    }
-    try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(5000) });
-      last = `${res.status} ${await res.text()}`;
-      if (res.status === 200) return;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await sleep(500);
-  }
-  throw new Error(
-    `${baseUrl}/health did not answer 200 within ${timeoutMs / 1000} s (last: ${last})${
-      child ? `\n${await tail(child.logFile)}` : ''
-    }`,
-  );
-}
-
-export async function tail(file: string, chars = 4000): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).slice(-chars);
-  } catch {
-    return `(no log at ${file})`;
-  }
-}
-
-/** A free port whose successor is free too (FerretDB's shards take consecutive ports). */
-async function consecutiveFreePorts(avoid: readonly number[]): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const [port] = (await freePorts(1)) as [number];
-    if (port >= 65535 || avoid.includes(port) || avoid.includes(port + 1)) continue;
-    if ((await canListen(port)) && (await canListen(port + 1))) return port;
-  }
-  throw new Error('found no two consecutive free ports for FerretDB');
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
+  return {
+    apiUrl: stack.apiUrl,
+    opsToken: stack.opsToken,
+    temporalAddress: stack.temporalAddress,
+    child: stack.api,
+    async stop(keepLogs = false) {
+      await stack.stop();
+      await remove(keepLogs);
+    },
+  };
 }
 
 const levels: Record<number, string> = { 40: 'warn', 50: 'error', 60: 'fatal' };

@@ -1,4 +1,5 @@
-import type { Attempt } from './clients';
+/** One add-to-cart attempt; resolves true when a unit was granted. `key` is unique within the batch. */
+export type Attempt = (key: string) => Promise<boolean>;
 
 /** One SKU put on sale by one variant. */
 export interface SkuUnderTest {

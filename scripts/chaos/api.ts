@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ErrorBody } from '../../src/client';
-import { Tally } from './log';
+import { Tally } from '../../bench/harness/tally';
 
 export interface Answer<T = Record<string, unknown>> {
   readonly status: number;

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags, positive, positiveOr } from '../../bench/harness/args';
 
 export interface ChaosArgs {
   readonly help: boolean;
@@ -39,59 +39,43 @@ export const usage = `Usage: npm run chaos -- [options]
   --seed <n>              seed of the shoppers' choices (default: random, printed)
   --keep                  keep the data directory and logs even when the run passes`;
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
 export function parseChaosArgs(argv: string[]): ChaosArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        short: { type: 'boolean', default: false },
-        shoppers: { type: 'string' },
-        concurrency: { type: 'string' },
-        skus: { type: 'string' },
-        units: { type: 'string' },
-        ttl: { type: 'string' },
-        'fault-interval': { type: 'string' },
-        'max-load': { type: 'string' },
-        settle: { type: 'string' },
-        seed: { type: 'string' },
-        keep: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
-  }
+  const values = parseFlags(
+    argv,
+    {
+      short: { type: 'boolean', default: false },
+      shoppers: { type: 'string' },
+      concurrency: { type: 'string' },
+      skus: { type: 'string' },
+      units: { type: 'string' },
+      ttl: { type: 'string' },
+      'fault-interval': { type: 'string' },
+      'max-load': { type: 'string' },
+      settle: { type: 'string' },
+      seed: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    usage,
+  );
   const short = values.short;
-  const int = (flag: string, value: string | undefined, fallback: number) =>
-    value === undefined ? fallback : positiveInt(flag, value);
-  const shoppers = int('--shoppers', values.shoppers, short ? 60 : 300);
-  const units = int('--units', values.units, Math.max(5, Math.round(shoppers / 5)));
+  const shoppers = positiveOr('--shoppers', values.shoppers, short ? 60 : 300);
+  const units = positiveOr('--units', values.units, Math.max(5, Math.round(shoppers / 5)));
   return {
     help: values.help,
     short,
     shoppers,
-    concurrency: int('--concurrency', values.concurrency, short ? 12 : 16),
-    skus: int('--skus', values.skus, short ? 2 : 3),
+    concurrency: positiveOr('--concurrency', values.concurrency, short ? 12 : 16),
+    skus: positiveOr('--skus', values.skus, short ? 2 : 3),
     units,
     backorderUnits: Math.max(1, Math.round(units / 6)),
     restockUnits: Math.max(1, Math.round(shoppers / 45)),
-    ttlSeconds: int('--ttl', values.ttl, short ? 10 : 20),
+    ttlSeconds: positiveOr('--ttl', values.ttl, short ? 10 : 20),
     faultIntervalSeconds:
-      values['fault-interval'] === undefined ? undefined : positiveInt('--fault-interval', values['fault-interval']),
-    maxLoadSeconds: int('--max-load', values['max-load'], short ? 120 : 600),
-    settleSeconds: int('--settle', values.settle, short ? 120 : 240),
-    seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positiveInt('--seed', values.seed),
+      values['fault-interval'] === undefined ? undefined : positive('--fault-interval', values['fault-interval']),
+    maxLoadSeconds: positiveOr('--max-load', values['max-load'], short ? 120 : 600),
+    settleSeconds: positiveOr('--settle', values.settle, short ? 120 : 240),
+    seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positive('--seed', values.seed),
     keep: values.keep,
   };
-}
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} wants a positive integer, got ${value}`);
-  return n;
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cluster } from './cluster';
+import type { RunStack } from '../../src/infra';
 import { elapsed, log } from './log';
 
 export interface FaultRecord {
@@ -15,7 +15,7 @@ export interface FaultRecord {
 }
 
 export interface FaultOptions {
-  readonly cluster: Cluster;
+  readonly stack: RunStack;
   /** Every `intervalMs` from the start of the load, or as `started()` (the share of shoppers started) passes 1/4, 2/4, 3/4. */
   readonly schedule: { readonly intervalMs: number } | { readonly started: () => number };
   /** Resolves when the load has finished: faults still due are injected at once, one after another. */
@@ -30,11 +30,11 @@ const downtimeMs = 2000;
 
 /** Injects the three faults spread over the load, each followed by a recovery probe. */
 export async function runFaults(options: FaultOptions): Promise<FaultRecord[]> {
-  const { cluster, signal } = options;
+  const { stack, signal } = options;
   const faults: { fault: string; inject: () => Promise<string> }[] = [
-    { fault: 'SIGKILL the worker, start another', inject: () => cluster.killWorker() },
-    { fault: 'restart the Temporal dev server', inject: () => cluster.restartTemporal(downtimeMs) },
-    { fault: 'restart FerretDB shard 1', inject: () => cluster.restartShard(1, downtimeMs) },
+    { fault: 'SIGKILL the worker, start another', inject: () => killWorker(stack) },
+    { fault: 'restart the Temporal dev server', inject: () => restart(stack, 'temporal') },
+    { fault: 'restart FerretDB shard 1', inject: () => restart(stack, 'ferretdb shard 1') },
   ];
   let loadRunning = true;
   void options.loadDone.finally(() => (loadRunning = false));
@@ -64,6 +64,20 @@ export async function runFaults(options: FaultOptions): Promise<FaultRecord[]> {
     }
   }
   return records;
+}
+
+/** SIGKILL the worker mid-work (no graceful shutdown), then start a new one. */
+async function killWorker(stack: RunStack): Promise<string> {
+  const old = stack.worker!;
+  await stack.kill(old, 'SIGKILL');
+  const next = stack.startWorker();
+  return `worker pid ${old.pid} SIGKILLed; worker pid ${next.pid} started`;
+}
+
+/** Stop a server (SIGTERM), wait, start it again on the same port and data. */
+async function restart(stack: RunStack, server: string): Promise<string> {
+  const { stopped, serving } = await stack.restartServer(server, downtimeMs);
+  return `${server} pid ${stopped.pid} stopped; ${downtimeMs / 1000} s down; pid ${serving.pid} serving`;
 }
 
 /** Resolves when fault `n` (from 1) of `parts - 1` is due; never rejects (the caller checks for an abort). */

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CartLine } from '../../src/contract/types';
 import { describe, GaveUpError, type Answer, type ApiClient } from './api';
-import { elapsed, log, Tally } from './log';
+import { runLoad } from '../../bench/harness/load';
+import { Tally } from '../../bench/harness/tally';
+import { elapsed, log } from './log';
 
 export type PaymentToken = 'tok_visa' | 'tok_chargeDeclined' | 'tok_timeout';
 /** How a request is sent: once, twice in a row, or twice at once (the same Idempotency-Key each time). */
@@ -91,8 +93,8 @@ export interface SaleOptions {
   readonly backorderSku: string;
   readonly shoppers: number;
   readonly concurrency: number;
-  /** No new shopper starts after this time (epoch ms). */
-  readonly until: number;
+  /** No new shopper starts after this many seconds. */
+  readonly maxLoadSeconds: number;
   readonly seed: number;
   /** Mean pause between a shopper's steps. */
   readonly thinkMs: number;
@@ -136,24 +138,27 @@ export async function runSale(options: SaleOptions, record: SaleRecord): Promise
     );
   }, 10_000);
   try {
-    await Promise.all(
-      Array.from({ length: options.concurrency }, async () => {
-        while (record.shoppersStarted < options.shoppers && Date.now() < options.until) {
-          const index = record.shoppersStarted++;
-          try {
-            await Shopper.shop(options, record, index);
-          } catch (err) {
-            options.signal.throwIfAborted();
-            const message = err instanceof Error ? err.message : String(err);
-            record.unfinished.push(`shopper ${index}: ${err instanceof GaveUpError ? '' : 'error: '}${message}`);
-          }
-          record.shoppersDone++;
+    await runLoad({
+      total: options.shoppers,
+      seconds: options.maxLoadSeconds,
+      concurrency: options.concurrency,
+      signal: options.signal,
+      send: async (index) => {
+        record.shoppersStarted++;
+        try {
+          await Shopper.shop(options, record, index);
+        } catch (err) {
+          options.signal.throwIfAborted();
+          const message = err instanceof Error ? err.message : String(err);
+          record.unfinished.push(`shopper ${index}: ${err instanceof GaveUpError ? '' : 'error: '}${message}`);
         }
-      }),
-    );
+        record.shoppersDone++;
+      },
+    });
   } finally {
     clearInterval(progress);
   }
+  options.signal.throwIfAborted();
   const never = options.shoppers - record.shoppersStarted;
   if (never > 0) log(`load: time is up; ${never} shoppers never started`);
   return record;

@@ -66,24 +66,31 @@ export interface ShardOptions {
 /** Starts one FerretDB process per local shard on consecutive ports; returns them with their URIs. */
 export async function startFerretDbShards(options: ShardOptions): Promise<{ procs: ManagedProcess[]; uris: string[] }> {
   const procs: ManagedProcess[] = [];
-  const uris: string[] = [];
   try {
-    for (const [shard, port] of options.ports.entries()) {
-      const dir = path.join(options.dataDir, `shard-${shard}`);
-      await mkdir(dir, { recursive: true });
-      const proc = startProcess(
-        `ferretdb shard ${shard}`,
-        options.binary,
-        ['-listen', `127.0.0.1:${port}`, '-data', dir],
-        path.join(options.logDir, `ferretdb-${shard}.log`),
-      );
-      procs.push(proc);
-      await waitForPort(proc, '127.0.0.1', port);
-      uris.push(`mongodb://127.0.0.1:${port}/`);
-    }
+    for (const shard of options.ports.keys()) procs.push(await startFerretDbShard(options, shard));
   } catch (err) {
     await Promise.all(procs.map((p) => p.stop()));
     throw err;
   }
-  return { procs, uris };
+  return { procs, uris: options.ports.map((port) => `mongodb://127.0.0.1:${port}/`) };
+}
+
+/** Starts shard `shard` of `options` alone (again, after a stop: same port, same data) and waits for its port. */
+export async function startFerretDbShard(options: ShardOptions, shard: number): Promise<ManagedProcess> {
+  const port = options.ports[shard]!;
+  const dir = path.join(options.dataDir, `shard-${shard}`);
+  await mkdir(dir, { recursive: true });
+  const proc = startProcess(
+    `ferretdb shard ${shard}`,
+    options.binary,
+    ['-listen', `127.0.0.1:${port}`, '-data', dir],
+    path.join(options.logDir, `ferretdb-${shard}.log`),
+  );
+  try {
+    await waitForPort(proc, '127.0.0.1', port);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  return proc;
 }

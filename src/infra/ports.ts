@@ -1,6 +1,6 @@
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import net from 'node:net';
-import { SetupError } from './process';
+import { freePorts, SetupError } from './process';
 
 /** A port holdfast is about to listen on: what for, and the setting that moves it. */
 export interface PortUse {
@@ -46,6 +46,17 @@ export function canListen(host: string, port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen({ host, port }, () => server.close(() => resolve(true)));
   });
+}
+
+/** A free port on 127.0.0.1 whose `count - 1` successors are free too (FerretDB's shards take consecutive ports). */
+export async function consecutiveFreePorts(count: number, avoid: readonly number[] = []): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const [port] = (await freePorts(1)) as [number];
+    const run = Array.from({ length: count }, (_, i) => port + i);
+    if (run.at(-1)! > 65535 || run.some((p) => avoid.includes(p))) continue;
+    if ((await Promise.all(run.map((p) => canListen('127.0.0.1', p)))).every(Boolean)) return port;
+  }
+  throw new SetupError(`found no ${count} consecutive free ports`);
 }
 
 /**

@@ -1,55 +1,121 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A server process holdfast started and must stop. */
+/** A process holdfast started and must stop: a server, or one of holdfast's own for a bench or chaos run. */
 export interface ManagedProcess {
   readonly name: string;
   readonly child: ChildProcess;
+  readonly pid: number;
   readonly logFile: string;
+  /** Resolves once it has exited. */
+  readonly exited: Promise<void>;
+  running(): boolean;
+  /** Sends `signal` while it runs (a fault: SIGKILL mid-work). */
+  kill(signal: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL after the grace time; a group leader's stop also ends whatever is left of its group. */
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /**
+   * Lead a process group of its own, with everything it starts in it: Ctrl-C in the terminal reaches only
+   * this process, which stops its children itself; stop() ends any left over.
+   */
+  readonly group?: boolean;
+  /** How long stop() waits after SIGTERM before SIGKILL (default 10 s). */
+  readonly graceMs?: number;
 }
 
 export class SetupError extends Error {
   override readonly name = 'SetupError';
 }
 
-// Where util-linux's setpriv exists, servers get SIGTERM when holdfast dies, even by SIGKILL: none outlives it.
+// Where util-linux's setpriv exists, a process holdfast starts gets SIGTERM when holdfast dies, even by SIGKILL:
+// none outlives it.
 const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-/** Starts a long-running server with its output appended to a log file. */
-export function startProcess(name: string, command: string, args: string[], logFile: string): ManagedProcess {
+/** Starts a long-running process with its output appended to a log file. */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  logFile: string,
+  options: StartOptions = {},
+): ManagedProcess {
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = setpriv
-    ? spawn(setpriv, ['--pdeathsig', 'TERM', '--', command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
+  const log = openSync(logFile, 'a');
+  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, args];
+  const child = spawn(file, argv, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    detached: options.group ?? false,
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  if (child.pid === undefined) throw new SetupError(`${name}: could not start ${command}`);
+  const pid = child.pid;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
     child.once('error', () => resolve());
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const graceMs = options.graceMs ?? 10_000;
   return {
     name,
     child,
+    pid,
     logFile,
+    exited,
+    running,
+    kill(signal) {
+      if (running()) child.kill(signal);
+    },
     async stop() {
-      if (exited || child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const killed = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
-      if (!killed) {
-        child.kill('SIGKILL');
-        await exit;
+      if (running()) {
+        child.kill('SIGTERM');
+        if (!(await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]))) {
+          child.kill('SIGKILL');
+          await exited;
+        }
       }
+      if (options.group) await endGroup(name, pid);
     },
   };
+}
+
+/** The leader stops its own children on SIGTERM; whatever is left of its group after that is stray. */
+async function endGroup(name: string, pgid: number): Promise<void> {
+  if (await groupGone(pgid, 10_000)) return;
+  signalGroup(pgid, 'SIGTERM');
+  if (await groupGone(pgid, 10_000)) return;
+  signalGroup(pgid, 'SIGKILL');
+  if (!(await groupGone(pgid, 5_000))) throw new SetupError(`${name}: process group ${pgid} survived SIGKILL`);
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
+async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await sleep(100);
+  }
 }
 
 /** Runs a command to completion, throwing with its output when it fails. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config';
-import { ensureFerretDbBinary, startFerretDbShards } from './ferretdb';
+import { ensureFerretDbBinary, startFerretDbShard, type ShardOptions } from './ferretdb';
 import { homePaths } from './paths';
 import { assertPortsFree, type PortUse } from './ports';
 import type { ManagedProcess } from './process';
@@ -14,6 +15,11 @@ export interface Stack {
   readonly mongoUris: readonly string[];
   /** Names of the servers this process started (empty when everything is external). */
   readonly started: readonly string[];
+  /**
+   * Stops one server this process started (by its name in `started`), waits `downtimeMs`, and starts it again on
+   * its port with its data (a fault of the chaos run). Resolves to the process stopped and the one now serving.
+   */
+  restart(name: string, downtimeMs: number): Promise<{ stopped: ManagedProcess; serving: ManagedProcess }>;
   stop(): Promise<void>;
 }
 
@@ -74,9 +80,20 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   const paths = homePaths(config.home);
   const dataDir = options.dataDir ?? paths.data;
   const logDir = options.logDir ?? paths.logs;
-  const procs: ManagedProcess[] = [];
+  // Each server with the way to start it again: a restart starts exactly what the first start did.
+  const servers: { proc: ManagedProcess; start: () => Promise<ManagedProcess> }[] = [];
+  const serve = async (start: () => Promise<ManagedProcess>) => servers.push({ proc: await start(), start });
   const stop = async () => {
-    await Promise.all(procs.splice(0).map((p) => p.stop()));
+    await Promise.all(servers.splice(0).map((s) => s.proc.stop()));
+  };
+  const restart = async (name: string, downtimeMs: number) => {
+    const server = servers.find((s) => s.proc.name === name);
+    if (!server) throw new Error(`no server named ${name} was started here`);
+    const stopped = server.proc;
+    await stopped.stop();
+    await sleep(downtimeMs);
+    server.proc = await server.start();
+    return { stopped, serving: server.proc };
   };
 
   try {
@@ -85,35 +102,35 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     const temporalBinaries = config.TEMPORAL_ADDRESS ? undefined : ensureTemporalBinaries(config.home, config.PATH);
 
     if (ferretBinary) {
-      const shards = await startFerretDbShards({
+      const shards: ShardOptions = {
         binary: await ferretBinary,
         ports: ferretDbPorts(config, options),
         dataDir: stackDataPaths(dataDir).ferretDb,
         logDir,
-      });
-      procs.push(...shards.procs);
-      mongoUris = shards.uris;
+      };
+      for (const shard of shards.ports.keys()) await serve(() => startFerretDbShard(shards, shard));
+      mongoUris = shards.ports.map((port) => `mongodb://127.0.0.1:${port}/`);
     }
 
     let temporalAddress = config.TEMPORAL_ADDRESS ?? '';
     let temporalUiUrl = config.TEMPORAL_UI_URL;
     if (temporalBinaries) {
       const ui = options.ui ?? true;
-      procs.push(
-        await startTemporalDevServer({
-          cli: (await temporalBinaries).cli,
-          port: config.TEMPORAL_PORT,
-          uiPort: ui ? config.TEMPORAL_UI_PORT : undefined,
-          namespace: config.TEMPORAL_NAMESPACE,
-          dbFile: stackDataPaths(dataDir).temporalDb,
-          logFile: path.join(logDir, 'temporal.log'),
-        }),
-      );
+      const devServer = {
+        cli: (await temporalBinaries).cli,
+        port: config.TEMPORAL_PORT,
+        uiPort: ui ? config.TEMPORAL_UI_PORT : undefined,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dbFile: stackDataPaths(dataDir).temporalDb,
+        logFile: path.join(logDir, 'temporal.log'),
+      };
+      await serve(() => startTemporalDevServer(devServer));
       temporalAddress = `127.0.0.1:${config.TEMPORAL_PORT}`;
       if (ui) temporalUiUrl ??= `http://127.0.0.1:${config.TEMPORAL_UI_PORT}`;
     }
 
-    return { temporalAddress, temporalUiUrl, mongoUris, started: procs.map((p) => p.name), stop };
+    const started = servers.map((s) => s.proc.name);
+    return { temporalAddress, temporalUiUrl, mongoUris, started, restart, stop };
   } catch (err) {
     await stop();
     throw err;

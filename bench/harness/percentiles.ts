@@ -9,3 +9,8 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function sortedAscending(values: readonly number[]): number[] {
   return Array.from(Float64Array.from(values).sort());
 }
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { ErrorTally } from './errors';
-import { percentile, sortedAscending } from './percentiles';
-import { round } from './results';
+import { percentile, round, sortedAscending } from './percentiles';
+import { Tally } from './tally';
 
 /** One request's answer and when it was sent and answered, in ms since the run started. */
 export interface Timed<R> {
@@ -12,49 +11,56 @@ export interface Timed<R> {
 }
 
 export interface LoadOptions<R> {
-  /** Requests to make, numbered 0..total-1. */
+  /** Requests to make at most, numbered 0..total-1 (Infinity: until `seconds` are up). */
   readonly total: number;
+  /** No request starts after this many seconds from the start (requests in flight finish). */
+  readonly seconds?: number;
   /** Requests in flight at once (each loop sends its next request when the last one is answered). */
   readonly concurrency: number;
   readonly send: (index: number) => Promise<R>;
   /** Stops sending (requests in flight finish). */
   readonly signal?: AbortSignal;
-  /** After each request: the share of the run done (0..1) and the requests answered so far. */
+  /** After each request: the share of the run done (0..1, of the requests or of the time) and the requests answered. */
   readonly onProgress?: (share: number, done: number) => void;
 }
 
 export interface LoadRun<R> {
   /** In the order they were answered. */
   readonly results: Timed<R>[];
-  /** Requests that threw (no HTTP answer): not retried, not in `results`. */
-  readonly errors: ErrorTally;
+  /** Requests that threw (no answer): not retried, not in `results`. */
+  readonly errors: Tally;
   /** From the first request sent to the last one answered. */
   readonly elapsedMs: number;
   /** Wall-clock time (epoch ms) of the run's start, to place server timestamps on the run's time axis. */
   readonly startedAt: number;
 }
 
-/** A closed-loop load generator: `concurrency` loops in this process, each sending one request after another. */
+/**
+ * A closed-loop load generator: `concurrency` loops in this process, each sending one request after another,
+ * until `total` were sent or the time is up.
+ */
 export async function runLoad<R>(options: LoadOptions<R>): Promise<LoadRun<R>> {
   const { total, send, signal, onProgress } = options;
   const results: Timed<R>[] = [];
-  const errors = new ErrorTally();
+  const errors = new Tally();
   let next = 0;
   let done = 0;
   const startedAt = Date.now();
   const start = performance.now();
+  const timeMs = options.seconds === undefined ? Infinity : options.seconds * 1000;
+  const share = () => Math.min(1, Math.max(done / total, (performance.now() - start) / timeMs));
   const loop = async () => {
-    while (next < total && !signal?.aborted) {
+    while (next < total && performance.now() - start < timeMs && !signal?.aborted) {
       const index = next++;
       const t0 = performance.now() - start;
       try {
         const result = await send(index);
         results.push({ index, startMs: t0, endMs: performance.now() - start, result });
       } catch (err) {
-        errors.add(err);
+        errors.addError(err);
       }
       done++;
-      onProgress?.(done / total, done);
+      onProgress?.(share(), done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, total) }, loop));
