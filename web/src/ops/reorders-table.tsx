@@ -1,5 +1,6 @@
 import type { Reorder } from '../api';
 import type { OpsCall, RunAction } from './ops-console';
+import { onQuantity, QuantityInput } from './quantity-input';
 import { RunLink } from './run-link';
 
 interface Props {
@@ -14,22 +15,13 @@ function ReorderActions({ reorder: r, call, run }: { reorder: Reorder; call: Ops
     return (
       <form
         class="inline-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const quantity = Number(new FormData(e.currentTarget).get('quantity'));
+        onSubmit={onQuantity((quantity) => {
           void run(`Approved a reorder of ${quantity} × ${r.sku}.`, () =>
             call((ops) => ops.POST('/v1/reorders/{sku}/approve', { params, body: { quantity } })),
           );
-        }}
+        })}
       >
-        <input
-          name="quantity"
-          type="number"
-          min={1}
-          defaultValue={String(r.quantity)}
-          aria-label="Quantity to order"
-          data-testid="approve-quantity"
-        />
+        <QuantityInput label="Quantity to order" testId="approve-quantity" defaultValue={r.quantity} />
         <button type="submit" class="primary" data-testid="approve">
           Approve
         </button>
@@ -59,22 +51,13 @@ function ReorderActions({ reorder: r, call, run }: { reorder: Reorder; call: Ops
     return (
       <form
         class="inline-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const quantity = Number(new FormData(e.currentTarget).get('quantity'));
+        onSubmit={onQuantity((quantity) => {
           void run(`Received ${quantity} × ${r.sku}.`, () =>
             call((ops) => ops.POST('/v1/reorders/{sku}/receive', { params, body: { quantity } })),
           );
-        }}
+        })}
       >
-        <input
-          name="quantity"
-          type="number"
-          min={1}
-          defaultValue={String(r.quantity)}
-          aria-label="Quantity received"
-          data-testid="receive-quantity"
-        />
+        <QuantityInput label="Quantity received" testId="receive-quantity" defaultValue={r.quantity} />
         <button type="submit" data-testid="receive">
           Receive
         </button>

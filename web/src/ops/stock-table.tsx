@@ -1,6 +1,7 @@
 import { idempotencyKey, type Product, type StockState } from '../api';
 import { money } from '../format';
 import type { OpsCall, RunAction } from './ops-console';
+import { onQuantity, QuantityInput } from './quantity-input';
 
 const states: readonly StockState[] = ['available', 'returned', 'repair', 'damaged'];
 
@@ -38,10 +39,7 @@ function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; 
       <td class="stock-actions">
         <form
           class="inline-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            const form = e.currentTarget;
-            const quantity = Number(new FormData(form).get('quantity'));
+          onSubmit={onQuantity((quantity, form) => {
             void run(`Restocking ${quantity} × ${p.sku}.`, () =>
               call((ops) =>
                 ops.POST('/v1/products/{sku}/restock', {
@@ -50,17 +48,9 @@ function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; 
                 }),
               ),
             ).then((ok) => ok && form.reset());
-          }}
+          })}
         >
-          <input
-            name="quantity"
-            type="number"
-            min={1}
-            required
-            placeholder="qty"
-            aria-label="Units to restock"
-            data-testid="restock-quantity"
-          />
+          <QuantityInput label="Units to restock" testId="restock-quantity" placeholder="qty" required />
           <button type="submit" data-testid="restock">
             Restock
           </button>
