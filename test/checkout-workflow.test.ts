@@ -1,15 +1,15 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../src/activities';
 import { collections, type ShardSet } from '../src/db';
 import { checkInvariants } from '../src/stock';
 import { holdStateQuery, removeLineUpdate } from '../src/contract/messages';
 import type { CheckoutInput, Order } from '../src/contract/types';
 import { workflowIds } from '../src/contract/workflow-ids';
-import { connectTestShards, uniqueId } from './helpers';
-import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
+import { uniqueId } from './helpers';
+import { addToCart, type TestWorker, useDevServerWorkers } from './workflow-helpers';
 
 /** Saga steps a test can make fail, by the activity that performs them. */
 type Step = 'lock' | 'charge' | 'record';
@@ -18,16 +18,12 @@ type Step = 'lock' | 'charge' | 'record';
 // time-skipping server would skip to their expiry whenever it finds the run idle. Expiry races are tested
 // in hold-workflow.test.ts with time skipping.
 describe('checkout saga (dev server)', () => {
+  const dev = useDevServerWorkers();
   let env: TestWorkflowEnvironment;
   let shards: ShardSet;
-  const workers: { w: TestWorker; running: Promise<void> }[] = [];
   let w: TestWorker;
-
-  async function startWorker(failAt?: Step) {
-    const t = await createTestWorker(env, shards, (real) => failing(real, failAt));
-    workers.push({ w: t, running: t.worker.run() });
-    return t;
-  }
+  beforeAll(() => ({ env, shards, w } = dev));
+  const startWorker = (failAt?: Step) => dev.startWorker((real) => failing(real, failAt));
 
   function failing(real: Activities, failAt?: Step): Partial<Activities> {
     const boom = (step: Step) => ApplicationFailure.nonRetryable(`injected failure at ${step}`, 'InjectedFailure');
@@ -41,20 +37,6 @@ describe('checkout saga (dev server)', () => {
     }
     return {};
   }
-
-  beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
-    shards = await connectTestShards();
-    w = await startWorker();
-  });
-  afterAll(async () => {
-    for (const { w: t, running } of workers) {
-      t.worker.shutdown();
-      await running;
-    }
-    await env?.teardown();
-    await shards?.close();
-  });
 
   async function cartWithLines(t: TestWorker, units = 10, quantities = [2, 1], ttlSeconds = 600) {
     const sku = uniqueId('sku');
@@ -166,8 +148,7 @@ describe('checkout saga (dev server)', () => {
         return real.lockCartLine(input);
       },
     });
-    const t = await createTestWorker(env, shards, expiredFirst);
-    workers.push({ w: t, running: t.worker.run() });
+    const t = await dev.startWorker(expiredFirst);
 
     const first = await cartWithLines(t, 1, [1], 2);
     const order = await checkout(t, { orderId: uniqueId('order'), cartId: first.cartId, paymentToken: 'tok_visa' });
@@ -200,8 +181,7 @@ describe('checkout saga (dev server)', () => {
         return real.lockCartLine(input);
       },
     });
-    const t = await createTestWorker(env, shards, removedFirst);
-    workers.push({ w: t, running: t.worker.run() });
+    const t = await dev.startWorker(removedFirst);
     const { sku, cartId } = await cartWithLines(t, 3, [1]);
     const orderId = uniqueId('order');
     const err = await checkout(t, { orderId, cartId, paymentToken: 'tok_visa' }).catch((e: unknown) => e);

@@ -87,29 +87,46 @@ export async function addToCart(
   });
 }
 
-export interface TimeSkippingWorker {
+export interface WorkerFixture {
   env: TestWorkflowEnvironment;
   shards: ShardSet;
+  /** The worker started before the tests. */
   w: TestWorker;
+  /** Starts one more worker (its own task queue), stopped after the tests like the first. */
+  startWorker(override?: Parameters<typeof createTestWorker>[2], gatewayTimeoutMs?: number): Promise<TestWorker>;
 }
 
 /**
- * For a describe block: starts the time-skipping server, fresh databases and a running worker before its
- * tests, and stops them after. Read the fields inside tests (they are set in beforeAll).
+ * For a describe block: a Temporal environment, fresh databases and a running worker before its tests, all
+ * stopped after them. Read the fields inside tests (they are set in beforeAll).
  */
-export function useTimeSkippingWorker(): TimeSkippingWorker {
-  const ctx = {} as TimeSkippingWorker & { running: Promise<void> };
+function useWorkers(createEnv: () => Promise<TestWorkflowEnvironment>): WorkerFixture {
+  const ctx = {} as WorkerFixture;
+  const workers: { w: TestWorker; running: Promise<void> }[] = [];
+  ctx.startWorker = async (override, gatewayTimeoutMs) => {
+    const t = await createTestWorker(ctx.env, ctx.shards, override, gatewayTimeoutMs);
+    workers.push({ w: t, running: t.worker.run() });
+    return t;
+  };
   beforeAll(async () => {
-    ctx.env = await createTimeSkippingEnv();
+    ctx.env = await createEnv();
     ctx.shards = await connectTestShards();
-    ctx.w = await createTestWorker(ctx.env, ctx.shards);
-    ctx.running = ctx.w.worker.run();
+    ctx.w = await ctx.startWorker();
   });
   afterAll(async () => {
-    ctx.w?.worker.shutdown();
-    await ctx.running;
+    for (const { w, running } of workers) {
+      w.worker.shutdown();
+      await running;
+    }
     await ctx.env?.teardown();
     await ctx.shards?.close();
   });
   return ctx;
 }
+
+/** Workers on the time-skipping server: timers (hold expiry) fire as soon as the run is idle. */
+export const useTimeSkippingWorker = (): WorkerFixture => useWorkers(createTimeSkippingEnv);
+
+/** Workers on the test run's dev server, in real time: for holds that must not lapse while a checkout runs. */
+export const useDevServerWorkers = (): WorkerFixture =>
+  useWorkers(() => TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') }));
