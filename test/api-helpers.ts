@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { FastifyInstance } from 'fastify';
-import { inject } from 'vitest';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { buildApp, type ApiSettings } from '../src/api/app';
 import { webRoot } from '../src/api/settings';
 import type { ShardSet } from '../src/db';
@@ -64,6 +64,44 @@ export async function startTestApi(settings: Partial<ApiSettings> = {}): Promise
       await connection.close();
       await shards.close();
     },
+  };
+}
+
+/** The test API of a describe block, and `inject` for its requests. */
+export type UsedTestApi = Omit<TestApi, 'close'> & {
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+};
+
+/**
+ * For a describe block: the test API started before its tests and closed after them. Read its fields inside
+ * tests (the API starts in beforeAll).
+ */
+export function useTestApi(settings: Partial<ApiSettings> = {}): UsedTestApi {
+  let api: TestApi | undefined;
+  beforeAll(async () => {
+    api = await startTestApi(settings);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+  const started = (): TestApi => {
+    if (!api) throw new Error('the test API starts in beforeAll: read it inside a test');
+    return api;
+  };
+  return {
+    get app() {
+      return started().app;
+    },
+    get shards() {
+      return started().shards;
+    },
+    get worker() {
+      return started().worker;
+    },
+    get client() {
+      return started().client;
+    },
+    inject: (options) => started().app.inject(options),
   };
 }
 

@@ -1,23 +1,14 @@
-import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyDigest } from '../src/api/idempotency';
 import { collections } from '../src/db';
 import { checkInvariants } from '../src/stock';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
-import { bearer, ops, startTestApi, type TestApi } from './api-helpers';
+import { bearer, ops, useTestApi } from './api-helpers';
 
 describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
-  let api: TestApi;
-
-  beforeAll(async () => {
-    api = await startTestApi();
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
-
-  const inject = (options: InjectOptions) => api.app.inject(options);
+  const api = useTestApi();
+  const { inject } = api;
   /** Ops headers for a write: restocks and moves need an Idempotency-Key. */
   const opsWrite = () => ({ ...ops, 'idempotency-key': uniqueId('ops') });
 
@@ -443,13 +434,7 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
 });
 
 describe('rate limits', () => {
-  let api: TestApi;
-  beforeAll(async () => {
-    api = await startTestApi({ rateLimitCartPerMinute: 3, rateLimitIpPerMinute: 8 });
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
+  const api = useTestApi({ rateLimitCartPerMinute: 3, rateLimitIpPerMinute: 8 });
 
   it('429 past the per-cart and per-IP limits', async () => {
     const { cartId, token } = (await api.app.inject({ method: 'POST', url: '/v1/carts' })).json();

@@ -1,24 +1,16 @@
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../src/stock';
 import { uniqueId } from './helpers';
-import { bearer, ops, startTestApi, type TestApi } from './api-helpers';
+import { bearer, ops, useTestApi } from './api-helpers';
 
 /**
  * Ops' writes against the real API: a retried restock or move has one effect, creating a product twice is
  * harmless, and a client's mistake (an unknown SKU, hold or reorder) is a 4xx, never a 5xx.
  */
 describe('ops writes are idempotent (app.inject, real Temporal and FerretDB)', () => {
-  let api: TestApi;
-
-  beforeAll(async () => {
-    api = await startTestApi();
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
-
-  const inject = (options: InjectOptions) => api.app.inject(options);
+  const api = useTestApi();
+  const { inject } = api;
   const definition = (sku: string, overrides: Record<string, unknown> = {}) => ({
     sku,
     name: `Widget ${sku}`,
