@@ -8,8 +8,8 @@ import { checkInvariants } from '../src/stock';
 import { holdStateQuery, removeLineUpdate } from '../src/contract/messages';
 import type { CheckoutInput, Order } from '../src/contract/types';
 import { workflowIds } from '../src/contract/workflow-ids';
-import { uniqueId } from './helpers';
-import { addToCart, type TestWorker, useDevServerWorkers } from './workflow-helpers';
+import { expectCleanLedger, uniqueId } from './helpers';
+import { cartWithHeldLines, type TestWorker, useDevServerWorkers } from './workflow-helpers';
 
 /** Saga steps a test can make fail, by the activity that performs them. */
 type Step = 'lock' | 'charge' | 'record';
@@ -38,22 +38,8 @@ describe('checkout saga (dev server)', () => {
     return {};
   }
 
-  async function cartWithLines(t: TestWorker, units = 10, quantities = [2, 1], ttlSeconds = 600) {
-    const sku = uniqueId('sku');
-    await t.stock.createProduct(
-      { sku, name: sku, priceCents: 250, policy: 'strict', buckets: 2, lowStockThreshold: 0, reorderQuantity: 0 },
-      units,
-    );
-    const cartId = uniqueId('cart');
-    const holdIds: string[] = [];
-    for (const quantity of quantities) {
-      const holdId = uniqueId('line');
-      holdIds.push(holdId);
-      const r = await addToCart(env.client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds });
-      expect(r.status).toBe('held');
-    }
-    return { sku, cartId, holdIds };
-  }
+  const cartWithLines = (t: TestWorker, units = 10, quantities = [2, 1], ttlSeconds = 600) =>
+    cartWithHeldLines(env.client, t, { units, quantities, priceCents: 250, ttlSeconds });
 
   async function checkout(t: TestWorker, input: CheckoutInput) {
     return env.client.workflow.execute('checkoutWorkflow', {
@@ -83,8 +69,7 @@ describe('checkout saga (dev server)', () => {
     for (const holdId of holdIds) {
       expect((await env.client.workflow.getHandle(workflowIds.hold(holdId)).result()).status).toBe('purchased');
     }
-    const report = await checkInvariants(w.stock, shards, sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(w.stock, shards, sku);
     expect(report.totals).toMatchObject({ sold: 3, held: 0, available: 7 });
     expect(await gatewayRecords(orderId)).toEqual({ charges: 1, refunds: 0 });
     expect((await orderDoc(orderId))?.status).toBe('completed');
@@ -131,8 +116,7 @@ describe('checkout saga (dev server)', () => {
       expect(state).toMatchObject({ line: { status: 'pending' } });
       expect(state.lockedBy).toBeUndefined();
     }
-    const report = await checkInvariants(t.stock, shards, sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(t.stock, shards, sku);
     expect(report.totals).toMatchObject({ held: 3, sold: 0 });
   });
 
@@ -168,8 +152,7 @@ describe('checkout saga (dev server)', () => {
     expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('out_of_stock');
     expect(await orderDoc(lateOrder)).toMatchObject({ status: 'failed' });
     expect(await gatewayRecords(lateOrder)).toEqual({ charges: 0, refunds: 0 });
-    const report = await checkInvariants(t.stock, shards, second.sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(t.stock, shards, second.sku);
     // The one unit is held by the other shopper; the checkout neither sold nor kept anything.
     expect(report.totals).toMatchObject({ sold: 0, held: 1, available: 0 });
   });

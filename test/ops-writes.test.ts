@@ -1,8 +1,7 @@
 import type { InjectOptions } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { checkInvariants } from '../src/stock';
-import { uniqueId } from './helpers';
-import { bearer, ops, useTestApi } from './api-helpers';
+import { expectCleanLedger, uniqueId } from './helpers';
+import { bearer, ops, productDefinition, useTestApi } from './api-helpers';
 
 /**
  * Ops' writes against the real API: a retried restock or move has one effect, creating a product twice is
@@ -11,27 +10,10 @@ import { bearer, ops, useTestApi } from './api-helpers';
 describe('ops writes are idempotent (app.inject, real Temporal and FerretDB)', () => {
   const api = useTestApi();
   const { inject } = api;
-  const definition = (sku: string, overrides: Record<string, unknown> = {}) => ({
-    sku,
-    name: `Widget ${sku}`,
-    priceCents: 1500,
-    quantity: 4,
-    policy: 'strict',
-    buckets: 2,
-    ...overrides,
-  });
-
-  async function createProduct(overrides: Record<string, unknown> = {}) {
-    const sku = uniqueId('sku');
-    const res = await inject({
-      method: 'POST',
-      url: '/v1/products',
-      headers: ops,
-      payload: definition(sku, overrides),
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return sku;
-  }
+  /** Ops' products here have four units. */
+  const definition = (sku: string, overrides: Record<string, unknown> = {}) =>
+    productDefinition(sku, { quantity: 4, ...overrides });
+  const createProduct = (overrides: Record<string, unknown> = {}) => api.createProduct({ quantity: 4, ...overrides });
   const restock = (sku: string, quantity: number, key?: string) =>
     inject({
       method: 'POST',
@@ -47,8 +29,7 @@ describe('ops writes are idempotent (app.inject, real Temporal and FerretDB)', (
       payload: body,
     });
   const totals = async (sku: string) => {
-    const report = await checkInvariants(api.worker.stock, api.shards, sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(api.worker.stock, api.shards, sku);
     return report.totals;
   };
 

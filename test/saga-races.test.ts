@@ -7,7 +7,7 @@ import { changeQuantityUpdate } from '../src/contract/messages';
 import type { CheckoutInput, Order } from '../src/contract/types';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
-import { addToCart, type TestWorker, useDevServerWorkers } from './workflow-helpers';
+import { cartWithHeldLines, type TestWorker, useDevServerWorkers } from './workflow-helpers';
 
 /**
  * The checkout saga against what shoppers and providers do at the same time, on the dev server in real time
@@ -22,25 +22,8 @@ describe('checkout races (dev server)', () => {
   beforeAll(() => ({ env, shards, w } = dev));
   const startWorker = (gatewayTimeoutMs?: number) => dev.startWorker(() => ({}), gatewayTimeoutMs);
 
-  async function cart(t: TestWorker, units: number, quantities: number[], priceCents = 300) {
-    const sku = uniqueId('sku');
-    await t.stock.createProduct(
-      { sku, name: sku, priceCents, policy: 'strict', buckets: 2, lowStockThreshold: 0, reorderQuantity: 0 },
-      units,
-    );
-    const cartId = uniqueId('cart');
-    const holdIds: string[] = [];
-    for (const quantity of quantities) {
-      const holdId = uniqueId('line');
-      holdIds.push(holdId);
-      expect(
-        await addToCart(env.client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds: 600 }),
-      ).toMatchObject({
-        status: 'held',
-      });
-    }
-    return { sku, cartId, holdIds };
-  }
+  const cart = (t: TestWorker, units: number, quantities: number[], priceCents = 300) =>
+    cartWithHeldLines(env.client, t, { units, quantities, priceCents });
 
   /** Runs a checkout under its own workflow id, as two runs of one cart would if nothing serialised them. */
   function checkout(t: TestWorker, input: CheckoutInput, workflowId = workflowIds.checkout(input.cartId)) {

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { searchAttributes } from '../src/infra/temporal';
 import { createActivities, FakePaymentGateway, type Activities } from '../src/activities';
 import { collections, type ShardSet } from '../src/db';
-import { connectTestShards } from './helpers';
+import { connectTestShards, productInput, uniqueId } from './helpers';
 import { createMetrics } from '../src/metrics';
 import { StockService } from '../src/stock';
 import { addToCartUpdate } from '../src/contract/messages';
@@ -85,6 +85,35 @@ export async function addToCart(
   return client.workflow.executeUpdateWithStart(addToCartUpdate, {
     startWorkflowOperation: holdStartOperation({ ttlSeconds: 900, maxHoldSeconds: 3600, ...input }, taskQueue),
   });
+}
+
+/**
+ * A strict product of `units` under a fresh SKU, and a cart with one line per quantity, each of which must be
+ * held (TTL 10 minutes unless given).
+ */
+export async function cartWithHeldLines(
+  client: Client,
+  t: TestWorker,
+  { units, quantities, priceCents, ttlSeconds = 600 }: CartOptions,
+): Promise<{ sku: string; cartId: string; holdIds: string[] }> {
+  const sku = uniqueId('sku');
+  await t.stock.createProduct(productInput(sku, { priceCents }), units);
+  const cartId = uniqueId('cart');
+  const holdIds: string[] = [];
+  for (const quantity of quantities) {
+    const holdId = uniqueId('line');
+    holdIds.push(holdId);
+    const r = await addToCart(client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds });
+    expect(r.status).toBe('held');
+  }
+  return { sku, cartId, holdIds };
+}
+
+interface CartOptions {
+  readonly units: number;
+  readonly quantities: readonly number[];
+  readonly priceCents: number;
+  readonly ttlSeconds?: number;
 }
 
 export interface WorkerFixture {
