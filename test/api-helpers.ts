@@ -1,12 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { FastifyInstance } from 'fastify';
-import { inject } from 'vitest';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { buildApp, type ApiSettings } from '../src/api/app';
 import { webRoot } from '../src/api/settings';
 import type { ShardSet } from '../src/db';
 import { createMetrics } from '../src/metrics';
-import { connectTestShards } from './helpers';
+import { connectTestShards, uniqueId } from './helpers';
 import { createTestWorker, type TestWorker } from './workflow-helpers';
 
 export const opsToken = 'test-ops-token';
@@ -63,6 +63,62 @@ export async function startTestApi(settings: Partial<ApiSettings> = {}): Promise
       await native.close();
       await connection.close();
       await shards.close();
+    },
+  };
+}
+
+/** A product for `POST /v1/products`: strict, two buckets, five units at 1500 cents, unless overridden. */
+export function productDefinition(sku: string, overrides: Record<string, unknown> = {}) {
+  return { sku, name: `Widget ${sku}`, priceCents: 1500, quantity: 5, policy: 'strict', buckets: 2, ...overrides };
+}
+
+/** The test API of a describe block, `inject` for its requests, and ops' product creation. */
+export type UsedTestApi = Omit<TestApi, 'close'> & {
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+  /** Creates a product (productDefinition with `overrides`) under a fresh SKU through the API; returns the SKU. */
+  createProduct(overrides?: Record<string, unknown>): Promise<string>;
+};
+
+/**
+ * For a describe block: the test API started before its tests and closed after them. Read its fields inside
+ * tests (the API starts in beforeAll).
+ */
+export function useTestApi(settings: Partial<ApiSettings> = {}): UsedTestApi {
+  let api: TestApi | undefined;
+  beforeAll(async () => {
+    api = await startTestApi(settings);
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+  const started = (): TestApi => {
+    if (!api) throw new Error('the test API starts in beforeAll: read it inside a test');
+    return api;
+  };
+  return {
+    get app() {
+      return started().app;
+    },
+    get shards() {
+      return started().shards;
+    },
+    get worker() {
+      return started().worker;
+    },
+    get client() {
+      return started().client;
+    },
+    inject: (options) => started().app.inject(options),
+    async createProduct(overrides = {}) {
+      const sku = uniqueId('sku');
+      const res = await started().app.inject({
+        method: 'POST',
+        url: '/v1/products',
+        headers: ops,
+        payload: productDefinition(sku, overrides),
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return sku;
     },
   };
 }

@@ -1,45 +1,17 @@
-import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { keyDigest } from '../src/api/idempotency';
 import { collections } from '../src/db';
-import { checkInvariants } from '../src/stock';
 import { workflowIds } from '../src/contract/workflow-ids';
-import { uniqueId } from './helpers';
-import { bearer, ops, startTestApi, type TestApi } from './api-helpers';
+import { expectCleanLedger, uniqueId } from './helpers';
+import { bearer, ops, useTestApi } from './api-helpers';
 
 describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
-  let api: TestApi;
-
-  beforeAll(async () => {
-    api = await startTestApi();
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
-
-  const inject = (options: InjectOptions) => api.app.inject(options);
+  const api = useTestApi();
+  const { inject } = api;
   /** Ops headers for a write: restocks and moves need an Idempotency-Key. */
   const opsWrite = () => ({ ...ops, 'idempotency-key': uniqueId('ops') });
 
-  async function createProduct(overrides: Record<string, unknown> = {}) {
-    const sku = uniqueId('sku');
-    const res = await inject({
-      method: 'POST',
-      url: '/v1/products',
-      headers: ops,
-      payload: {
-        sku,
-        name: `Widget ${sku}`,
-        priceCents: 1500,
-        quantity: 5,
-        policy: 'strict',
-        buckets: 2,
-        ...overrides,
-      },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return sku;
-  }
+  const { createProduct } = api;
 
   async function createCart() {
     const res = await inject({ method: 'POST', url: '/v1/carts' });
@@ -134,7 +106,7 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
         sold: 3,
         reserved: 0,
       });
-      expect((await checkInvariants(api.worker.stock, api.shards, sku)).violations).toEqual([]);
+      await expectCleanLedger(api.worker.stock, api.shards, sku);
     });
 
     it('answers 409 out_of_stock for a strict product, and backorders a backorder product', async () => {
@@ -443,13 +415,7 @@ describe('HTTP API (app.inject, real Temporal and FerretDB)', () => {
 });
 
 describe('rate limits', () => {
-  let api: TestApi;
-  beforeAll(async () => {
-    api = await startTestApi({ rateLimitCartPerMinute: 3, rateLimitIpPerMinute: 8 });
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
+  const api = useTestApi({ rateLimitCartPerMinute: 3, rateLimitIpPerMinute: 8 });
 
   it('429 past the per-cart and per-IP limits', async () => {
     const { cartId, token } = (await api.app.inject({ method: 'POST', url: '/v1/carts' })).json();

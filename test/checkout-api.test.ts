@@ -1,18 +1,11 @@
-import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { uniqueId } from './helpers';
-import { bearer, ops, startTestApi, type TestApi } from './api-helpers';
+import { bearer, ops, useTestApi } from './api-helpers';
 
 describe('checkout over HTTP: one at a time per cart', () => {
-  let api: TestApi;
-  beforeAll(async () => {
-    api = await startTestApi();
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
-  const inject = (options: InjectOptions) => api.app.inject(options);
+  const api = useTestApi();
+  const { inject } = api;
 
   async function cartWithLine() {
     const sku = uniqueId('sku');

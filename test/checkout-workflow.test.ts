@@ -1,15 +1,15 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/activity';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Activities } from '../src/activities';
 import { collections, type ShardSet } from '../src/db';
 import { checkInvariants } from '../src/stock';
 import { holdStateQuery, removeLineUpdate } from '../src/contract/messages';
 import type { CheckoutInput, Order } from '../src/contract/types';
 import { workflowIds } from '../src/contract/workflow-ids';
-import { connectTestShards, uniqueId } from './helpers';
-import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
+import { expectCleanLedger, uniqueId } from './helpers';
+import { cartWithHeldLines, type TestWorker, useDevServerWorkers } from './workflow-helpers';
 
 /** Saga steps a test can make fail, by the activity that performs them. */
 type Step = 'lock' | 'charge' | 'record';
@@ -18,16 +18,12 @@ type Step = 'lock' | 'charge' | 'record';
 // time-skipping server would skip to their expiry whenever it finds the run idle. Expiry races are tested
 // in hold-workflow.test.ts with time skipping.
 describe('checkout saga (dev server)', () => {
+  const dev = useDevServerWorkers();
   let env: TestWorkflowEnvironment;
   let shards: ShardSet;
-  const workers: { w: TestWorker; running: Promise<void> }[] = [];
   let w: TestWorker;
-
-  async function startWorker(failAt?: Step) {
-    const t = await createTestWorker(env, shards, (real) => failing(real, failAt));
-    workers.push({ w: t, running: t.worker.run() });
-    return t;
-  }
+  beforeAll(() => ({ env, shards, w } = dev));
+  const startWorker = (failAt?: Step) => dev.startWorker((real) => failing(real, failAt));
 
   function failing(real: Activities, failAt?: Step): Partial<Activities> {
     const boom = (step: Step) => ApplicationFailure.nonRetryable(`injected failure at ${step}`, 'InjectedFailure');
@@ -42,36 +38,8 @@ describe('checkout saga (dev server)', () => {
     return {};
   }
 
-  beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
-    shards = await connectTestShards();
-    w = await startWorker();
-  });
-  afterAll(async () => {
-    for (const { w: t, running } of workers) {
-      t.worker.shutdown();
-      await running;
-    }
-    await env?.teardown();
-    await shards?.close();
-  });
-
-  async function cartWithLines(t: TestWorker, units = 10, quantities = [2, 1], ttlSeconds = 600) {
-    const sku = uniqueId('sku');
-    await t.stock.createProduct(
-      { sku, name: sku, priceCents: 250, policy: 'strict', buckets: 2, lowStockThreshold: 0, reorderQuantity: 0 },
-      units,
-    );
-    const cartId = uniqueId('cart');
-    const holdIds: string[] = [];
-    for (const quantity of quantities) {
-      const holdId = uniqueId('line');
-      holdIds.push(holdId);
-      const r = await addToCart(env.client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds });
-      expect(r.status).toBe('held');
-    }
-    return { sku, cartId, holdIds };
-  }
+  const cartWithLines = (t: TestWorker, units = 10, quantities = [2, 1], ttlSeconds = 600) =>
+    cartWithHeldLines(env.client, t, { units, quantities, priceCents: 250, ttlSeconds });
 
   async function checkout(t: TestWorker, input: CheckoutInput) {
     return env.client.workflow.execute('checkoutWorkflow', {
@@ -101,8 +69,7 @@ describe('checkout saga (dev server)', () => {
     for (const holdId of holdIds) {
       expect((await env.client.workflow.getHandle(workflowIds.hold(holdId)).result()).status).toBe('purchased');
     }
-    const report = await checkInvariants(w.stock, shards, sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(w.stock, shards, sku);
     expect(report.totals).toMatchObject({ sold: 3, held: 0, available: 7 });
     expect(await gatewayRecords(orderId)).toEqual({ charges: 1, refunds: 0 });
     expect((await orderDoc(orderId))?.status).toBe('completed');
@@ -149,8 +116,7 @@ describe('checkout saga (dev server)', () => {
       expect(state).toMatchObject({ line: { status: 'pending' } });
       expect(state.lockedBy).toBeUndefined();
     }
-    const report = await checkInvariants(t.stock, shards, sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(t.stock, shards, sku);
     expect(report.totals).toMatchObject({ held: 3, sold: 0 });
   });
 
@@ -166,8 +132,7 @@ describe('checkout saga (dev server)', () => {
         return real.lockCartLine(input);
       },
     });
-    const t = await createTestWorker(env, shards, expiredFirst);
-    workers.push({ w: t, running: t.worker.run() });
+    const t = await dev.startWorker(expiredFirst);
 
     const first = await cartWithLines(t, 1, [1], 2);
     const order = await checkout(t, { orderId: uniqueId('order'), cartId: first.cartId, paymentToken: 'tok_visa' });
@@ -187,8 +152,7 @@ describe('checkout saga (dev server)', () => {
     expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('out_of_stock');
     expect(await orderDoc(lateOrder)).toMatchObject({ status: 'failed' });
     expect(await gatewayRecords(lateOrder)).toEqual({ charges: 0, refunds: 0 });
-    const report = await checkInvariants(t.stock, shards, second.sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(t.stock, shards, second.sku);
     // The one unit is held by the other shopper; the checkout neither sold nor kept anything.
     expect(report.totals).toMatchObject({ sold: 0, held: 1, available: 0 });
   });
@@ -200,8 +164,7 @@ describe('checkout saga (dev server)', () => {
         return real.lockCartLine(input);
       },
     });
-    const t = await createTestWorker(env, shards, removedFirst);
-    workers.push({ w: t, running: t.worker.run() });
+    const t = await dev.startWorker(removedFirst);
     const { sku, cartId } = await cartWithLines(t, 3, [1]);
     const orderId = uniqueId('order');
     const err = await checkout(t, { orderId, cartId, paymentToken: 'tok_visa' }).catch((e: unknown) => e);

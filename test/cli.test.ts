@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { ProductView } from '../src/cli/api-client';
 import { demoCatalogue } from '../src/cli/seed';
 import { collections, ShardSet } from '../src/db';
 import { freePorts } from '../src/infra';
-import { bearer, opsToken, startTestApi, type TestApi } from './api-helpers';
+import { bearer, opsToken, useTestApi } from './api-helpers';
 import { uniqueId } from './helpers';
 
 const bin = fileURLToPath(new URL('../bin/holdfast.js', import.meta.url));
@@ -38,15 +38,10 @@ function holdfast(args: readonly string[], env: Record<string, string> = {}): Pr
 }
 
 describe('ops CLI (child processes against the real API, Temporal and FerretDB)', () => {
-  let api: TestApi;
+  const api = useTestApi();
   let url: string;
-
   beforeAll(async () => {
-    api = await startTestApi();
     url = await api.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await api?.close();
   });
 
   const ops = (...args: string[]) => holdfast([...args, '--api', url, '--token', opsToken]);
@@ -385,14 +380,10 @@ describe('ops CLI (child processes against the real API, Temporal and FerretDB)'
 });
 
 describe('seed with a product of another definition under a demo SKU', () => {
-  let api: TestApi;
+  const api = useTestApi();
   let url: string;
   beforeAll(async () => {
-    api = await startTestApi();
     url = await api.app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await api?.close();
   });
 
   it('leaves it as it is, creates the others, and exits 1 naming it', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { ensureSchema, ShardSet } from '../src/db';
-import { StockService, type ProductInput } from '../src/stock';
+import { checkInvariants, StockService, type ProductInput } from '../src/stock';
 
 /** A unique suffix for ids, task queues and database names, so tests never see each other's data. */
 export function uniqueId(prefix: string): string {
@@ -36,15 +36,33 @@ export function useStockService(): { shards: ShardSet; stock: StockService } {
   return ctx;
 }
 
-/** A backorder product with no low-stock reorder: what the ledger's hold and transfer tests create. */
-export function backorderProductInput(sku: string, buckets: number): ProductInput {
+/** A product named after its SKU at 100 cents: strict, two buckets, no low-stock reorder, unless overridden. */
+export function productInput(sku: string, overrides: Partial<ProductInput> = {}): ProductInput {
   return {
     sku,
-    name: `Widget ${sku}`,
-    priceCents: 1999,
-    policy: 'backorder',
-    buckets,
+    name: sku,
+    priceCents: 100,
+    policy: 'strict',
+    buckets: 2,
     lowStockThreshold: 0,
     reorderQuantity: 0,
+    ...overrides,
   };
+}
+
+/** A backorder product with no low-stock reorder: what the ledger's hold and transfer tests create. */
+export function backorderProductInput(sku: string, buckets: number): ProductInput {
+  return productInput(sku, { name: `Widget ${sku}`, priceCents: 1999, policy: 'backorder', buckets });
+}
+
+/** The SKU's ledger replays clean; the report, for a test's further checks of its totals. */
+export async function expectCleanLedger(
+  stock: StockService,
+  shards: ShardSet,
+  sku: string,
+  options?: Parameters<typeof checkInvariants>[3],
+) {
+  const report = await checkInvariants(stock, shards, sku, options);
+  expect(report.violations).toEqual([]);
+  return report;
 }

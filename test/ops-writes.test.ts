@@ -1,45 +1,19 @@
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkInvariants } from '../src/stock';
-import { uniqueId } from './helpers';
-import { bearer, ops, startTestApi, type TestApi } from './api-helpers';
+import { describe, expect, it } from 'vitest';
+import { expectCleanLedger, uniqueId } from './helpers';
+import { bearer, ops, productDefinition, useTestApi } from './api-helpers';
 
 /**
  * Ops' writes against the real API: a retried restock or move has one effect, creating a product twice is
  * harmless, and a client's mistake (an unknown SKU, hold or reorder) is a 4xx, never a 5xx.
  */
 describe('ops writes are idempotent (app.inject, real Temporal and FerretDB)', () => {
-  let api: TestApi;
-
-  beforeAll(async () => {
-    api = await startTestApi();
-  });
-  afterAll(async () => {
-    await api?.close();
-  });
-
-  const inject = (options: InjectOptions) => api.app.inject(options);
-  const definition = (sku: string, overrides: Record<string, unknown> = {}) => ({
-    sku,
-    name: `Widget ${sku}`,
-    priceCents: 1500,
-    quantity: 4,
-    policy: 'strict',
-    buckets: 2,
-    ...overrides,
-  });
-
-  async function createProduct(overrides: Record<string, unknown> = {}) {
-    const sku = uniqueId('sku');
-    const res = await inject({
-      method: 'POST',
-      url: '/v1/products',
-      headers: ops,
-      payload: definition(sku, overrides),
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return sku;
-  }
+  const api = useTestApi();
+  const { inject } = api;
+  /** Ops' products here have four units. */
+  const definition = (sku: string, overrides: Record<string, unknown> = {}) =>
+    productDefinition(sku, { quantity: 4, ...overrides });
+  const createProduct = (overrides: Record<string, unknown> = {}) => api.createProduct({ quantity: 4, ...overrides });
   const restock = (sku: string, quantity: number, key?: string) =>
     inject({
       method: 'POST',
@@ -55,8 +29,7 @@ describe('ops writes are idempotent (app.inject, real Temporal and FerretDB)', (
       payload: body,
     });
   const totals = async (sku: string) => {
-    const report = await checkInvariants(api.worker.stock, api.shards, sku);
-    expect(report.violations).toEqual([]);
+    const report = await expectCleanLedger(api.worker.stock, api.shards, sku);
     return report.totals;
   };
 

@@ -1,13 +1,13 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { collections, type ShardSet } from '../src/db';
 import { checkSystem } from '../src/ops/check-system';
 import { changeQuantityUpdate } from '../src/contract/messages';
 import type { CheckoutInput, Order } from '../src/contract/types';
 import { workflowIds } from '../src/contract/workflow-ids';
-import { connectTestShards, uniqueId } from './helpers';
-import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
+import { uniqueId } from './helpers';
+import { cartWithHeldLines, type TestWorker, useDevServerWorkers } from './workflow-helpers';
 
 /**
  * The checkout saga against what shoppers and providers do at the same time, on the dev server in real time
@@ -15,50 +15,15 @@ import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers
  * agree.
  */
 describe('checkout races (dev server)', () => {
+  const dev = useDevServerWorkers();
   let env: TestWorkflowEnvironment;
   let shards: ShardSet;
-  const workers: { w: TestWorker; running: Promise<void> }[] = [];
   let w: TestWorker;
+  beforeAll(() => ({ env, shards, w } = dev));
+  const startWorker = (gatewayTimeoutMs?: number) => dev.startWorker(() => ({}), gatewayTimeoutMs);
 
-  async function startWorker(gatewayTimeoutMs?: number) {
-    const t = await createTestWorker(env, shards, () => ({}), gatewayTimeoutMs);
-    workers.push({ w: t, running: t.worker.run() });
-    return t;
-  }
-
-  beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
-    shards = await connectTestShards();
-    w = await startWorker();
-  });
-  afterAll(async () => {
-    for (const { w: t, running } of workers) {
-      t.worker.shutdown();
-      await running;
-    }
-    await env?.teardown();
-    await shards?.close();
-  });
-
-  async function cart(t: TestWorker, units: number, quantities: number[], priceCents = 300) {
-    const sku = uniqueId('sku');
-    await t.stock.createProduct(
-      { sku, name: sku, priceCents, policy: 'strict', buckets: 2, lowStockThreshold: 0, reorderQuantity: 0 },
-      units,
-    );
-    const cartId = uniqueId('cart');
-    const holdIds: string[] = [];
-    for (const quantity of quantities) {
-      const holdId = uniqueId('line');
-      holdIds.push(holdId);
-      expect(
-        await addToCart(env.client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds: 600 }),
-      ).toMatchObject({
-        status: 'held',
-      });
-    }
-    return { sku, cartId, holdIds };
-  }
+  const cart = (t: TestWorker, units: number, quantities: number[], priceCents = 300) =>
+    cartWithHeldLines(env.client, t, { units, quantities, priceCents });
 
   /** Runs a checkout under its own workflow id, as two runs of one cart would if nothing serialised them. */
   function checkout(t: TestWorker, input: CheckoutInput, workflowId = workflowIds.checkout(input.cartId)) {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ShardSet } from '../src/db';
 import { checkInvariants, InvalidStockInputError, StockService, type Hold } from '../src/stock';
-import { backorderProductInput, uniqueId, useStockService } from './helpers';
+import { backorderProductInput, expectCleanLedger, uniqueId, useStockService } from './helpers';
 
 describe('settling, trimming and re-running holds', () => {
   const ctx = useStockService();
@@ -9,11 +9,7 @@ describe('settling, trimming and re-running holds', () => {
   let stock: StockService;
   beforeAll(() => ({ shards, stock } = ctx));
 
-  async function expectInvariants(sku: string) {
-    const report = await checkInvariants(stock, shards, sku);
-    expect(report.violations).toEqual([]);
-    return report;
-  }
+  const expectInvariants = (sku: string) => expectCleanLedger(stock, shards, sku);
 
   async function hold(opId: string, sku: string, qty: number): Promise<Hold> {
     const outcome = await stock.reserve(opId, sku, qty);

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { searchAttributes } from '../src/infra/temporal';
 import { createActivities, FakePaymentGateway, type Activities } from '../src/activities';
 import { collections, type ShardSet } from '../src/db';
-import { connectTestShards } from './helpers';
+import { connectTestShards, productInput, uniqueId } from './helpers';
 import { createMetrics } from '../src/metrics';
 import { StockService } from '../src/stock';
 import { addToCartUpdate } from '../src/contract/messages';
@@ -87,29 +87,75 @@ export async function addToCart(
   });
 }
 
-export interface TimeSkippingWorker {
+/**
+ * A strict product of `units` under a fresh SKU, and a cart with one line per quantity, each of which must be
+ * held (TTL 10 minutes unless given).
+ */
+export async function cartWithHeldLines(
+  client: Client,
+  t: TestWorker,
+  { units, quantities, priceCents, ttlSeconds = 600 }: CartOptions,
+): Promise<{ sku: string; cartId: string; holdIds: string[] }> {
+  const sku = uniqueId('sku');
+  await t.stock.createProduct(productInput(sku, { priceCents }), units);
+  const cartId = uniqueId('cart');
+  const holdIds: string[] = [];
+  for (const quantity of quantities) {
+    const holdId = uniqueId('line');
+    holdIds.push(holdId);
+    const r = await addToCart(client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds });
+    expect(r.status).toBe('held');
+  }
+  return { sku, cartId, holdIds };
+}
+
+interface CartOptions {
+  readonly units: number;
+  readonly quantities: readonly number[];
+  readonly priceCents: number;
+  readonly ttlSeconds?: number;
+}
+
+export interface WorkerFixture {
   env: TestWorkflowEnvironment;
   shards: ShardSet;
+  /** The worker started before the tests. */
   w: TestWorker;
+  /** Starts one more worker (its own task queue), stopped after the tests like the first. */
+  startWorker(override?: Parameters<typeof createTestWorker>[2], gatewayTimeoutMs?: number): Promise<TestWorker>;
 }
 
 /**
- * For a describe block: starts the time-skipping server, fresh databases and a running worker before its
- * tests, and stops them after. Read the fields inside tests (they are set in beforeAll).
+ * For a describe block: a Temporal environment, fresh databases and a running worker before its tests, all
+ * stopped after them. Read the fields inside tests (they are set in beforeAll).
  */
-export function useTimeSkippingWorker(): TimeSkippingWorker {
-  const ctx = {} as TimeSkippingWorker & { running: Promise<void> };
+function useWorkers(createEnv: () => Promise<TestWorkflowEnvironment>): WorkerFixture {
+  const ctx = {} as WorkerFixture;
+  const workers: { w: TestWorker; running: Promise<void> }[] = [];
+  ctx.startWorker = async (override, gatewayTimeoutMs) => {
+    const t = await createTestWorker(ctx.env, ctx.shards, override, gatewayTimeoutMs);
+    workers.push({ w: t, running: t.worker.run() });
+    return t;
+  };
   beforeAll(async () => {
-    ctx.env = await createTimeSkippingEnv();
+    ctx.env = await createEnv();
     ctx.shards = await connectTestShards();
-    ctx.w = await createTestWorker(ctx.env, ctx.shards);
-    ctx.running = ctx.w.worker.run();
+    ctx.w = await ctx.startWorker();
   });
   afterAll(async () => {
-    ctx.w?.worker.shutdown();
-    await ctx.running;
+    for (const { w, running } of workers) {
+      w.worker.shutdown();
+      await running;
+    }
     await ctx.env?.teardown();
     await ctx.shards?.close();
   });
   return ctx;
 }
+
+/** Workers on the time-skipping server: timers (hold expiry) fire as soon as the run is idle. */
+export const useTimeSkippingWorker = (): WorkerFixture => useWorkers(createTimeSkippingEnv);
+
+/** Workers on the test run's dev server, in real time: for holds that must not lapse while a checkout runs. */
+export const useDevServerWorkers = (): WorkerFixture =>
+  useWorkers(() => TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') }));

@@ -1,0 +1,90 @@
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { localData } from './activity-options';
+import { CartId, CustomerId, HoldStatus, Sku } from '../contract/search-attributes';
+import type { AddToCartResult, CartLine, HoldWorkflowInput, LineStatus } from '../contract/types';
+
+/**
+ * A hold workflow's cart line as it last wrote it: the workflow is the only writer of the line's row in the carts
+ * database. Every save bumps the rev, and saves run one after another, in rev order, whether the main loop or a
+ * handler asks (see replaceUnlessNewer).
+ */
+export class CartLineRow {
+  #line: CartLine;
+  #saving: Promise<void> = Promise.resolve();
+
+  constructor(input: HoldWorkflowInput, now: number) {
+    this.#line = {
+      holdId: input.holdId,
+      cartId: input.cartId,
+      sku: input.sku,
+      quantity: input.quantity,
+      status: 'pending',
+      holds: [],
+      rev: 0,
+      updatedAt: new Date(now).toISOString(),
+    };
+  }
+
+  get line(): CartLine {
+    return this.#line;
+  }
+
+  /** When the hold lapses: never while the line has no expiry. */
+  get expiresAt(): number {
+    return this.#line.expiresAt ? Date.parse(this.#line.expiresAt) : Infinity;
+  }
+
+  /** Add-to-cart's answer for the line while it holds stock. */
+  heldResult(): AddToCartResult {
+    return {
+      status: 'held',
+      holdId: this.#line.holdId,
+      quantity: this.#line.quantity,
+      expiresAt: this.#line.expiresAt!,
+    };
+  }
+
+  async save(changes: Partial<CartLine>) {
+    this.#line = { ...this.#line, ...changes, rev: this.#line.rev + 1, updatedAt: new Date().toISOString() };
+    const state = this.#line;
+    const saved = this.#saving.then(() => localData.saveCartLine(state));
+    this.#saving = saved.catch(() => undefined);
+    await saved;
+  }
+
+  /** Runs get their search attributes at start (holdStartOperation); sets them if a caller did not. */
+  tagRun(customerId: string | undefined) {
+    if (workflowInfo().typedSearchAttributes.get(CartId) !== this.#line.cartId) {
+      upsertSearchAttributes([
+        { key: CartId, value: this.#line.cartId },
+        { key: Sku, value: this.#line.sku },
+        ...(customerId ? [{ key: CustomerId, value: customerId }] : []),
+      ] as SearchAttributeUpdatePair[]);
+    }
+  }
+
+  /** The run's `HoldStatus`: `held` for a pending line, so a count of `held` runs counts the lines holding stock. */
+  upsertStatus(status: LineStatus | 'held' | 'locked') {
+    upsertSearchAttributes([
+      { key: HoldStatus, value: status === 'pending' ? 'held' : status } as SearchAttributeUpdatePair,
+    ]);
+  }
+
+  async setStatus(status: LineStatus, changes: Partial<CartLine> = {}) {
+    this.upsertStatus(status);
+    await this.save({ ...changes, status });
+  }
+
+  /** Takes the line as an earlier run of its id stored it when it ended; nothing is saved. */
+  adopt(ended: CartLine) {
+    this.#line = ended;
+  }
+
+  /** Forgets the order that had the line locked (the next save stores it without one). */
+  dropOrder() {
+    const copy = { ...this.#line };
+    delete (copy as { orderId?: string }).orderId;
+    this.#line = copy;
+  }
+}
