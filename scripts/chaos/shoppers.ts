@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CartLine } from '../../src/contract/types';
+import type { CartLine, ErrorBody, Hold, ResponseBody } from '../../src/client';
 import { describe, GaveUpError, type Answer, type ApiClient } from './api';
 import { runLoad } from '../../bench/harness/load';
 import { Tally } from '../../bench/harness/tally';
@@ -164,19 +164,11 @@ export async function runSale(options: SaleOptions, record: SaleRecord): Promise
   return record;
 }
 
-interface HoldAnswer {
-  readonly holdId: string;
-  readonly status: string;
-  readonly quantity?: number;
-  readonly expiresAt?: string;
-  readonly error?: string;
-}
+/** 201 a hold, or an error body (409 out_of_stock names the line); holdId and status are read from 201s only. */
+type HoldAnswer = Pick<Hold, 'holdId' | 'status'> & Partial<Hold> & Partial<ErrorBody>;
 
 /** 202 `{ orderId }`, or an error body; 409 checkout_in_progress names the running order when it can. */
-interface CheckoutAnswer {
-  readonly orderId?: string;
-  readonly error?: string;
-}
+type CheckoutAnswer = Partial<ResponseBody<'checkoutCart', 202>> & Partial<ErrorBody>;
 
 interface HeldLine {
   readonly holdId: string;
