@@ -1,17 +1,18 @@
 /**
  * `npm run bench:stock`: reservations per second, latency and overselling of holdfast's stock ledger (8 buckets,
- * 1 bucket) against the shop's current count-then-insert add-to-cart. See bench/lib/args.ts for the options.
+ * 1 bucket) against the shop's current count-then-insert add-to-cart, each as a ratio to the store's write limit
+ * (raw-insert). See bench/lib/args.ts for the options.
  */
 import path from 'node:path';
 import { loadConfig } from '../src/config';
 import { UsageError } from './harness/args';
+import { round } from './harness/percentiles';
+import { Tally } from './harness/tally';
 import { parseBenchArgs, usage } from './lib/args';
 import { measureOversell, measureThroughput, raceUnits } from './lib/cells';
 import { openBenchDatabases, type BenchDatabases } from './lib/databases';
-import { round } from './harness/percentiles';
-import { Tally } from './harness/tally';
 import { Progress } from './lib/progress';
-import { ratioAt, writeResults, type ResultRow } from './lib/results';
+import { ratioAt, withRawInsertRatios, writeResults, type ResultRow } from './lib/results';
 import { startBenchServers } from './lib/servers';
 import { variantFor } from './lib/variants';
 
@@ -34,34 +35,50 @@ async function run() {
   let dbs: BenchDatabases | undefined;
   let progress: Progress | undefined;
   try {
-    dbs = await openBenchDatabases(servers.uris, Math.max(...args.concurrency));
-    progress = new Progress(args.variants.length * args.concurrency.length * 2);
-    const results: ResultRow[] = [];
-    const table: Record<string, string | number>[] = [];
+    const opened = await openBenchDatabases(servers.uris, Math.max(...args.concurrency));
+    dbs = opened;
+    const variants = args.variants.map((name) => variantFor(name, opened));
+    const races = variants.filter((v) => v.sellsStock).length;
+    progress = new Progress((args.variants.length + races) * args.concurrency.length);
+    const cells: { row: ResultRow; granted: string; errors: number }[] = [];
     const errors = new Tally();
-    for (const name of args.variants) {
-      const variant = variantFor(name, dbs);
+    for (const variant of variants) {
       for (const concurrency of args.concurrency) {
         const tput = await measureThroughput(variant, concurrency, args.until, progress, abort.signal);
-        const race = await measureOversell(variant, concurrency, progress, abort.signal);
+        const race = variant.sellsStock
+          ? await measureOversell(variant, concurrency, progress, abort.signal)
+          : undefined;
         if (abort.signal.aborted) throw new Error('interrupted: no results written');
         const row: ResultRow = {
-          variant: name,
+          variant: variant.name,
           concurrency,
           opsPerSec: round(tput.opsPerSec, 1),
           p50Ms: round(tput.p50Ms, 2),
           p99Ms: round(tput.p99Ms, 2),
-          oversold: race.oversold,
+          ...(race ? { oversold: race.oversold } : {}),
         };
-        results.push(row);
-        table.push({ ...row, granted: `${race.granted}/${raceUnits}`, errors: tput.errors.total + race.errors.total });
+        const granted = race ? `${race.granted}/${raceUnits}` : '–';
+        cells.push({ row, granted, errors: tput.errors.total + (race?.errors.total ?? 0) });
         errors.merge(tput.errors);
-        errors.merge(race.errors);
+        if (race) errors.merge(race.errors);
       }
     }
     progress.stop();
 
-    console.table(table);
+    const results = withRawInsertRatios(cells.map((c) => c.row));
+    console.table(
+      results.map((r, i) => ({
+        variant: r.variant,
+        clients: r.concurrency,
+        'ops/s': r.opsPerSec,
+        '× raw-insert': r.ratioToRawInsert?.toFixed(2) ?? '–',
+        'p50 ms': r.p50Ms,
+        'p99 ms': r.p99Ms,
+        oversold: r.oversold ?? '–',
+        granted: cells[i]!.granted,
+        errors: cells[i]!.errors,
+      })),
+    );
     const top = Math.max(...args.concurrency);
     const ratio = ratioAt(results, 'buckets-8', 'bucket-1', top);
     if (ratio !== undefined) console.log(`buckets-8 / bucket-1 at concurrency ${top}: ${ratio.toFixed(2)}x ops/s`);

@@ -1,6 +1,6 @@
 import { parseFlags, positive, UsageError } from '../harness/args';
 import type { Until } from './cells';
-import { variantNames, type VariantName } from './variants';
+import { isVariantName, variantNames, type VariantName } from './variants';
 
 export interface BenchArgs {
   readonly help: boolean;
@@ -15,7 +15,11 @@ export const usage = `Usage: npm run bench:stock -- [options]
   --concurrency <list>  clients per cell, comma-separated (default: 1,8,32,64)
   --seconds <n>         measure each throughput cell for n seconds (default: 5)
   --ops <n>             or: measure each throughput cell for n reservations
-  MONGODB_URI=uri1,uri2 measures those servers instead of starting two FerretDB shards`;
+  MONGODB_URI=uri1,uri2 measures those servers instead of starting two FerretDB shards
+
+raw-insert is one plain insert per attempt into the same ledger collections over the same shards, of a
+document shaped like a ledger entry: the store's write limit, which every row's "× raw-insert" is a ratio to
+(at the same clients, in the same run). It sells no stock, so it has no sell-out race: its oversold is "–".`;
 
 export function parseBenchArgs(argv: string[]): BenchArgs {
   const values = parseFlags(
@@ -32,8 +36,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   if (values.seconds !== undefined && values.ops !== undefined)
     throw new UsageError('give --seconds or --ops, not both');
   const variants = list(values.variants).map((v) => {
-    if (!(variantNames as readonly string[]).includes(v)) throw new UsageError(`unknown variant ${v}\n${usage}`);
-    return v as VariantName;
+    if (!isVariantName(v)) throw new UsageError(`unknown variant ${v}\n${usage}`);
+    return v;
   });
   const concurrency = list(values.concurrency).map((c) => positive('--concurrency', c));
   const until: Until =

@@ -6,6 +6,7 @@ import type { SkuUnderTest, Variant } from './variant';
 export function ledgerVariant(name: string, shards: ShardSet, buckets: number): Variant {
   return {
     name,
+    sellsStock: true,
     async open(sku, units): Promise<SkuUnderTest> {
       // One service per SKU, shared by every client, like one API process serving many shoppers.
       const stock = new StockService(shards);

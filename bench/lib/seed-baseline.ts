@@ -15,6 +15,7 @@ export interface CartLine {
 export function seedBaseline(lines: Collection<CartLine>): Variant {
   return {
     name: 'seed-baseline',
+    sellsStock: true,
     async open(sku, units): Promise<SkuUnderTest> {
       return {
         sku,
