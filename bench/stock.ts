@@ -8,8 +8,9 @@ import { loadConfig } from '../src/config';
 import { UsageError } from './harness/args';
 import { round } from './harness/percentiles';
 import { Tally } from './harness/tally';
-import { parseBenchArgs, usage } from './lib/args';
-import { measureOversell, measureThroughput, raceUnits } from './lib/cells';
+import { parseBenchArgs, processesFor, processRule, usage } from './lib/args';
+import { measureOversell, measureThroughput, raceUnits, type Cell } from './lib/cells';
+import { ClientProcesses } from './lib/client-processes';
 import { openBenchDatabases, type BenchDatabases } from './lib/databases';
 import { Progress } from './lib/progress';
 import { ratioAt, withRawInsertRatios, writeResults, type ResultRow } from './lib/results';
@@ -26,17 +27,25 @@ async function run() {
   }
   const config = loadConfig();
   const abort = new AbortController();
-  // Clients stop starting attempts; the run then stops its servers and exits non-zero.
+  // Clients stop starting attempts; the run then stops its client processes and servers and exits non-zero.
   const interrupt = () => abort.abort();
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
 
   const servers = await startBenchServers(config);
+  const maxPoolSize = Math.max(...args.concurrency);
+  // Started once for the run, as many as the widest cell wants; each cell uses the first of them it needs.
+  const poolSize = Math.max(...args.concurrency.map((c) => processesFor(c, args)));
   let dbs: BenchDatabases | undefined;
+  let pool: ClientProcesses | undefined;
   let progress: Progress | undefined;
   try {
-    const opened = await openBenchDatabases(servers.uris, Math.max(...args.concurrency));
+    const opened = await openBenchDatabases(servers.uris, maxPoolSize);
     dbs = opened;
+    if (poolSize > 1) {
+      const connect = { type: 'connect', uris: servers.uris, names: opened.names, maxPoolSize } as const;
+      pool = await ClientProcesses.start(poolSize, connect);
+    }
     const variants = args.variants.map((name) => variantFor(name, opened));
     const races = variants.filter((v) => v.sellsStock).length;
     progress = new Progress((args.variants.length + races) * args.concurrency.length);
@@ -44,14 +53,14 @@ async function run() {
     const errors = new Tally();
     for (const variant of variants) {
       for (const concurrency of args.concurrency) {
-        const tput = await measureThroughput(variant, concurrency, args.until, progress, abort.signal);
-        const race = variant.sellsStock
-          ? await measureOversell(variant, concurrency, progress, abort.signal)
-          : undefined;
+        const cell: Cell = { variant, concurrency, processes: processesFor(concurrency, args), pool };
+        const tput = await measureThroughput(cell, args.until, progress, abort.signal);
+        const race = variant.sellsStock ? await measureOversell(cell, progress, abort.signal) : undefined;
         if (abort.signal.aborted) throw new Error('interrupted: no results written');
         const row: ResultRow = {
           variant: variant.name,
           concurrency,
+          processes: cell.processes,
           opsPerSec: round(tput.opsPerSec, 1),
           p50Ms: round(tput.p50Ms, 2),
           p99Ms: round(tput.p99Ms, 2),
@@ -70,6 +79,7 @@ async function run() {
       results.map((r, i) => ({
         variant: r.variant,
         clients: r.concurrency,
+        processes: r.processes,
         'ops/s': r.opsPerSec,
         '× raw-insert': r.ratioToRawInsert?.toFixed(2) ?? '–',
         'p50 ms': r.p50Ms,
@@ -79,10 +89,11 @@ async function run() {
         errors: cells[i]!.errors,
       })),
     );
+    console.log(`processes: ${processRule(args)}`);
     const top = Math.max(...args.concurrency);
     const ratio = ratioAt(results, 'buckets-8', 'bucket-1', top);
     if (ratio !== undefined) console.log(`buckets-8 / bucket-1 at concurrency ${top}: ${ratio.toFixed(2)}x ops/s`);
-    await writeResults(resultsFile, results);
+    await writeResults(resultsFile, processRule(args), results);
     console.log(`wrote ${path.relative(process.cwd(), resultsFile)}`);
     if (errors.total > 0) {
       // Failed attempts are neither retried nor counted as ops: the numbers above are only what succeeded.
@@ -93,6 +104,7 @@ async function run() {
   } finally {
     progress?.stop();
     try {
+      await pool?.stop();
       if (servers.external) await dbs?.drop();
     } finally {
       await dbs?.close();

@@ -12,7 +12,7 @@ const buckets = 8;
  * no stock is sold: a sell-out race would mean nothing, so none is run.
  */
 export function rawInsert(shards: ShardSet): Variant {
-  const inserts = (sku: string): Attempt => {
+  const attach = (sku: string): Attempt => {
     const refs = bucketsOf(sku, buckets, shards.size);
     const ledgers = refs.map((b) => shards.stockDb(b.shard).collection<LedgerEntry>(collections.stock.ledger));
     let seq = 0;
@@ -20,7 +20,7 @@ export function rawInsert(shards: ShardSet): Variant {
       const n = seq++;
       const bucket = refs[n % buckets]!;
       const opId = `${sku}-${key}`;
-      // `key` is unique within the SKU; the seq only spreads the inserts.
+      // `key` is unique within the SKU across processes; a per-process seq is not.
       await ledgers[n % buckets]!.insertOne({
         _id: `${bucket.id}#${key}`,
         bucketId: bucket.id,
@@ -43,11 +43,12 @@ export function rawInsert(shards: ShardSet): Variant {
     async open(sku) {
       return {
         sku,
-        attempt: inserts(sku),
+        attempt: attach(sku),
         granted: () => Promise.reject(new Error('raw-insert sells no stock: it has no sell-out race')),
         // Nothing reads these documents back.
         async dispose() {},
       };
     },
+    attach,
   };
 }

@@ -6,6 +6,8 @@ import { round } from '../harness/percentiles';
 export interface ResultRow {
   readonly variant: string;
   readonly concurrency: number;
+  /** OS processes the cell's clients ran in. */
+  readonly processes: number;
   readonly opsPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -15,8 +17,9 @@ export interface ResultRow {
   readonly ratioToRawInsert?: number;
 }
 
-export async function writeResults(file: string, results: readonly ResultRow[]): Promise<void> {
-  await writeJson(file, { results });
+/** What bench/results/stock.json holds: the rule that chose each cell's processes, and the cells. */
+export async function writeResults(file: string, processRule: string, results: readonly ResultRow[]): Promise<void> {
+  await writeJson(file, { processRule, results });
 }
 
 /** opsPerSec of `faster` over `slower` at one concurrency, when both were measured there. */

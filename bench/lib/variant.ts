@@ -22,4 +22,9 @@ export interface Variant {
   readonly sellsStock: boolean;
   /** Puts a fresh SKU with `units` units on sale. */
   open(sku: string, units: number): Promise<SkuUnderTest>;
+  /**
+   * Attempts on a SKU that `open` put on sale elsewhere (in the bench's own process), for a client process:
+   * with this process's own connections and caches, as another API process would have.
+   */
+  attach(sku: string, units: number): Attempt;
 }
