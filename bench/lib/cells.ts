@@ -1,17 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { runLoad, type LoadRun } from '../harness/load';
-import { percentile, sortedAscending } from '../harness/percentiles';
+import { percentile } from '../harness/percentiles';
 import type { Tally } from '../harness/tally';
+import type { ClientProcesses } from './client-processes';
 import type { Progress } from './progress';
-import type { Attempt, Variant } from './variant';
-
-/** How long a batch of clients keeps going: for a time, or until a number of attempts were started. */
-export type Until = { readonly seconds: number } | { readonly ops: number };
+import { mergeShares, runShare, splitShares, type Merged, type Share, type Until } from './share';
+import type { SkuUnderTest, Variant } from './variant';
 
 /** Units for a throughput cell: enough that it never sells out, so every attempt is a real reservation. */
 export const throughputUnits = 1_000_000;
 /** Units for a sell-out race; the race makes twice as many attempts. */
 export const raceUnits = 100;
+
+/** One variant at one client count, and where its clients run. */
+export interface Cell {
+  readonly variant: Variant;
+  readonly concurrency: number;
+  /** 1: in the bench's own process; more: spread over that many of `pool`'s client processes. */
+  readonly processes: number;
+  readonly pool: ClientProcesses | undefined;
+}
 
 export interface Throughput {
   readonly opsPerSec: number;
@@ -26,34 +33,39 @@ export interface Oversell {
   readonly errors: Tally;
 }
 
-function freshSku(variant: Variant, concurrency: number, kind: 'tput' | 'race'): string {
-  return `bench-${variant.name}-c${concurrency}-${kind}-${randomBytes(3).toString('hex')}`;
+function freshSku(cell: Cell, kind: 'tput' | 'race'): string {
+  return `bench-${cell.variant.name}-c${cell.concurrency}-${kind}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Reservations per second and their latency, with `concurrency` clients adding one unit each, again and again. */
+function label(cell: Cell, kind: string): string {
+  const where = cell.processes > 1 ? ` in ${cell.processes} processes` : '';
+  return `${cell.variant.name} c=${cell.concurrency}${where} ${kind}`;
+}
+
+/**
+ * Reservations per second and their latency, with the cell's clients adding one unit each, again and again:
+ * over every process, the attempts granted in the window from the first start to the last end.
+ */
 export async function measureThroughput(
-  variant: Variant,
-  concurrency: number,
+  cell: Cell,
   until: Until,
   progress: Progress,
   signal: AbortSignal,
 ): Promise<Throughput> {
-  const sku = await variant.open(freshSku(variant, concurrency, 'tput'), throughputUnits);
+  const sku = await cell.variant.open(freshSku(cell, 'tput'), throughputUnits);
   try {
-    // Unmeasured: fills the connection pools, so no measured latency includes opening a connection.
-    const warm = await clients(concurrency, { ops: concurrency }, (k) => sku.attempt(`w${k}`), signal);
-    const update = progress.startCell(`${variant.name} c=${concurrency} throughput`);
-    const run = await clients(concurrency, until, (k) => sku.attempt(`m${k}`), signal, update);
+    const update = progress.startCell(label(cell, 'throughput'));
+    // The warm-up fills the connection pools, so no measured latency includes opening a connection.
+    const shares = splitShares(cell.concurrency, cell.processes, until, true);
+    const run = await runClients(cell, sku, throughputUnits, shares, signal, update);
     progress.finishCell();
-    if (granted(warm) + granted(run) < warm.results.length + run.results.length) {
-      throw new Error(`${variant.name}: ${sku.sku} sold out while measuring`);
+    if (run.warmGranted + run.granted < run.warmAttempts + run.attempts) {
+      throw new Error(`${cell.variant.name}: ${sku.sku} sold out while measuring`);
     }
-    run.errors.merge(warm.errors);
-    const sorted = sortedAscending(run.results.map((t) => t.endMs - t.startMs));
     return {
-      opsPerSec: granted(run) / (run.elapsedMs / 1000),
-      p50Ms: percentile(sorted, 50),
-      p99Ms: percentile(sorted, 99),
+      opsPerSec: run.opsPerSec,
+      p50Ms: percentile(run.sortedLatenciesMs, 50),
+      p99Ms: percentile(run.sortedLatenciesMs, 99),
       errors: run.errors,
     };
   } finally {
@@ -62,39 +74,34 @@ export async function measureThroughput(
 }
 
 /**
- * Races `concurrency` clients for raceUnits units until twice as many attempts were made, then counts from the
+ * Races the cell's clients for raceUnits units until twice as many attempts were made, then counts from the
  * database how many units were granted: anything above raceUnits was oversold.
  */
-export async function measureOversell(
-  variant: Variant,
-  concurrency: number,
-  progress: Progress,
-  signal: AbortSignal,
-): Promise<Oversell> {
-  const sku = await variant.open(freshSku(variant, concurrency, 'race'), raceUnits);
+export async function measureOversell(cell: Cell, progress: Progress, signal: AbortSignal): Promise<Oversell> {
+  const sku = await cell.variant.open(freshSku(cell, 'race'), raceUnits);
   try {
-    const update = progress.startCell(`${variant.name} c=${concurrency} sell-out race`);
-    const race = await clients(concurrency, { ops: 2 * raceUnits }, (k) => sku.attempt(k), signal, update);
+    const update = progress.startCell(label(cell, 'sell-out race'));
+    const shares = splitShares(cell.concurrency, cell.processes, { ops: 2 * raceUnits }, false);
+    const race = await runClients(cell, sku, raceUnits, shares, signal, update);
     progress.finishCell();
-    const counted = await sku.granted(granted(race), race.errors.total === 0);
+    const counted = await sku.granted(race.granted, race.errors.total === 0);
     return { granted: counted, oversold: Math.max(0, counted - raceUnits), errors: race.errors };
   } finally {
     await sku.dispose();
   }
 }
 
-/** `concurrency` clients, each making one attempt after another (keyed by its number) until the time or budget runs out. */
-function clients(
-  concurrency: number,
-  until: Until,
-  attempt: Attempt,
+/** One share in this process, with the SKU's own attempts, or one share per client process, attached to it. */
+async function runClients(
+  cell: Cell,
+  sku: SkuUnderTest,
+  units: number,
+  shares: readonly Share[],
   signal: AbortSignal,
-  onProgress?: (share: number, done: number) => void,
-): Promise<LoadRun<boolean>> {
-  const limit = 'ops' in until ? { total: until.ops } : { total: Infinity, seconds: until.seconds };
-  return runLoad({ ...limit, concurrency, send: (i) => attempt(String(i)), signal, onProgress });
-}
-
-function granted(run: LoadRun<boolean>): number {
-  return run.results.filter((t) => t.result).length;
+  onProgress: (share: number, done: number) => void,
+): Promise<Merged> {
+  if (shares.length === 1) return mergeShares([await runShare(sku.attempt, shares[0]!, signal, onProgress)]);
+  if (!cell.pool) throw new Error(`${label(cell, '')}: no client processes were started`);
+  const onSale = { variant: cell.variant.name, sku: sku.sku, units };
+  return mergeShares(await cell.pool.run(onSale, shares, signal, onProgress));
 }

@@ -1,11 +1,18 @@
 import type { ShardSet } from '../../src/db';
 import { checkInvariants, StockService } from '../../src/stock';
-import type { SkuUnderTest, Variant } from './variant';
+import type { Attempt, SkuUnderTest, Variant } from './variant';
 
 /** holdfast's stock ledger: add-to-cart is StockService.reserve of one unit, over `buckets` escrow buckets. */
 export function ledgerVariant(name: string, shards: ShardSet, buckets: number): Variant {
+  const reserveOne =
+    (stock: StockService, sku: string): Attempt =>
+    async (key) => {
+      const outcome = await stock.reserve(`${sku}-${key}`, sku, 1);
+      return outcome.status === 'taken';
+    };
   return {
     name,
+    sellsStock: true,
     async open(sku, units): Promise<SkuUnderTest> {
       // One service per SKU, shared by every client, like one API process serving many shoppers.
       const stock = new StockService(shards);
@@ -15,10 +22,7 @@ export function ledgerVariant(name: string, shards: ShardSet, buckets: number): 
       );
       return {
         sku,
-        async attempt(key) {
-          const outcome = await stock.reserve(`${sku}-${key}`, sku, 1);
-          return outcome.status === 'taken';
-        },
+        attempt: reserveOne(stock, sku),
         async granted(told, clean) {
           const report = await checkInvariants(stock, shards, sku);
           if (!report.ok) {
@@ -34,5 +38,7 @@ export function ledgerVariant(name: string, shards: ShardSet, buckets: number): 
         async dispose() {},
       };
     },
+    // A service of this process's own, with its own head cache, as another API process would have.
+    attach: (sku) => reserveOne(new StockService(shards), sku),
   };
 }

@@ -1,5 +1,5 @@
 import type { Collection } from 'mongodb';
-import type { SkuUnderTest, Variant } from './variant';
+import type { Attempt, SkuUnderTest, Variant } from './variant';
 
 export interface CartLine {
   readonly sku: string;
@@ -13,17 +13,22 @@ export interface CartLine {
  * see room for them.
  */
 export function seedBaseline(lines: Collection<CartLine>): Variant {
+  const attach =
+    (sku: string, units: number): Attempt =>
+    async (key) => {
+      const claimed = await lines.countDocuments({ sku, status: { $in: ['pending', 'purchased'] } });
+      if (claimed >= units) return false;
+      await lines.insertOne({ sku, cartId: `${sku}-${key}`, status: 'pending' });
+      return true;
+    };
   return {
     name: 'seed-baseline',
+    sellsStock: true,
+    attach,
     async open(sku, units): Promise<SkuUnderTest> {
       return {
         sku,
-        async attempt(key) {
-          const claimed = await lines.countDocuments({ sku, status: { $in: ['pending', 'purchased'] } });
-          if (claimed >= units) return false;
-          await lines.insertOne({ sku, cartId: `${sku}-${key}`, status: 'pending' });
-          return true;
-        },
+        attempt: attach(sku, units),
         async granted(told, clean) {
           const inserted = await lines.countDocuments({ sku });
           if (clean && inserted !== told)
