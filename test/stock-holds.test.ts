@@ -141,11 +141,11 @@ describe('settling, trimming and re-running holds', () => {
     const sku = uniqueId('hot');
     await stock.createProduct(backorderProductInput(sku, 2), 10);
     const via = new StockService(shards);
-    const findOwn = vi.spyOn(via.ledger, 'findOwn');
+    const findMatching = vi.spyOn(via.ledger, 'findMatching');
     const opId = uniqueId('op');
     expect((await via.reserve(opId, sku, 2)).status).toBe('taken');
-    expect(findOwn).not.toHaveBeenCalled();
+    expect(findMatching).not.toHaveBeenCalled();
     expect((await via.reserve(opId, sku, 2)).status).toBe('taken');
-    expect(findOwn).toHaveBeenCalled();
+    expect(findMatching).toHaveBeenCalled();
   });
 });

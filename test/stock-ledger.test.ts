@@ -84,23 +84,44 @@ describe('stock ledger on FerretDB', () => {
     expect(await new StockService(shards).reserve(refused, sku, 1)).toEqual({ status: 'insufficient', available: 0 });
     expect((await expectInvariants(sku)).totals).toMatchObject({ available: 2, held: 0 });
 
-    // A run that wrote its start marker, took the last units, and died before recording its outcome: the SKU
-    // now looks sold out, but the retry finds the marker and adopts that stock.
+    // A run that claimed a place in a batch, whose batch took the last units, and that died before answering:
+    // the SKU now looks sold out, but the retry finds the claim and adopts that stock.
     const soldOut = uniqueId('crash-last');
     await stock.createProduct(productInput(soldOut, { buckets: 1 }), 3);
     const opId = uniqueId('op');
-    await shards
-      .stockDb(shards.shardFor(opId))
-      .collection('ops')
-      .insertOne({ _id: `start:${opId}`, sku: soldOut, qty: 3, heads: [0] } as never);
-    const [bucket] = stock.bucketsOf(await stock.product(soldOut));
-    await stock.ledger.append(bucket!, opId, { kind: 'reserve', qty: 3 });
+    await crashedAfterBatch(soldOut, opId, 3, 0, true);
     expect(await stock.reserve(opId, soldOut, 3)).toEqual({
       status: 'taken',
-      hold: { holdId: opId, sku: soldOut, bucket: 0, qty: 3 },
+      hold: { holdId: opId, sku: soldOut, bucket: 0, qty: 3, seq: 1 },
     });
     expect((await expectInvariants(soldOut)).totals).toMatchObject({ available: 0, held: 3 });
   });
+
+  /** Writes what a run leaves that claimed a place in a batch of `bucket` and died: the claim, and the batch if `written`. */
+  async function crashedAfterBatch(sku: string, opId: string, qty: number, bucket: number, written: boolean) {
+    const ref = stock.bucketsOf(await stock.product(sku))[bucket]!;
+    const batch = uniqueId('batch:dead-writer');
+    const afterSeq = (await stock.ledger.head(ref, true))!.seq;
+    await shards
+      .stockDb(shards.shardFor(opId))
+      .collection('ops')
+      .insertOne({
+        _id: opId,
+        opId,
+        attempt: 0,
+        sku,
+        qty,
+        kind: 'reserve',
+        bucket,
+        batch,
+        afterSeq,
+        at: new Date(0),
+      } as never);
+    if (written) {
+      await stock.ledger.append(ref, batch, () => ({ movement: { kind: 'reserve', qty }, members: [{ opId, qty }] }));
+    }
+    return batch;
+  }
 
   it('serves a quantity spanning buckets from one bucket by gathering stock into it', async () => {
     const sku = uniqueId('span');
@@ -132,18 +153,30 @@ describe('stock ledger on FerretDB', () => {
     const sku = uniqueId('crash');
     await stock.createProduct(productInput(sku, { buckets: 2 }), 10);
     const opId = uniqueId('op');
-    // A run that wrote its start marker and its movement, then died before recording the outcome.
-    const [bucket] = stock.bucketsOf(await stock.product(sku));
-    await shards
-      .stockDb(shards.shardFor(opId))
-      .collection('ops')
-      .insertOne({ _id: `start:${opId}`, sku, qty: 4, heads: [0, 0] } as never);
-    await stock.ledger.append(bucket!, opId, { kind: 'reserve', qty: 4 });
-
-    const retry = await stock.reserve(opId, sku, 4);
-    expect(retry).toEqual({ status: 'taken', hold: { holdId: opId, sku, bucket: 0, qty: 4 } });
+    await crashedAfterBatch(sku, opId, 4, 0, true);
+    const retry = await new StockService(shards).reserve(opId, sku, 4);
+    expect(retry).toEqual({ status: 'taken', hold: { holdId: opId, sku, bucket: 0, qty: 4, seq: 1 } });
     const report = await expectInvariants(sku);
     expect(report.totals).toMatchObject({ available: 6, held: 4 });
+  });
+
+  it('voids the batch a crashed run claimed but never wrote, so that it can never land, and takes stock anew', async () => {
+    const sku = uniqueId('crash-unwritten');
+    await stock.createProduct(productInput(sku, { buckets: 1 }), 10);
+    const opId = uniqueId('op');
+    const batch = await crashedAfterBatch(sku, opId, 4, 0, false);
+    const retry = await new StockService(shards).reserve(opId, sku, 4);
+    expect(retry).toMatchObject({ status: 'taken', hold: { holdId: opId, qty: 4 } });
+    // The dead writer's batch, written late (a stale process resumed), finds its id taken by the void.
+    const [bucket] = stock.bucketsOf(await stock.product(sku));
+    const late = await stock.ledger.append(bucket!, batch, () => ({
+      movement: { kind: 'reserve', qty: 4 },
+      members: [{ opId, qty: 4 }],
+    }));
+    expect(late).toMatchObject({ status: 'duplicate', entry: { members: [], qty: 0 } });
+    const report = await expectInvariants(sku);
+    expect(report.totals).toMatchObject({ available: 6, held: 4 });
+    expect(report.unrecorded).toBe(0);
   });
 
   it('completes a transfer that stopped half way when run again', async () => {

@@ -209,7 +209,7 @@ describe('stock ledger against an in-memory model', () => {
           if (model[o.from] >= o.qty) {
             expect(outcome, step).toEqual({
               status: 'taken',
-              hold: { holdId: opId, sku, bucket: expect.any(Number), qty: o.qty },
+              hold: { holdId: opId, sku, bucket: expect.any(Number), qty: o.qty, seq: expect.any(Number) },
             });
             if (outcome.status !== 'taken') break;
             model[o.from] -= o.qty;
@@ -285,7 +285,13 @@ describe('stock ledger against an in-memory model', () => {
           const move = (via: StockService) => via.moveState(opId, sku, o.qty, from, o.to);
           if (model.canMove(from, o.qty, incomingByBucket)) {
             const hold = await move(stock);
-            expect(hold, step).toEqual({ holdId: opId, sku, bucket: expect.any(Number), qty: o.qty });
+            expect(hold, step).toEqual({
+              holdId: opId,
+              sku,
+              bucket: expect.any(Number),
+              qty: o.qty,
+              seq: expect.any(Number),
+            });
             if (from !== 'available' && from !== 'incoming') {
               expect(model.buckets[hold.bucket]![from], step).toBeGreaterThanOrEqual(o.qty);
             }

@@ -8,10 +8,11 @@ function crashAfterGathering(stock: StockService, opId: string) {
   const append = stock.ledger.append.bind(stock.ledger);
   let gathered = false;
   stock.ledger.append = async (...args: Parameters<BucketLedger['append']>) => {
-    const [, op, movement] = args;
-    if (movement.kind === 'reserve' && op === opId && gathered) throw new Error('worker crashed');
+    const [, op, plan] = args;
+    // The reservation is a group commit's entry (a planner, under its batch's id).
+    if (typeof plan === 'function' && op.startsWith('batch:') && gathered) throw new Error('worker crashed');
     const result = await append(...args);
-    if (movement.kind === 'transfer_in' && op.startsWith(`${opId}:`)) gathered = true;
+    if (typeof plan !== 'function' && plan.kind === 'transfer_in' && op.startsWith(`${opId}:`)) gathered = true;
     return result;
   };
 }
@@ -48,7 +49,7 @@ describe('transfers between buckets', () => {
     // Bucket 2 has the most now, but the retry gathers into the operation's own target again (bucket 1): the
     // first run's transfer is found complete, not sent a second time, and the rest is moved under new keys.
     const retry = await stock.reserve(opId, sku, 6);
-    expect(retry).toEqual({ status: 'taken', hold: { holdId: opId, sku, bucket: 1, qty: 6 } });
+    expect(retry).toEqual({ status: 'taken', hold: { holdId: opId, sku, bucket: 1, qty: 6, seq: expect.any(Number) } });
     const report = await expectCleanLedger(stock, shards, sku);
     expect(report.totals.available + report.totals.held).toBe(12);
     expect(report.totals).toMatchObject({ available: 0, held: 12, transferredIn: 8, transferredOut: 8 });

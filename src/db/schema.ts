@@ -8,6 +8,8 @@ export const collections = {
     buckets: 'buckets',
     ledger: 'ledger',
     ops: 'ops',
+    /** Per bucket, the epochs of its owner's lease (see src/stock/ownership.ts). */
+    leases: 'leases',
     notifications: 'notifications',
     purchaseOrders: 'purchase_orders',
   },

@@ -87,23 +87,23 @@ export class Holds {
    * qty a trim left it (looked up only then, so settling an untrimmed hold costs what it always did).
    */
   private async bucketOfHold(hold: Hold): Promise<BucketRef> {
-    const recorded = await this.taking.outcome(hold.holdId);
     const unknown = () => new InvalidStockInputError(`no hold ${hold.holdId} of ${hold.qty} in bucket ${hold.bucket}`);
-    if (
-      recorded?.result !== 'taken' ||
-      recorded.kind === 'state_change' ||
-      recorded.sku !== hold.sku ||
-      recorded.bucket !== hold.bucket ||
-      !Number.isSafeInteger(hold.qty) ||
-      hold.qty < 1 ||
-      hold.qty > recorded.qty
-    ) {
-      throw unknown();
-    }
-    const bucket = (await this.catalog.bucketsOfSku(hold.sku))[hold.bucket]!;
-    if (hold.qty < recorded.qty && !(await this.ledger.findOwn(bucket, trimOpId(hold.holdId, hold.qty)))) {
-      throw unknown();
-    }
+    if (!Number.isSafeInteger(hold.qty) || hold.qty < 1) throw unknown();
+    const bucket = (await this.catalog.bucketsOfSku(hold.sku))[hold.bucket];
+    if (!bucket) throw unknown();
+    // The entry that took it, by one read when the hold knows its seq, else as the operation's attempts decided.
+    const taken =
+      hold.seq === undefined
+        ? await this.takenQty(hold)
+        : (await this.ledger.entry(bucket, hold.seq))?.members?.find((m) => m.opId === hold.holdId)?.qty;
+    if (taken === undefined || hold.qty > taken) throw unknown();
+    if (hold.qty < taken && !(await this.ledger.findOwn(bucket, trimOpId(hold.holdId, hold.qty)))) throw unknown();
     return bucket;
+  }
+
+  private async takenQty(hold: Hold): Promise<number | undefined> {
+    const recorded = await this.taking.outcome(hold.holdId);
+    const reserved = recorded?.result === 'taken' && recorded.kind === 'reserve';
+    return reserved && recorded.sku === hold.sku && recorded.bucket === hold.bucket ? recorded.qty : undefined;
   }
 }

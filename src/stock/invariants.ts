@@ -3,7 +3,7 @@ import type { ShardSet } from '../db';
 import { addBalances, applyMovement, unitsAccountedFor, unitsInStates, zeroBalances, type Balances } from './balances';
 import { settleOpId, trimOpId } from './op-keys';
 import type { StockService } from './stock-service';
-import type { LedgerEntry, OpOutcomeDoc } from './types';
+import type { LedgerEntry, TakeClaimDoc } from './types';
 
 export interface InvariantReport {
   readonly sku: string;
@@ -15,7 +15,7 @@ export interface InvariantReport {
   readonly inTransit: number;
   /** Holds neither released nor committed. */
   readonly openHolds: number;
-  /** Reservations whose operation has not recorded its outcome yet (in flight, or awaiting a retry). */
+  /** Attempts whose batch is neither written nor voided (in flight, or its writer died): they took nothing. */
   readonly unrecorded: number;
   readonly entries: number;
 }
@@ -26,6 +26,11 @@ export interface InvariantOptions {
    * fault. By default the stock is at rest, where every transfer has both halves (repairTransfers completes them).
    */
   readonly inFlight?: boolean;
+}
+
+/** The batch id a member's share of an entry was written under (the entry's own opId). */
+function batchOf(share: LedgerEntry): string {
+  return share.opKey.slice(share.opKey.indexOf('|') + 1);
 }
 
 function same(a: Balances, b: Balances): boolean {
@@ -44,8 +49,8 @@ function same(a: Balances, b: Balances): boolean {
  * - every trim shrinks an unsettled reservation of its bucket to the size its key names, and every settle
  *   (release, commit, void) settles an existing taking entry of the same bucket at most once, with what its
  *   trims left; held = what the trims left of the unsettled reservations;
- * - every recorded hold points at a reservation of that operation, and every reservation a recorded outcome
- *   does not own has been voided.
+ * - every operation a batch's entry lists claimed a place in that batch, and no operation is listed twice
+ *   (a hold is taken at most once).
  */
 export async function checkInvariants(
   stock: StockService,
@@ -63,7 +68,8 @@ export async function checkInvariants(
   const sent = new Map<string, LedgerEntry>();
   const received = new Map<string, LedgerEntry>();
   const takings = new Map<string, LedgerEntry[]>();
-  const settledKeys = new Set<string>();
+  /** Every batch's entry (written or voided), by `<bucket index>|<batch id>`. */
+  const batches = new Map<string, LedgerEntry>();
 
   for (const bucket of buckets) {
     const entries = await stock.ledger.entries(bucket);
@@ -86,10 +92,18 @@ export async function checkInvariants(
       }
       balances = next;
       if (!same(balances, e.balances)) violations.push(`${bucket.id}#${e.seq}: written balances differ from replay`);
-      // Taking operations: reservations and ops' state moves (not voids, not bulk moves to or from incoming).
-      if (e.kind === 'reserve' || (e.kind === 'state_change' && e.ref === undefined)) {
-        taken.set(e.opId, e);
-        takings.set(e.opId, [...(takings.get(e.opId) ?? []), e]);
+      // Taking operations: each member of a batch's entry (reservations and ops' state moves; not bulk moves).
+      if (e.members) {
+        batches.set(`${bucket.index}|${e.opId}`, e);
+        for (const m of e.members) {
+          const share: LedgerEntry = { ...e, opId: m.opId, qty: m.qty };
+          taken.set(m.opId, share);
+          takings.set(m.opId, [...(takings.get(m.opId) ?? []), share]);
+        }
+        const listed = e.members.reduce((n, m) => n + m.qty, 0);
+        if (listed !== e.qty) violations.push(`${bucket.id}#${e.seq}: members hold ${listed}, entry moves ${e.qty}`);
+      } else if (e.kind === 'reserve' || (e.kind === 'state_change' && e.ref === undefined)) {
+        violations.push(`${bucket.id}#${e.seq}: ${e.kind} of ${e.opId} outside a batch`);
       }
       if (e.kind === 'release' && e.opId.startsWith('trim:')) {
         const target = e.ref === undefined ? undefined : taken.get(e.ref);
@@ -109,10 +123,7 @@ export async function checkInvariants(
         } else if (settled.has(target.opId)) {
           violations.push(`${bucket.id}#${e.seq}: hold ${target.opId} settled twice`);
         }
-        if (e.ref) {
-          settled.add(e.ref);
-          settledKeys.add(`${bucket.id}|${e.ref}`);
-        }
+        if (e.ref) settled.add(e.ref);
       }
       if (e.kind === 'transfer_out') sent.set(`${e.opId}|${bucket.index}>${e.ref}`, e);
       if (e.kind === 'transfer_in') received.set(`${e.opId}|${e.ref}>${bucket.index}`, e);
@@ -151,35 +162,29 @@ export async function checkInvariants(
     violations.push(`received ${totals.received} != in states ${inStates} + in transit ${inTransit}`);
   }
 
-  // Recorded outcomes against the ledger.
-  const outcomes = (
+  // Attempts against the ledger: a member is listed only after its claim of that batch was inserted.
+  const claims = (
     await Promise.all(
       Array.from({ length: shards.size }, (_, s) =>
         shards
           .stockDb(s)
-          .collection<OpOutcomeDoc>(collections.stock.ops)
-          .find({ sku, result: { $exists: true } })
+          .collection<TakeClaimDoc>(collections.stock.ops)
+          .find({ sku, opId: { $exists: true } })
           .toArray(),
       ),
     )
   ).flat();
-  const recorded = new Map(outcomes.map((o) => [o._id, o]));
-  for (const o of outcomes) {
-    if (o.result !== 'taken') continue;
-    const entry = takings.get(o._id)?.find((e) => e.bucketId === buckets[o.bucket!]?.id);
-    if (!entry || entry.qty !== o.qty) violations.push(`hold ${o._id}: recorded in bucket ${o.bucket} but not there`);
-  }
+  const claimed = new Set(claims.map((c) => `${c.opId}|${c.bucket}|${c.batch}`));
   let unrecorded = 0;
+  for (const c of claims) if (c.batch !== undefined && !batches.has(`${c.bucket}|${c.batch}`)) unrecorded++;
   for (const [opId, entries] of takings) {
-    const o = recorded.get(opId);
-    if (!o) {
-      unrecorded += entries.length;
-      continue;
-    }
+    if (entries.length > 1)
+      violations.push(`${opId}: taken ${entries.length} times (${entries.map((e) => e._id).join(', ')})`);
     for (const e of entries) {
-      const owned = o.result === 'taken' && buckets[o.bucket!]?.id === e.bucketId;
-      if (!owned && !settledKeys.has(`${e.bucketId}|${opId}`))
-        violations.push(`${e._id}: stray of ${opId} was not voided`);
+      const index = buckets.findIndex((b) => b.id === e.bucketId);
+      const batch = batchOf(e);
+      if (!claimed.has(`${opId}|${index}|${batch}`))
+        violations.push(`${e._id}: lists ${opId}, which claimed no place in it`);
     }
   }
 

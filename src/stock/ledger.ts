@@ -1,7 +1,8 @@
 import type { Collection, Filter } from 'mongodb';
 import { collections, insertOnce, type ShardSet } from '../db';
 import { applyMovement, zeroBalances, type Movement, type MovementKind } from './balances';
-import type { BucketRef, LedgerEntry } from './types';
+import { lastOfRun } from './gallop';
+import type { BatchMember, BucketRef, LedgerEntry } from './types';
 
 export function entryId(bucketId: string, seq: number): string {
   return `${bucketId}#${String(seq).padStart(12, '0')}`;
@@ -11,6 +12,8 @@ export function entryId(bucketId: string, seq: number): string {
 const recentProbeLimit = 512;
 /** Entries findOwn reads at once. */
 const probeBatch = 32;
+/** Entries findAfter reads at once (what it looks for is usually among the first few). */
+const forwardBatch = 8;
 
 export function opKeyOf(bucketId: string, opId: string): string {
   return `${bucketId}|${opId}`;
@@ -24,6 +27,17 @@ export type AppendResult =
   | { readonly status: 'insufficient'; readonly head: LedgerEntry }
   /** The bucket has no genesis entry yet (its product is still being created). */
   | { readonly status: 'unopened' };
+
+/**
+ * What to append, chosen against the head it would follow (a group commit fits its batch to the balances):
+ * undefined when nothing fits there, which is a refusal like a movement that would take a balance below zero.
+ */
+export type Planner = (head: LedgerEntry) => Planned | undefined;
+export interface Planned {
+  readonly movement: Movement;
+  /** The operations a group commit's entry takes stock for, each with its own quantity. */
+  readonly members?: readonly BatchMember[];
+}
 
 export interface AppendOptions {
   readonly ref?: string;
@@ -65,11 +79,11 @@ export class BucketLedger {
    * same opId finds the first.
    */
   async open(bucket: BucketRef, opId: string, qty: number): Promise<LedgerEntry> {
-    const entry = this.entry(
+    const entry = this.newEntry(
       bucket,
       0,
       opId,
-      { kind: 'receive', qty },
+      { movement: { kind: 'receive', qty } },
       { ...zeroBalances, available: qty, received: qty },
     );
     const { stands } = await insertOnce(this.collection(bucket.shard), entry, 'read');
@@ -89,31 +103,21 @@ export class BucketLedger {
     const col = this.collection(bucket.shard);
     const start = cached ?? (await col.findOne({ _id: entryId(bucket.id, 0) }));
     if (!start) return undefined;
-    let known: LedgerEntry = start;
-    // Gallop: find a seq past the head.
-    let step = 1;
-    let probe: LedgerEntry | null;
-    while ((probe = await col.findOne({ _id: entryId(bucket.id, known.seq + step) }))) {
-      known = probe;
-      step *= 2;
-    }
-    let missing = known.seq + step;
-    // Binary search between the last entry seen and the first missing seq (seqs have no gaps).
-    while (missing - known.seq > 1) {
-      const mid = Math.floor((known.seq + missing) / 2);
-      probe = await col.findOne({ _id: entryId(bucket.id, mid) });
-      if (probe) known = probe;
-      else missing = mid;
-    }
+    const { doc: known } = await lastOfRun({ n: start.seq, doc: start }, (seq) =>
+      col.findOne({ _id: entryId(bucket.id, seq) }),
+    );
     this.remember(known);
     return known;
   }
 
-  /** Appends `movement` for `opId` to the bucket, by compare-and-append; see AppendResult. */
+  /**
+   * Appends `movement` for `opId` to the bucket, by compare-and-append; see AppendResult. A planner instead of
+   * a movement chooses what to append against each head it is tried on.
+   */
   async append(
     bucket: BucketRef,
     opId: string,
-    movement: Movement,
+    plan: Movement | Planner,
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     const col = this.collection(bucket.shard);
@@ -121,8 +125,9 @@ export class BucketLedger {
     let verified = options.headIsFresh ?? false;
     for (;;) {
       if (!head) return { status: 'unopened' };
-      const balances = applyMovement(head.balances, movement);
-      if (!balances) {
+      const planned = typeof plan === 'function' ? plan(head) : { movement: plan };
+      const balances = planned && applyMovement(head.balances, planned.movement);
+      if (!planned || !balances) {
         // A refusal must rest on the real head, never on a stale cache.
         if (!verified) {
           head = await this.head(bucket, true);
@@ -135,7 +140,7 @@ export class BucketLedger {
         }
         return { status: 'insufficient', head };
       }
-      const entry = this.entry(bucket, head.seq + 1, opId, movement, balances, options.ref);
+      const entry = this.newEntry(bucket, head.seq + 1, opId, planned, balances, options.ref);
       // Either this insert wins the seq, or another writer took it, or this operation already has an entry here.
       const { inserted, stands: slot } = await insertOnce(col, entry, 'read');
       if (inserted) {
@@ -153,6 +158,28 @@ export class BucketLedger {
       head = await this.head(bucket, true);
       verified = true;
     }
+  }
+
+  /**
+   * The entry `opId` appended after `afterSeq`, looked for forwards by `_id` up to the head (a group commit's
+   * entry comes soon after the seq its members saw when they claimed it); null when it is not there (yet).
+   */
+  async findAfter(bucket: BucketRef, opId: string, afterSeq: number): Promise<LedgerEntry | null> {
+    const col = this.collection(bucket.shard);
+    for (let lo = afterSeq + 1; ; lo += forwardBatch) {
+      const seqs = Array.from({ length: forwardBatch }, (_, i) => lo + i);
+      const batch = await Promise.all(seqs.map((seq) => col.findOne({ _id: entryId(bucket.id, seq) })));
+      for (const e of batch) {
+        if (!e) return null; // seqs have no gaps: past the head
+        this.remember(e);
+        if (e.opId === opId) return e;
+      }
+    }
+  }
+
+  /** The bucket's entry at `seq`, if written. */
+  entry(bucket: BucketRef, seq: number): Promise<LedgerEntry | null> {
+    return this.collection(bucket.shard).findOne({ _id: entryId(bucket.id, seq) });
   }
 
   /** The last head this process saw (no I/O): for choosing buckets, never for deciding. */
@@ -233,11 +260,11 @@ export class BucketLedger {
     if (!current || current.seq < entry.seq) this.heads.set(entry.bucketId, entry);
   }
 
-  private entry(
+  private newEntry(
     bucket: BucketRef,
     seq: number,
     opId: string,
-    movement: Movement,
+    { movement, members }: Planned,
     balances: LedgerEntry['balances'],
     ref?: string,
   ): LedgerEntry {
@@ -251,6 +278,7 @@ export class BucketLedger {
       kind: movement.kind,
       qty: movement.qty,
       movement,
+      ...(members === undefined ? {} : { members }),
       ...(ref === undefined ? {} : { ref }),
       balances,
       at: this.clock(),

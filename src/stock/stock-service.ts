@@ -1,8 +1,11 @@
 import type { ShardSet } from '../db';
 import type { MovableState, ReceivingState } from './balances';
+import { randomUUID } from 'node:crypto';
 import { Catalog } from './catalog';
+import { GroupCommit } from './group-commit';
 import { Holds } from './holds';
 import { BucketLedger } from './ledger';
+import { Ownership } from './ownership';
 import { StateMoves } from './state-moves';
 import { Summaries } from './summaries';
 import { TakeProtocol } from './take';
@@ -10,7 +13,7 @@ import { Transfers } from './transfers';
 import type {
   BucketRef,
   Hold,
-  OpOutcomeDoc,
+  OpOutcome,
   ProductDoc,
   ProductInput,
   SettleKind,
@@ -23,6 +26,10 @@ export interface StockServiceOptions {
   readonly clock?: () => Date;
   /** How stale a display summary may be before it is recomputed from the bucket heads. */
   readonly summaryMaxAgeMs?: number;
+  /** This process's name as a writer (batch ids and bucket leases carry it); unique per process by default. */
+  readonly writerId?: string;
+  /** Owned tallies (`ownership.ts`): lease a share of each hot SKU's buckets; on by default. */
+  readonly ownership?: false | { readonly leaseMs?: number };
 }
 
 /**
@@ -40,14 +47,34 @@ export class StockService {
   private readonly holds: Holds;
   private readonly moves: StateMoves;
   private readonly taking: TakeProtocol;
+  /** This writer's bucket leases; undefined when ownership is off. */
+  readonly ownership: Ownership | undefined;
 
   constructor(shards: ShardSet, options: StockServiceOptions = {}) {
     const clock = options.clock ?? (() => new Date());
+    const writerId = options.writerId ?? randomUUID();
     this.ledger = new BucketLedger(shards, clock);
     this.catalog = new Catalog(shards, this.ledger, clock);
     this.summaries = new Summaries(this.catalog, this.ledger, clock, options.summaryMaxAgeMs ?? 1000);
     this.transfers = new Transfers(this.catalog, this.ledger, this.summaries);
-    this.taking = new TakeProtocol(shards, this.ledger, this.catalog, this.transfers, this.summaries, clock);
+    this.ownership =
+      options.ownership === false
+        ? undefined
+        : new Ownership(shards, writerId, clock, {
+            leaseMs: options.ownership?.leaseMs,
+            // A lapsed owner may have died between a transfer's two entries: complete them.
+            onTakeover: (sku) => this.transfers.repairTransfers(sku),
+          });
+    this.taking = new TakeProtocol(
+      shards,
+      this.ledger,
+      this.catalog,
+      this.transfers,
+      this.summaries,
+      new GroupCommit(this.ledger, writerId),
+      this.ownership,
+      clock,
+    );
     this.holds = new Holds(this.catalog, this.ledger, this.taking, this.summaries);
     this.moves = new StateMoves(this.catalog, this.ledger, this.taking, this.summaries);
   }
@@ -89,7 +116,7 @@ export class StockService {
   }
 
   /** The recorded outcome of a taking operation (a reserve or a state move). */
-  outcome(opId: string): Promise<OpOutcomeDoc | null> {
+  outcome(opId: string): Promise<OpOutcome | null> {
     return this.taking.outcome(opId);
   }
 
@@ -133,6 +160,11 @@ export class StockService {
   /** Completes every transfer_out still without its transfer_in. Returns the units this call completed. */
   repairTransfers(sku: string): Promise<number> {
     return this.transfers.repairTransfers(sku);
+  }
+
+  /** Stops renewing this writer's bucket leases (given up at once with `release`): before a process ends. */
+  async close(release = true): Promise<void> {
+    await this.ownership?.close(release);
   }
 
   // ---- reading ----------------------------------------------------------------------------------------------

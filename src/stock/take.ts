@@ -1,45 +1,50 @@
 import type { Collection } from 'mongodb';
-import { collections, insertOnce, type ShardSet } from '../db';
-import { inverseOf, type MovableState, type Movement, type ReceivingState } from './balances';
+import { collections, insertOnce, type InsertOnce, type ShardSet } from '../db';
+import type { MovableState, Movement, ReceivingState } from './balances';
 import type { Catalog } from './catalog';
+import { voidOf, type GroupCommit } from './group-commit';
 import { assertOpId, assertQuantity } from './input';
-import type { AppendResult, BucketLedger } from './ledger';
+import type { BucketLedger } from './ledger';
 import { settleOpId, trimPrefixOf } from './op-keys';
-import { bucketIndexOf, bucketOrder } from './placement';
+import type { Ownership } from './ownership';
+import { bucketOrder } from './placement';
 import type { Summaries } from './summaries';
 import type { Transfers } from './transfers';
-import type { BucketRef, LedgerEntry, OpOutcomeDoc, ProductDoc, TakeOutcome } from './types';
+import type { BucketRef, Hold, LedgerEntry, OpOutcome, ProductDoc, TakeClaimDoc, TakeOutcome } from './types';
 
-/** Rounds of gathering stock into one bucket before a multi-unit reservation gives up. */
-const gatherRounds = 3;
+/** Attempts of one operation before it gives up (an attempt is given up when its bucket fell short, or voided). */
+const maxAttempts = 32;
+/** How long a claim's batch may be still in flight before another run voids it. */
+const inFlightMs = 2000;
 
-/** Written once by a taking operation's full path before it may take stock (see take). */
-interface StartMarker {
-  readonly _id: string;
-  readonly sku: string;
-  readonly qty: number;
-  /** Per bucket of the SKU (a product's buckets never change), a seq the operation's entries come after. */
-  readonly heads: readonly number[];
-}
+/** What one attempt of an operation came to. */
+type Resolved =
+  | { readonly kind: 'taken'; readonly claim: TakeClaimDoc; readonly entry: LedgerEntry }
+  | { readonly kind: 'refused'; readonly available: number }
+  | { readonly kind: 'aborted' };
 
-/** What a walk over the buckets found: the entry it took (or adopted), or the units there were instead. */
-interface Walked {
-  readonly entry: LedgerEntry | undefined;
-  readonly available: number;
-}
+/** An attempt this run claimed (and its result), or the claim another run of the operation made first. */
+type Claimed =
+  { readonly mine: true; readonly result: Resolved } | { readonly mine: false; readonly doc: TakeClaimDoc };
 
 /**
  * The exactly-once take protocol of the taking operations (a reserve or a state move): take qty units out of
  * one state of one bucket for an operation id, however often and however concurrently that id runs.
  *
+ * - attempts: an operation's attempt k is one document in `ops` (`claimId(opId, k)`), inserted once: a claim
+ *   of a place in one bucket's batch, or the operation's refusal. A twin or a retry that finds attempt k
+ *   claimed follows it rather than take again;
+ * - group commit: the claim names its batch, and the batch's one ledger entry lists the members it took stock
+ *   for (`group-commit.ts`), so a first run costs one insert of its own plus its share of one entry;
+ * - resolve: an attempt stands when its batch's entry lists the operation; written without it (it did not
+ *   fit) or voided, the next attempt follows. A batch not written (its writer died, or is slow) is voided under
+ *   its id by whoever needs the answer, so it can never be written afterwards;
  * - refuse at once: a sold-out SKU's refusal is one insert into `ops`, nothing else written;
- * - start marker: `start:<opId>` is written before a run may take stock, keeping the heads it knew;
- * - walk: try the buckets in order, and gather stock into one bucket when only together they have it;
- * - record: the first outcome inserted into `ops` (`_id = opId`) is the operation's result;
- * - strays: any other run's entries are voided under the settle key;
- * - settled: a retry whose recorded hold was since released or committed answers `settled`.
+ * - settled: a retry whose hold was since released or committed answers `settled`.
  *
- * See docs/architecture.md, "Stock ledger".
+ * An operation is listed in a batch only after its claim of that batch was inserted, and attempt k+1 follows
+ * only once attempt k is known to have taken nothing: so at most one entry ever lists it. See
+ * docs/architecture.md, "Stock ledger".
  */
 export class TakeProtocol {
   constructor(
@@ -48,103 +53,140 @@ export class TakeProtocol {
     private readonly catalog: Catalog,
     private readonly transfers: Transfers,
     private readonly summaries: Summaries,
+    private readonly commits: GroupCommit,
+    private readonly owners: Ownership | undefined,
     private readonly clock: () => Date,
   ) {}
 
-  /**
-   * Takes qty units out of one state of one bucket for opId (a reserve or a state move). The operation's
-   * result is decided once, by inserting its outcome document: concurrent executions of the same opId may
-   * each take stock, but only the recorded one stands and the others void what they took.
-   */
+  /** Takes qty units out of one state of one bucket for opId (a reserve or a state move), exactly once. */
   async take(opId: string, sku: string, movement: Movement): Promise<TakeOutcome> {
     assertOpId(opId);
     assertQuantity(movement.qty);
     const product = await this.catalog.product(sku);
     const refused = await this.refuseAtOnce(product, opId, movement);
     if (refused) return refused;
-    const ops = this.opsOn(opId);
-    // The marker keeps the heads this run knows: the operation's entries, if any, come after them, so a retry
-    // looks for them among the entries appended since (by _id) instead of querying the whole ledger.
-    const marker: StartMarker = {
-      _id: startMarkerId(opId),
-      sku,
-      qty: movement.qty,
-      heads: await this.knownHeads(product),
-    };
-    const { inserted: firstRun, stands: started } = await insertOnce(this.markersOn(opId), marker, 'read');
-    if (!started) throw new Error(`start marker insert refused for ${opId} without a visible marker`);
-    const after = started.heads;
-    if (!firstRun) {
-      const recorded = await ops.findOne({ _id: opId });
-      if (recorded) return this.answerRecorded(product, opId, movement, recorded, after);
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const claimed = await this.claim(product, opId, movement, attempt);
+      const resolved = claimed.mine ? claimed.result : await this.resolve(product, claimed.doc);
+      this.summaries.forget(sku);
+      if (resolved.kind === 'aborted') continue;
+      if (resolved.kind === 'refused') return { status: 'insufficient', available: resolved.available };
+      const hold = holdOf(resolved.claim, resolved.entry);
+      // A hold this run just took answers at once; one an earlier run took may have been trimmed or settled.
+      if (claimed.mine || movement.kind !== 'reserve') return { status: 'taken', hold };
+      return this.answerRecorded(product, hold);
     }
-    // A run that is not the first may follow one that took stock and died before recording it: adopt that.
-    const earlier = firstRun ? [] : await this.ownEntries(product, opId, movement.kind, after);
-    const walked = earlier[0] ? { entry: earlier[0], available: 0 } : await this.walk(product, opId, movement);
-    const mine = this.outcomeDoc(opId, sku, movement, walked);
-    // The operation's result is the outcome inserted first; every other run voids what it took.
-    const { inserted, stands } = await insertOnce(ops, mine, 'read');
-    const recorded = stands ?? mine;
-    this.summaries.forget(sku);
-    // A first run whose hold stands (the hot path) answers at once: nothing to void, and not settled yet.
-    if (firstRun && recorded.bucket === mine.bucket) return outcomeOf(recorded);
-    if (!inserted && stands) return this.answerRecorded(product, opId, movement, recorded, after);
-    return this.settleStrays(product, opId, movement, recorded, after);
+    throw new Error(`taking ${movement.qty} of ${sku} for ${opId}: no outcome after ${maxAttempts} attempts`);
   }
 
-  /** The recorded outcome of a taking operation (a reserve or a state move). */
-  outcome(opId: string): Promise<OpOutcomeDoc | null> {
-    return this.opsOn(opId).findOne({ _id: opId });
+  /** A taking operation's result as its attempts and the ledger decided it; null while undecided. */
+  async outcome(opId: string): Promise<OpOutcome | null> {
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const claim = await this.claimsOn(opId).findOne({ _id: claimId(opId, attempt) });
+      if (!claim) return null;
+      const base = { opId, sku: claim.sku, qty: claim.qty, kind: claim.kind };
+      if (claim.result === 'insufficient') return { ...base, result: 'insufficient', available: claim.available ?? 0 };
+      const bucket = (await this.catalog.bucketsOfSku(claim.sku))[claim.bucket!]!;
+      const entry = await this.ledger.findAfter(bucket, claim.batch!, claim.afterSeq!);
+      if (!entry) return null;
+      if (listed(entry, opId)) return { ...base, result: 'taken', bucket: claim.bucket!, seq: entry.seq };
+    }
+    return null;
   }
 
   /**
-   * The refusal of a sold-out SKU, without the start marker: when the fresh heads show that the buckets do not
-   * have qty even together, the refusal is recorded as the operation's outcome by one insert. Nothing was taken,
-   * so whatever outcome is recorded first stands: a twin that starts later and takes stock finds this refusal
-   * when it records its own outcome, and voids what it took. A run of this operation that started earlier (its
-   * marker exists) may hold stock this one cannot see, so then the full path runs, to adopt or void it.
-   * Returns undefined when the full path must decide.
+   * The refusal of a sold-out SKU at once: when the fresh heads show that the buckets do not have qty even
+   * together and the operation has no attempt yet, its refusal is inserted as attempt 0, and nothing else is
+   * written. Nothing was taken, so whichever attempt 0 is inserted first stands. Undefined when the full path
+   * must decide.
    */
   private async refuseAtOnce(product: ProductDoc, opId: string, movement: Movement): Promise<TakeOutcome | undefined> {
     const state = takenFrom(movement);
     const buckets = this.catalog.bucketsOf(product);
     if (this.cachedCanServe(buckets, state, movement.qty)) return undefined;
-    const [marker, ...heads] = await Promise.all([
-      this.markersOn(opId).findOne({ _id: startMarkerId(opId) }, { projection: { _id: 1 } }),
+    const [first, ...heads] = await Promise.all([
+      this.claimsOn(opId).findOne({ _id: claimId(opId, 0) }, { projection: { _id: 1 } }),
       ...buckets.map((b) => this.ledger.head(b, true)),
     ]);
-    if (marker || heads.some((h) => h === undefined)) return undefined;
+    if (first || heads.some((h) => h === undefined)) return undefined;
     const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
     if (available >= movement.qty) return undefined;
-    const refusal = this.outcomeDoc(opId, product.sku, movement, { entry: undefined, available });
-    return outcomeOf((await insertOnce(this.opsOn(opId), refusal, 'read')).stands ?? refusal);
+    const refusal = { ...this.claimBase(product, opId, movement, 0), result: 'insufficient' as const, available };
+    // Another run's attempt 0 came first: the full path follows it.
+    if (await insertOnce(this.claimsOn(opId), refusal, 'ignore')) return { status: 'insufficient', available };
+    return undefined;
   }
 
-  /** Tries the buckets in order; when none has qty alone but together they do, gathers stock and tries again. */
-  private async walk(product: ProductDoc, opId: string, movement: Movement): Promise<Walked> {
-    const state = takenFrom(movement);
-    const gathered = gatheredIn(movement);
-    const buckets = this.catalog.bucketsOf(product);
-    let available = 0;
-    for (let round = 0; round < gatherRounds; round++) {
-      const order = bucketOrder(buckets, opId, (b) => this.ledger.cachedHead(b)?.balances[state] ?? 0);
-      // When no cached head has the stock, read every head at once: a refusal (a sold-out SKU under load)
-      // then costs one round of parallel reads instead of one read per bucket in turn.
-      const cachedHasIt = this.cachedCanServe(order, state, movement.qty);
-      if (!cachedHasIt) await Promise.all(order.map((b) => this.ledger.head(b, true)));
-      available = 0;
-      for (const bucket of order) {
-        const result: AppendResult = await this.ledger.append(bucket, opId, movement, { headIsFresh: !cachedHasIt });
-        if (result.status === 'appended' || result.status === 'duplicate') return { entry: result.entry, available };
-        if (result.status === 'insufficient') available += result.head.balances[state];
-      }
-      if (!gathered || available < movement.qty) break;
-      // The target is the operation's own (by its hash, not by the balances of the moment), so a run that died
-      // half way through a transfer and its retry gather into the same bucket: the retry completes the transfer.
-      const target = bucketOrder(buckets, opId, () => 0)[0]!;
-      await this.gather(`${opId}:gather${round}`, buckets, target, movement.qty, gathered);
+  /** Attempt `attempt`: choose a bucket (or refuse), claim a place in its batch, and wait for the batch. */
+  private async claim(product: ProductDoc, opId: string, movement: Movement, attempt: number): Promise<Claimed> {
+    const claims = this.claimsOn(opId);
+    const base = this.claimBase(product, opId, movement, attempt);
+    const chosen = await this.choose(product, opId, movement, attempt);
+    if (typeof chosen === 'number') {
+      const refusal: TakeClaimDoc = { ...base, result: 'insufficient', available: chosen };
+      const { inserted, stands } = await insertOnce(claims, refusal, 'read');
+      return inserted ? { mine: true, result: { kind: 'refused', available: chosen } } : followed(stands, refusal);
     }
-    return { entry: undefined, available };
+    const ticket = this.commits.join(chosen, movement, { opId, qty: movement.qty });
+    const doc: TakeClaimDoc = { ...base, bucket: chosen.index, batch: ticket.batchId, afterSeq: ticket.afterSeq };
+    let claim: InsertOnce<TakeClaimDoc>;
+    try {
+      claim = await insertOnce(claims, doc, 'read');
+    } catch (err) {
+      // The insert may have landed: then the batch is written without this operation, and a retry moves on.
+      void ticket.claimed(false);
+      throw err;
+    }
+    if (!claim.inserted) {
+      void ticket.claimed(false);
+      return followed(claim.stands, doc);
+    }
+    const result = await ticket.claimed(true);
+    return {
+      mine: true,
+      result: result.status === 'committed' ? { kind: 'taken', claim: doc, entry: result.entry } : { kind: 'aborted' },
+    };
+  }
+
+  /**
+   * The bucket an attempt claims a place in: this writer's own buckets first, then the others; when no head has
+   * qty, every head is read at once; when no bucket has qty alone but together they do, stock is gathered into
+   * the operation's own bucket first. A number is a refusal: the units the buckets had together.
+   */
+  private async choose(product: ProductDoc, opId: string, movement: Movement, attempt: number) {
+    const state = takenFrom(movement);
+    const buckets = this.catalog.bucketsOf(product);
+    const order = this.order(product, buckets, opId, state);
+    // A first attempt trusts the cached heads; one after an attempt that fell short reads them all again.
+    const cached = attempt === 0 && order.find((b) => this.cachedCanServe([b], state, movement.qty));
+    if (cached) return cached;
+    // A refusal must rest on the real heads: read them all at once (one round of parallel reads).
+    await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    const fresh = order.find((b) => this.cachedCanServe([b], state, movement.qty));
+    if (fresh) return fresh;
+    const available = buckets.reduce((n, b) => n + (this.ledger.cachedHead(b)?.balances[state] ?? 0), 0);
+    const gathered = gatheredIn(movement);
+    if (!gathered || available < movement.qty) return available;
+    // The target is the operation's own (by its hash, not by the balances of the moment), so a run that died
+    // half way through a transfer and its retry gather into the same bucket: the retry completes the transfer.
+    const target = bucketOrder(buckets, opId, () => 0)[0]!;
+    await this.gather(`${opId}:gather${attempt}`, buckets, target, movement.qty, gathered);
+    return target; // fallen short (others took stock meanwhile), the batch does not fit and the next attempt looks again
+  }
+
+  /** This writer's own buckets, the fullest first, then the others in the operation's order. */
+  private order(product: ProductDoc, buckets: BucketRef[], opId: string, state: ReceivingState | MovableState) {
+    const owned = this.owners?.owned(product, buckets) ?? new Set<number>();
+    const balance = (b: BucketRef) => this.ledger.cachedHead(b)?.balances[state] ?? 0;
+    const mine = buckets.filter((b) => owned.has(b.index)).sort((a, b) => balance(b) - balance(a));
+    return [
+      ...mine,
+      ...bucketOrder(
+        buckets.filter((b) => !owned.has(b.index)),
+        opId,
+        balance,
+      ),
+    ];
   }
 
   /** Moves units of `state` from other buckets into target until it holds qty (or nothing more can be had). */
@@ -161,27 +203,38 @@ export class TakeProtocol {
   }
 
   /**
-   * The answer to a run that found another run's outcome recorded: that outcome, after voiding whatever this
-   * operation took elsewhere; a hold as its trims left it, or `settled` once it was released or committed.
+   * What another run's attempt came to: a refusal, or a claim that stands when its batch's entry lists the
+   * operation. A batch not found may still be in flight: after a short wait it is voided under its id (an entry
+   * listing nobody), so that it can never be written afterwards and the attempt is given up for certain.
    */
-  private async answerRecorded(
-    product: ProductDoc,
-    opId: string,
-    movement: Movement,
-    recorded: OpOutcomeDoc,
-    after: readonly number[],
-  ): Promise<TakeOutcome> {
-    await this.settleStrays(product, opId, movement, recorded, after);
-    const outcome = outcomeOf(recorded);
-    if (outcome.status !== 'taken' || movement.kind !== 'reserve') return outcome;
-    const { hold } = outcome;
-    // Its trims and settle come after the reservation, which comes after the heads the start marker kept.
+  private async resolve(product: ProductDoc, claim: TakeClaimDoc): Promise<Resolved> {
+    if (claim.result === 'insufficient') return { kind: 'refused', available: claim.available ?? 0 };
+    const bucket = this.catalog.bucketsOf(product)[claim.bucket!]!;
+    const find = () => this.ledger.findAfter(bucket, claim.batch!, claim.afterSeq!);
+    let entry = await find();
+    if (!entry && this.clock().getTime() - claim.at.getTime() < inFlightMs) {
+      await new Promise((r) => setTimeout(r, inFlightMs / 10));
+      entry = await find();
+    }
+    if (!entry) {
+      const voided = await this.ledger.append(bucket, claim.batch!, voidOf);
+      if (voided.status !== 'appended' && voided.status !== 'duplicate') {
+        throw new Error(`cannot void batch ${claim.batch} of ${bucket.id}: ${voided.status}`);
+      }
+      entry = voided.entry;
+    }
+    return listed(entry, claim.opId) ? { kind: 'taken', claim, entry } : { kind: 'aborted' };
+  }
+
+  /** A hold an earlier run took: as its last trim left it, or `settled` once it was released or committed. */
+  private async answerRecorded(product: ProductDoc, hold: Hold): Promise<TakeOutcome> {
     const bucket = this.catalog.bucketsOf(product)[hold.bucket]!;
     const settleKey = settleOpId(hold.holdId);
     const trims = trimPrefixOf(hold.holdId);
+    // Its trims and settle come after the entry that took it.
     const later = await this.ledger.findMatching(
       bucket,
-      after[hold.bucket]!,
+      hold.seq!,
       (e) => e.ref === hold.holdId && (e.opId === settleKey || e.opId.startsWith(trims)),
       { ref: hold.holdId },
     );
@@ -192,67 +245,16 @@ export class TakeProtocol {
     return { status: 'settled', hold: now, settled: settle.kind === 'commit' ? 'committed' : 'released' };
   }
 
-  /** The outcome document a taking operation records: the entry it took, or the units it found instead. */
-  private outcomeDoc(opId: string, sku: string, movement: Movement, walked: Walked): OpOutcomeDoc {
+  private claimBase(product: ProductDoc, opId: string, movement: Movement, attempt: number) {
     return {
-      _id: opId,
-      sku,
+      _id: claimId(opId, attempt),
+      opId,
+      attempt,
+      sku: product.sku,
       qty: movement.qty,
-      kind: movement.kind === 'reserve' ? 'reserve' : 'state_change',
-      ...(walked.entry
-        ? { result: 'taken', bucket: bucketIndexOf(walked.entry) }
-        : { result: 'insufficient', available: walked.available }),
+      kind: movement.kind === 'reserve' ? ('reserve' as const) : ('state_change' as const),
       at: this.clock(),
     };
-  }
-
-  /**
-   * Voids every entry of opId except the recorded one (units taken by a losing concurrent execution), with the
-   * inverse movement under the settle key, so a void and a later settle of the same entry cannot both happen.
-   */
-  private async settleStrays(
-    product: ProductDoc,
-    opId: string,
-    movement: Movement,
-    recorded: OpOutcomeDoc,
-    after: readonly number[],
-  ) {
-    const strays = (await this.ownEntries(product, opId, movement.kind, after)).filter(
-      (e) => recorded.result !== 'taken' || bucketIndexOf(e) !== recorded.bucket,
-    );
-    const buckets = this.catalog.bucketsOf(product);
-    for (const stray of strays) {
-      await this.ledger.append(buckets[bucketIndexOf(stray)]!, settleOpId(opId), inverseOf(stray.movement), {
-        ref: opId,
-        findDuplicateWhenRefused: true,
-      });
-    }
-    return outcomeOf(recorded);
-  }
-
-  /**
-   * This operation's entries of one kind across the SKU's buckets (retries and repairs only). `after` holds
-   * the heads its start marker recorded: its entries come after them.
-   */
-  private async ownEntries(
-    product: ProductDoc,
-    opId: string,
-    kind: Movement['kind'],
-    after: readonly number[],
-  ): Promise<LedgerEntry[]> {
-    const found = await Promise.all(
-      this.catalog.bucketsOf(product).map((b, i) => this.ledger.findOwn(b, opId, after[i]!)),
-    );
-    return found.filter((e): e is LedgerEntry => e !== null && e.kind === kind);
-  }
-
-  /** Each bucket's head seq as this process knows it (read fresh where it knows none; -1 if unopened). */
-  private async knownHeads(product: ProductDoc): Promise<number[]> {
-    return Promise.all(
-      this.catalog
-        .bucketsOf(product)
-        .map(async (b) => (this.ledger.cachedHead(b) ?? (await this.ledger.head(b, true)))?.seq ?? -1),
-    );
   }
 
   /** Whether some bucket's cached head has qty in state (no I/O: a hint, never a decision). */
@@ -260,19 +262,28 @@ export class TakeProtocol {
     return buckets.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= qty);
   }
 
-  private opsOn(opId: string): Collection<OpOutcomeDoc> {
-    return this.shards.stockDb(this.shards.shardFor(opId)).collection<OpOutcomeDoc>(collections.stock.ops);
-  }
-
-  /** The start markers share `ops` with the outcomes, on the operation's shard (`_id = start:<opId>`). */
-  private markersOn(opId: string): Collection<StartMarker> {
-    return this.shards.stockDb(this.shards.shardFor(opId)).collection<StartMarker>(collections.stock.ops);
+  private claimsOn(opId: string): Collection<TakeClaimDoc> {
+    return this.shards.stockDb(this.shards.shardFor(opId)).collection<TakeClaimDoc>(collections.stock.ops);
   }
 }
 
-/** The marker a taking operation's full path writes before it may take stock (see take). */
-function startMarkerId(opId: string): string {
-  return `start:${opId}`;
+/** The `_id` of an operation's attempt: the operation id itself for the first (most operations have one). */
+export function claimId(opId: string, attempt: number): string {
+  return attempt === 0 ? opId : `attempt${attempt}:${opId}`;
+}
+
+/** Whether an entry lists the operation among the members it took stock for. */
+function listed(entry: LedgerEntry, opId: string): boolean {
+  return entry.members?.some((m) => m.opId === opId) ?? false;
+}
+
+function followed(stands: TakeClaimDoc | null, mine: TakeClaimDoc): Claimed {
+  if (!stands) throw new Error(`attempt ${mine._id} refused without a visible attempt`);
+  return { mine: false, doc: stands };
+}
+
+function holdOf(claim: TakeClaimDoc, entry: LedgerEntry): Hold {
+  return { holdId: claim.opId, sku: claim.sku, bucket: claim.bucket!, qty: claim.qty, seq: entry.seq };
 }
 
 /** The state a taking movement takes its units from. */
@@ -284,10 +295,4 @@ function takenFrom(movement: Movement) {
 function gatheredIn(movement: Movement): ReceivingState | undefined {
   if (movement.kind === 'reserve') return movement.from ?? 'available';
   return movement.kind === 'state_change' && movement.from === 'available' ? 'available' : undefined;
-}
-
-function outcomeOf(doc: OpOutcomeDoc): TakeOutcome {
-  return doc.result === 'taken'
-    ? { status: 'taken', hold: { holdId: doc._id, sku: doc.sku, bucket: doc.bucket!, qty: doc.qty } }
-    : { status: 'insufficient', available: doc.available ?? 0 };
 }

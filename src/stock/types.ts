@@ -46,9 +46,20 @@ export interface LedgerEntry {
    * constant marking a bulk state change (not a taking operation).
    */
   readonly ref?: string;
+  /**
+   * A group commit's entry (`opId` is the batch's id): the operations it takes stock for, each its own hold.
+   * An empty list is a void: the batch was given up and nobody took stock in it.
+   */
+  readonly members?: readonly BatchMember[];
   /** Balances after this movement. */
   readonly balances: Balances;
   readonly at: Date;
+}
+
+/** One operation's share of a group commit's entry. */
+export interface BatchMember {
+  readonly opId: string;
+  readonly qty: number;
 }
 
 /** Stock held for one operation: always in a single bucket, settled (released or committed) once. */
@@ -57,6 +68,8 @@ export interface Hold {
   readonly sku: string;
   readonly bucket: number;
   readonly qty: number;
+  /** The seq of the entry that took it (its batch), so settling it finds that entry by one read. */
+  readonly seq?: number;
 }
 
 export type TakeOutcome =
@@ -79,16 +92,40 @@ export interface StockSummary {
   readonly refreshedAt: Date;
 }
 
-/** The once-written record of a taking operation's result (collection `ops`, `_id` = the operation id). */
-export interface OpOutcomeDoc {
+/**
+ * One attempt of a taking operation (collection `ops`, on the operation's shard), written once: either a
+ * claim of a place in one bucket's batch, or the operation's refusal. Attempt 0's `_id` is the operation id,
+ * attempt k's `attempt<k>:<opId>`. An attempt's claim stands when its batch's entry lists the operation; the
+ * batch's entry written without it, or voided, means the attempt was given up and the next one follows.
+ */
+export interface TakeClaimDoc {
   readonly _id: string;
+  readonly opId: string;
+  readonly attempt: number;
+  readonly sku: string;
+  readonly qty: number;
+  readonly kind: 'reserve' | 'state_change';
+  /** The bucket and batch of a claim, and a seq of that bucket the batch's entry comes after. */
+  readonly bucket?: number;
+  readonly batch?: string;
+  readonly afterSeq?: number;
+  /** A refusal: no bucket had the quantity, even gathered (`available` units were there). */
+  readonly result?: 'insufficient';
+  readonly available?: number;
+  readonly at: Date;
+}
+
+/** A taking operation's result as its attempts and the ledger decided it. */
+export interface OpOutcome {
+  readonly opId: string;
   readonly sku: string;
   readonly qty: number;
   readonly kind: 'reserve' | 'state_change';
   readonly result: 'taken' | 'insufficient';
   readonly bucket?: number;
+  /** The seq of the entry that took the stock. */
+  readonly seq?: number;
   readonly available?: number;
-  readonly at: Date;
 }
 
 export type SettleKind = 'release' | 'commit';

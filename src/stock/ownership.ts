@@ -1,0 +1,182 @@
+import type { Collection } from 'mongodb';
+import { collections, insertOnce, type ShardSet } from '../db';
+import { lastOfRun } from './gallop';
+import type { BucketRef, ProductDoc } from './types';
+
+/** One epoch of a bucket's lease (collection `leases`, on the bucket's shard), written once. */
+export interface LeaseDoc {
+  /** `lease:<bucketId>#<epoch, zero-padded>`. */
+  readonly _id: string;
+  readonly bucketId: string;
+  readonly sku: string;
+  readonly epoch: number;
+  /** The writer that owns the bucket until `until`; null when its owner gave it up. */
+  readonly owner: string | null;
+  readonly until: Date;
+}
+
+export interface OwnershipOptions {
+  /** How long a lease lasts unless renewed; a dead owner's buckets are everyone's again after it. */
+  readonly leaseMs?: number;
+  /** Called (in the background) when this writer took over a bucket whose owner let its lease lapse. */
+  readonly onTakeover?: (sku: string) => Promise<unknown>;
+}
+
+interface SkuLeases {
+  readonly buckets: readonly BucketRef[];
+  /** Per bucket index, the latest lease epoch this process has seen. */
+  readonly heads: (LeaseDoc | undefined)[];
+  lastUse: number;
+  maintaining: Promise<void> | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export function leaseId(bucketId: string, epoch: number): string {
+  return `lease:${bucketId}#${String(epoch).padStart(9, '0')}`;
+}
+
+/**
+ * Owned tallies: each writer process (a worker, an API process, a bench process) leases some of a SKU's
+ * buckets and takes stock from its own first, where nobody else appends, so its compare-and-appends do not
+ * collide. A lease is an append-only chain of epochs per bucket: taking, renewing or giving up a bucket is
+ * inserting the next epoch, which one writer wins (a duplicate-key insert is atomic on FerretDB, where an
+ * update is not). A writer holds its fair share (buckets / live writers, rounded up), renews while it uses
+ * the SKU, gives back what is over its share, and takes buckets whose lease lapsed: a writer that died
+ * strands nothing, since after its lease its buckets are served by others.
+ *
+ * Ownership is a hint for speed, never for safety: every append is still a compare-and-append, anyone may
+ * take from any bucket (a writer falls back to the others' buckets when its own are dry), so a SKU reads
+ * sold out only when every bucket is empty, and clocks that disagree cost collisions, not stock.
+ */
+export class Ownership {
+  readonly writerId: string;
+  private readonly skus = new Map<string, SkuLeases>();
+  private readonly leaseMs: number;
+  private closed = false;
+
+  constructor(
+    private readonly shards: ShardSet,
+    writerId: string,
+    private readonly clock: () => Date,
+    private readonly options: OwnershipOptions = {},
+  ) {
+    this.writerId = writerId;
+    this.leaseMs = options.leaseMs ?? 10_000;
+  }
+
+  /**
+   * The indexes of the product's buckets this writer owns now (no I/O). The first call for a SKU starts taking
+   * its share in the background; later calls keep the leases renewed while the SKU is in use.
+   */
+  owned(product: Pick<ProductDoc, 'sku'>, buckets: readonly BucketRef[]): Set<number> {
+    let state = this.skus.get(product.sku);
+    if (!state) {
+      state = { buckets, heads: buckets.map(() => undefined), lastUse: 0, maintaining: undefined, timer: undefined };
+      this.skus.set(product.sku, state);
+    }
+    state.lastUse = this.clock().getTime();
+    if (!state.timer && !this.closed) this.schedule(product.sku, state, 0);
+    const now = this.clock().getTime();
+    const mine = new Set<number>();
+    for (const [i, lease] of state.heads.entries()) {
+      if (lease?.owner === this.writerId && lease.until.getTime() > now) mine.add(i);
+    }
+    return mine;
+  }
+
+  /** Takes and renews this writer's share of the SKU's buckets now (the background task, for tests). */
+  async maintain(sku: string): Promise<void> {
+    const state = this.skus.get(sku);
+    if (!state) return;
+    state.maintaining ??= this.balance(sku, state).finally(() => (state.maintaining = undefined));
+    await state.maintaining;
+  }
+
+  /** Stops renewing: this writer's leases lapse (or are given up at once with `release`). */
+  async close(release = false): Promise<void> {
+    this.closed = true;
+    for (const state of this.skus.values()) {
+      clearTimeout(state.timer);
+      state.timer = undefined;
+      await state.maintaining?.catch(() => undefined);
+      if (!release) continue;
+      await Promise.all(
+        state.heads.map((lease, i) =>
+          lease?.owner === this.writerId ? this.write(state, i, null, this.clock()) : undefined,
+        ),
+      );
+    }
+  }
+
+  private schedule(sku: string, state: SkuLeases, delayMs: number) {
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      const idle = this.clock().getTime() - state.lastUse > 2 * this.leaseMs;
+      if (this.closed || idle) return; // an idle SKU's leases lapse; its next use starts again
+      this.maintain(sku)
+        .catch(() => undefined) // a shard that cannot be reached now: the next round tries again
+        .finally(() => !this.closed && this.schedule(sku, state, this.leaseMs / 3));
+    }, delayMs);
+    state.timer.unref();
+  }
+
+  /** One round: read every bucket's lease, then renew, give up or take buckets towards this writer's share. */
+  private async balance(sku: string, state: SkuLeases) {
+    await Promise.all(state.buckets.map((_, i) => this.latest(state, i)));
+    const now = this.clock().getTime();
+    const live = (l: LeaseDoc | undefined) => l?.owner != null && l.until.getTime() > now;
+    const owners = new Set(state.heads.filter(live).map((l) => l!.owner!));
+    owners.add(this.writerId);
+    const share = Math.ceil(state.buckets.length / owners.size);
+    const mine = state.heads.flatMap((l, i) => (live(l) && l!.owner === this.writerId ? [i] : []));
+    const until = new Date(now + this.leaseMs);
+    // Renew what is within the share; give up the rest at once, so a newcomer need not wait for it to lapse.
+    await Promise.all(
+      mine.map((i, n) => this.write(state, i, n < share ? this.writerId : null, n < share ? until : new Date(now))),
+    );
+    let wanted = share - mine.length;
+    let tookLapsed = false;
+    for (const [i, lease] of state.heads.entries()) {
+      if (wanted <= 0) break;
+      if (live(lease)) continue;
+      if (await this.write(state, i, this.writerId, until)) {
+        wanted--;
+        tookLapsed ||= lease?.owner != null; // its owner stopped renewing: maybe it died mid-transfer
+      }
+    }
+    if (tookLapsed) void this.options.onTakeover?.(sku).catch(() => undefined);
+  }
+
+  /** The bucket's latest lease epoch: from the one last seen, probing the next epochs by `_id`. */
+  private async latest(state: SkuLeases, i: number): Promise<LeaseDoc | undefined> {
+    const bucket = state.buckets[i]!;
+    const col = this.collection(bucket);
+    const probe = (epoch: number) => col.findOne({ _id: leaseId(bucket.id, epoch), bucketId: bucket.id });
+    const start = state.heads[i] ?? (await probe(0));
+    const known = start ? (await lastOfRun({ n: start.epoch, doc: start }, probe)).doc : undefined;
+    state.heads[i] = known;
+    return known;
+  }
+
+  /** Writes the bucket's next lease epoch; false when another writer wrote it first (then it is read). */
+  private async write(state: SkuLeases, i: number, owner: string | null, until: Date): Promise<boolean> {
+    const bucket = state.buckets[i]!;
+    const epoch = (state.heads[i]?.epoch ?? -1) + 1;
+    const lease: LeaseDoc = {
+      _id: leaseId(bucket.id, epoch),
+      bucketId: bucket.id,
+      sku: bucket.sku,
+      epoch,
+      owner,
+      until,
+    };
+    const { inserted, stands } = await insertOnce(this.collection(bucket), lease, 'read');
+    state.heads[i] = stands ?? state.heads[i];
+    if (!inserted) await this.latest(state, i);
+    return inserted;
+  }
+
+  private collection(bucket: BucketRef): Collection<LeaseDoc> {
+    return this.shards.stockDb(bucket.shard).collection<LeaseDoc>(collections.stock.leases);
+  }
+}
