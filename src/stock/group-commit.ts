@@ -37,7 +37,9 @@ interface Batch {
   readonly bucket: BucketRef;
   readonly movement: Movement;
   readonly places: Place[];
-  /** Being written: it takes no more members. */
+  /** Next to be written: it takes no more members, and is written once the claims of those it has are in. */
+  closed: boolean;
+  /** Being written. */
   sealed: boolean;
 }
 
@@ -65,8 +67,9 @@ export class GroupCommit {
     const queue = this.queues.get(key) ?? [];
     this.queues.set(key, queue);
     let batch = queue.at(-1);
-    if (!batch || batch.sealed || batch.places.length >= maxMembers) {
-      batch = { id: `batch:${this.writerId}:${++this.counter}`, bucket, movement, places: [], sealed: false };
+    if (!batch || batch.closed || batch.places.length >= maxMembers) {
+      const id = `batch:${this.writerId}:${++this.counter}`;
+      batch = { id, bucket, movement, places: [], closed: false, sealed: false };
       queue.push(batch);
     }
     let place!: Place;
@@ -86,11 +89,16 @@ export class GroupCommit {
     };
   }
 
-  /** Writes the key's first batch when every member has said whether its claim is in and none is being written. */
+  /**
+   * Writes the key's first batch unless it is being written: it takes no more members from now on (so a steady
+   * stream of joiners cannot keep it waiting), and is written once every member it has says its claim is in.
+   */
   private flushIfReady(key: string) {
     const queue = this.queues.get(key);
     const batch = queue?.[0];
-    if (!queue || !batch || batch.sealed || batch.places.some((p) => p.won === undefined)) return;
+    if (!queue || !batch || batch.sealed) return;
+    batch.closed = true;
+    if (batch.places.some((p) => p.won === undefined)) return;
     batch.sealed = true;
     const places = batch.places.filter((p) => p.won);
     const written = places.length > 0 ? this.write(batch, places) : Promise.resolve();

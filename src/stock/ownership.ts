@@ -18,6 +18,8 @@ export interface LeaseDoc {
 export interface OwnershipOptions {
   /** How long a lease lasts unless renewed; a dead owner's buckets are everyone's again after it. */
   readonly leaseMs?: number;
+  /** How often a writer reads a SKU's leases while it uses the SKU (four times as often while short of its share). */
+  readonly roundMs?: number;
   /** Called (in the background) when this writer took over a bucket whose owner let its lease lapse. */
   readonly onTakeover?: (sku: string) => Promise<unknown>;
 }
@@ -29,6 +31,8 @@ interface SkuLeases {
   lastUse: number;
   maintaining: Promise<void> | undefined;
   timer: NodeJS.Timeout | undefined;
+  /** This writer held its share after the last round (else the next comes sooner). */
+  balanced: boolean;
 }
 
 export function leaseId(bucketId: string, epoch: number): string {
@@ -52,6 +56,7 @@ export class Ownership {
   readonly writerId: string;
   private readonly skus = new Map<string, SkuLeases>();
   private readonly leaseMs: number;
+  private readonly roundMs: number;
   private closed = false;
 
   constructor(
@@ -61,7 +66,8 @@ export class Ownership {
     private readonly options: OwnershipOptions = {},
   ) {
     this.writerId = writerId;
-    this.leaseMs = options.leaseMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? 6000;
+    this.roundMs = options.roundMs ?? 1000;
   }
 
   /**
@@ -71,7 +77,14 @@ export class Ownership {
   owned(product: Pick<ProductDoc, 'sku'>, buckets: readonly BucketRef[]): Set<number> {
     let state = this.skus.get(product.sku);
     if (!state) {
-      state = { buckets, heads: buckets.map(() => undefined), lastUse: 0, maintaining: undefined, timer: undefined };
+      state = {
+        buckets,
+        heads: buckets.map(() => undefined),
+        lastUse: 0,
+        maintaining: undefined,
+        timer: undefined,
+        balanced: false,
+      };
       this.skus.set(product.sku, state);
     }
     state.lastUse = this.clock().getTime();
@@ -115,35 +128,49 @@ export class Ownership {
       if (this.closed || idle) return; // an idle SKU's leases lapse; its next use starts again
       this.maintain(sku)
         .catch(() => undefined) // a shard that cannot be reached now: the next round tries again
-        .finally(() => !this.closed && this.schedule(sku, state, this.leaseMs / 3));
+        .finally(() => !this.closed && this.schedule(sku, state, state.balanced ? this.roundMs : this.roundMs / 4));
     }, delayMs);
     state.timer.unref();
   }
 
-  /** One round: read every bucket's lease, then renew, give up or take buckets towards this writer's share. */
+  /**
+   * One round: read every bucket's lease, then move towards this writer's share of n live writers (this one
+   * counted): keep up to ceil(buckets / n) and give up the rest at once, take lapsed or given-up buckets up to
+   * that, and, while holding fewer than floor(buckets / n), take one bucket of the writer that holds the most,
+   * if it holds more than that (a newcomer is seen by nobody until it holds a bucket). Renews what it keeps
+   * when half the lease is gone.
+   */
   private async balance(sku: string, state: SkuLeases) {
     await Promise.all(state.buckets.map((_, i) => this.latest(state, i)));
     const now = this.clock().getTime();
     const live = (l: LeaseDoc | undefined) => l?.owner != null && l.until.getTime() > now;
-    const owners = new Set(state.heads.filter(live).map((l) => l!.owner!));
-    owners.add(this.writerId);
-    const share = Math.ceil(state.buckets.length / owners.size);
-    const mine = state.heads.flatMap((l, i) => (live(l) && l!.owner === this.writerId ? [i] : []));
+    const held = new Map<string, number[]>([[this.writerId, []]]);
+    for (const [i, l] of state.heads.entries()) if (live(l)) held.set(l!.owner!, [...(held.get(l!.owner!) ?? []), i]);
+    const lo = Math.floor(state.buckets.length / held.size);
+    const hi = Math.ceil(state.buckets.length / held.size);
+    const mine = held.get(this.writerId)!;
     const until = new Date(now + this.leaseMs);
-    // Renew what is within the share; give up the rest at once, so a newcomer need not wait for it to lapse.
+    const renewBy = now + this.leaseMs / 2;
     await Promise.all(
-      mine.map((i, n) => this.write(state, i, n < share ? this.writerId : null, n < share ? until : new Date(now))),
+      mine.map((i, n) => {
+        if (n >= hi) return this.write(state, i, null, new Date(now)); // over the share: give it up
+        return state.heads[i]!.until.getTime() < renewBy ? this.write(state, i, this.writerId, until) : undefined;
+      }),
     );
-    let wanted = share - mine.length;
+    let count = Math.min(mine.length, hi);
     let tookLapsed = false;
     for (const [i, lease] of state.heads.entries()) {
-      if (wanted <= 0) break;
-      if (live(lease)) continue;
-      if (await this.write(state, i, this.writerId, until)) {
-        wanted--;
-        tookLapsed ||= lease?.owner != null; // its owner stopped renewing: maybe it died mid-transfer
-      }
+      if (count >= hi) break;
+      if (live(lease) || !(await this.write(state, i, this.writerId, until))) continue;
+      count++;
+      tookLapsed ||= lease?.owner != null; // its owner stopped renewing: maybe it died mid-transfer
     }
+    if (count < lo) {
+      const [, richest] =
+        [...held].filter(([w]) => w !== this.writerId).sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+      if (richest && richest.length > lo && (await this.write(state, richest.at(-1)!, this.writerId, until))) count++;
+    }
+    state.balanced = count >= lo;
     if (tookLapsed) void this.options.onTakeover?.(sku).catch(() => undefined);
   }
 

@@ -5,7 +5,7 @@ import { Catalog } from './catalog';
 import { GroupCommit } from './group-commit';
 import { Holds } from './holds';
 import { BucketLedger } from './ledger';
-import { Ownership } from './ownership';
+import { Ownership, type OwnershipOptions } from './ownership';
 import { StateMoves } from './state-moves';
 import { Summaries } from './summaries';
 import { TakeProtocol } from './take';
@@ -29,7 +29,7 @@ export interface StockServiceOptions {
   /** This process's name as a writer (batch ids and bucket leases carry it); unique per process by default. */
   readonly writerId?: string;
   /** Owned tallies (`ownership.ts`): lease a share of each hot SKU's buckets; on by default. */
-  readonly ownership?: false | { readonly leaseMs?: number };
+  readonly ownership?: false | Omit<OwnershipOptions, 'onTakeover'>;
 }
 
 /**
@@ -61,7 +61,7 @@ export class StockService {
       options.ownership === false
         ? undefined
         : new Ownership(shards, writerId, clock, {
-            leaseMs: options.ownership?.leaseMs,
+            ...options.ownership,
             // A lapsed owner may have died between a transfer's two entries: complete them.
             onTakeover: (sku) => this.transfers.repairTransfers(sku),
           });
