@@ -22,6 +22,8 @@ export interface OwnershipOptions {
   readonly roundMs?: number;
   /** Called (in the background) when this writer took over a bucket whose owner let its lease lapse. */
   readonly onTakeover?: (sku: string) => Promise<unknown>;
+  /** Called after every round with the buckets this writer owns (to refill them when they run low). */
+  readonly onRound?: (sku: string, owned: ReadonlySet<number>) => Promise<unknown>;
 }
 
 interface SkuLeases {
@@ -89,6 +91,10 @@ export class Ownership {
     }
     state.lastUse = this.clock().getTime();
     if (!state.timer && !this.closed) this.schedule(product.sku, state, 0);
+    return this.mineOf(state);
+  }
+
+  private mineOf(state: SkuLeases): Set<number> {
     const now = this.clock().getTime();
     const mine = new Set<number>();
     for (const [i, lease] of state.heads.entries()) {
@@ -172,6 +178,7 @@ export class Ownership {
     }
     state.balanced = count >= lo;
     if (tookLapsed) void this.options.onTakeover?.(sku).catch(() => undefined);
+    await this.options.onRound?.(sku, this.mineOf(state));
   }
 
   /** The bucket's latest lease epoch: from the one last seen, probing the next epochs by `_id`. */

@@ -49,6 +49,7 @@ export class StockService {
   private readonly taking: TakeProtocol;
   /** This writer's bucket leases; undefined when ownership is off. */
   readonly ownership: Ownership | undefined;
+  private refills = 0;
 
   constructor(shards: ShardSet, options: StockServiceOptions = {}) {
     const clock = options.clock ?? (() => new Date());
@@ -64,6 +65,7 @@ export class StockService {
             ...options.ownership,
             // A lapsed owner may have died between a transfer's two entries: complete them.
             onTakeover: (sku) => this.transfers.repairTransfers(sku),
+            onRound: (sku, owned) => this.transfers.refill(`refill:${writerId}:${++this.refills}`, sku, owned),
           });
     this.taking = new TakeProtocol(
       shards,
@@ -160,6 +162,17 @@ export class StockService {
   /** Completes every transfer_out still without its transfer_in. Returns the units this call completed. */
   repairTransfers(sku: string): Promise<number> {
     return this.transfers.repairTransfers(sku);
+  }
+
+  /**
+   * Refills this writer's own buckets of the SKU from others' when they have run low (what every ownership
+   * round does in the background). Returns the units moved.
+   */
+  async refill(sku: string): Promise<number> {
+    if (!this.ownership) return 0;
+    const product = await this.catalog.product(sku);
+    const owned = this.ownership.owned(product, this.catalog.bucketsOf(product));
+    return this.transfers.refill(`refill:${this.ownership.writerId}:${++this.refills}`, sku, owned);
   }
 
   /** Stops renewing this writer's bucket leases (given up at once with `release`): before a process ends. */

@@ -99,6 +99,29 @@ export class Transfers {
     return moved;
   }
 
+  /**
+   * Refills a writer's own buckets (`owned`) when one has run below a quarter of the fair share (available
+   * units / buckets) while a bucket of another writer holds more than the share: from the fullest such bucket,
+   * as much as evens the two out. The owner asks in the background, so no shopper waits for it; a writer that
+   * dies half way leaves a transfer that repairTransfers completes. Returns the units moved.
+   */
+  async refill(opId: string, sku: string, owned: ReadonlySet<number>): Promise<number> {
+    const buckets = await this.catalog.bucketsOfSku(sku);
+    const cached = buckets.map((b) => this.ledger.cachedHead(b)?.balances.available);
+    const cachedTotal = cached.reduce<number>((n, a) => n + (a ?? 0), 0);
+    if (owned.size === 0 || ![...owned].some((i) => (cached[i] ?? 0) < cachedTotal / buckets.length / 4)) return 0;
+    const available = (await Promise.all(buckets.map((b) => this.ledger.head(b, true)))).map(
+      (h) => h?.balances.available ?? 0,
+    );
+    const share = available.reduce((n, a) => n + a, 0) / buckets.length;
+    const target = [...owned].sort((a, b) => available[a]! - available[b]!)[0]!;
+    const sources = available.flatMap((a, i) => (owned.has(i) || a <= share ? [] : [i]));
+    const source = sources.sort((a, b) => available[b]! - available[a]!)[0];
+    if (source === undefined || available[target]! >= share / 4) return 0;
+    const qty = Math.floor(Math.min(available[source]! - share, share - available[target]!));
+    return qty < 1 ? 0 : this.between(opId, buckets[source]!, buckets[target]!, qty);
+  }
+
   /** Whether some bucket has run low while others hold stock (from the heads, fresh). */
   async needsRebalance(sku: string): Promise<boolean> {
     return (await this.rebalancePlan(await this.catalog.bucketsOfSku(sku))).length > 0;
