@@ -53,6 +53,8 @@ async function run() {
     // One registry: the API's /metrics shows the worker's counters and the Temporal SDK's metrics too.
     const metrics = createMetrics({ sdkMetricsUrl });
     const deps = activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE, metrics);
+    // Give this writer's bucket leases up at once, after the worker stopped taking stock.
+    cleanups.push(() => deps.stock.close());
     const worker = await createWorker({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,

@@ -98,14 +98,19 @@ async function run() {
   try {
     await ensureSchema(shards);
     const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+    const deps = activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE, metrics);
     const worker = await createWorker({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
-      deps: activityDeps(shards, client, config.TEMPORAL_TASK_QUEUE, metrics),
+      deps,
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     });
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer.url }, 'worker running');
-    await worker.run();
+    try {
+      await worker.run();
+    } finally {
+      await deps.stock.close(); // gives this writer's bucket leases up at once
+    }
   } finally {
     await metricsServer.close();
     await clientConnection.close();

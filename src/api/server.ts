@@ -17,11 +17,12 @@ async function run() {
   }
   const shards = await ShardSet.connect({ uris: config.mongoUris, stockDb: config.STOCK_DB, cartsDb: config.CARTS_DB });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const stock = new StockService(shards);
   try {
     await ensureSchema(shards);
     const app = await buildApp({
       shards,
-      stock: new StockService(shards),
+      stock,
       temporal: new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }),
       metrics: createMetrics(),
       settings: apiSettings(config, config.TEMPORAL_UI_URL),
@@ -38,6 +39,7 @@ async function run() {
     });
     await app.close();
   } finally {
+    await stock.close();
     await connection.close();
     await shards.close();
   }

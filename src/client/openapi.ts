@@ -1606,6 +1606,7 @@ export interface operations {
                     quantity: number;
                     /** @enum {string} */
                     policy: "strict" | "backorder";
+                    /** @description Escrow buckets the stock is split into. Default: two per writer (4 writers assumed) and at least one per shard, but no more than leaves 8 units in each (see docs/architecture.md, "How many buckets") */
                     buckets?: number;
                     lowStockThreshold?: number;
                     reorderQuantity?: number;

@@ -120,9 +120,10 @@ export async function checkSystem(
     }
   }
   const owned = new Set(lines.filter((l) => l.status === 'pending').flatMap((l) => l.holds.map((h) => h.holdId)));
-  for (const r of reservations) {
-    if (!settleOf.has(r.opId) && !owned.has(r.opId))
-      violations.push(`hold ${r.opId}: open, but no pending line owns it`);
+  // A reservation is one member of a batch's entry: the hold id is the member's operation id.
+  for (const holdId of reservations.flatMap((e) => e.members?.map((m) => m.opId) ?? [])) {
+    if (!settleOf.has(holdId) && !owned.has(holdId))
+      violations.push(`hold ${holdId}: open, but no pending line owns it`);
   }
 
   // 4, 5, 6, 9: orders, money and sold units

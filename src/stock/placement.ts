@@ -50,3 +50,20 @@ export function bucketOrder<T extends { index: number }>(
 export function evenSplit(qty: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(qty / n) + (i < qty % n ? 1 : 0));
 }
+
+/** Writers a SKU's buckets are sized for when nobody says: a worker or two and their API processes. */
+export const expectedWriters = 4;
+/** Units a bucket should start with at least, so that a small stock is not split into slivers. */
+export const minUnitsPerBucket = 8;
+
+/**
+ * How many buckets a SKU needs: two per writer (each owns some while another is being refilled) and at least
+ * one per shard (a hot SKU's writes spread over every shard), but no more than gives each bucket
+ * `minUnitsPerBucket` units of its stock (a sliver of stock per bucket makes every multi-unit hold gather
+ * first), and 1..64.
+ */
+export function bucketsFor(quantity: number, shards: number, writers = expectedWriters): number {
+  const wanted = Math.max(shards, 2 * writers);
+  const affordable = Math.max(1, Math.floor(quantity / minUnitsPerBucket));
+  return Math.min(64, wanted, affordable);
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bucketOrder, bucketsOf, evenSplit, skuPattern } from '../../src/stock/placement';
+import { bucketOrder, bucketsFor, bucketsOf, evenSplit, skuPattern } from '../../src/stock/placement';
 
 const sku = fc.stringMatching(skuPattern);
 const opId = fc.string({ minLength: 1, maxLength: 40 });
@@ -89,6 +89,24 @@ describe('evenSplit', () => {
         expect(shares.reduce((s, x) => s + x, 0)).toBe(qty);
         expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(1);
         expect(shares.every((x, i) => x >= 0 && (i === 0 || x <= shares[i - 1]!))).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('bucketsFor', () => {
+  it('gives two buckets per writer and one per shard, never fewer than 8 units a bucket, within 1..64', () => {
+    expect(bucketsFor(10_000, 2)).toBe(8); // 4 writers assumed
+    expect(bucketsFor(10_000, 2, 12)).toBe(24);
+    expect(bucketsFor(10_000, 40, 1)).toBe(40); // one per shard
+    expect(bucketsFor(40, 2)).toBe(5); // 8 units each at least
+    expect(bucketsFor(3, 2)).toBe(1);
+    expect(bucketsFor(0, 2)).toBe(1);
+    expect(bucketsFor(1_000_000, 2, 100)).toBe(64);
+    fc.assert(
+      fc.property(fc.nat(2_000_000), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 80 }), (q, s, w) => {
+        const n = bucketsFor(q, s, w);
+        return n >= 1 && n <= 64 && (n === 1 || q / n >= 8);
       }),
     );
   });

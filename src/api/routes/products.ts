@@ -1,4 +1,4 @@
-import { ProductConflictError, type ProductDoc, type ProductInput } from '../../stock';
+import { bucketsFor, ProductConflictError, type ProductDoc, type ProductInput } from '../../stock';
 import { backorderQueueQuery } from '../../contract/messages';
 import { workflowIds } from '../../contract/workflow-ids';
 import {
@@ -104,7 +104,7 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
         name: given.name,
         priceCents: given.priceCents,
         policy: given.policy,
-        buckets: given.buckets ?? 8,
+        buckets: given.buckets ?? bucketsFor(quantity, ctx.shards.size),
         lowStockThreshold: given.lowStockThreshold ?? 0,
         reorderQuantity: given.reorderQuantity ?? 0,
       };

@@ -45,7 +45,15 @@ export const CreateProductBody = Type.Object(
     priceCents: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
     quantity: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     policy: StockPolicy,
-    buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    buckets: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description:
+          'Escrow buckets the stock is split into. Default: two per writer (4 writers assumed) and at least one ' +
+          'per shard, but no more than leaves 8 units in each (see docs/architecture.md, "How many buckets")',
+      }),
+    ),
     lowStockThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     reorderQuantity: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
   },
