@@ -1,4 +1,10 @@
-import { MongoServerError, type Collection, type Filter, type OptionalUnlessRequiredId } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoServerError,
+  type Collection,
+  type Filter,
+  type OptionalUnlessRequiredId,
+} from 'mongodb';
 
 /** A unique index (`_id` or another) refused a write: the atomic primitive every write here rests on. */
 export function isDuplicateKey(err: unknown): boolean {
@@ -41,4 +47,32 @@ export async function insertOnce<T extends { _id: string }>(
     return { inserted: false, stands: (await col.findOne({ _id: doc._id } as Filter<T>)) as T | null };
   }
   return onDuplicate === 'ignore' ? true : { inserted: true, stands: doc };
+}
+
+/**
+ * Inserts documents that must each exist once, in one round trip (unordered: one refused document does not
+ * stop the others; FerretDB writes the batch in one transaction and, when a unique index refuses one, each
+ * document on its own). Returns, per document, whether it was inserted; for the refused ones, the document
+ * that stands under its `_id` (null when another unique index than `_id` refused it). Any other failure
+ * throws, and then some documents may have been written.
+ */
+export async function insertManyOnce<T extends { _id: string }>(
+  col: Collection<T>,
+  docs: readonly T[],
+): Promise<InsertOnce<T>[]> {
+  const refused = new Set<number>();
+  try {
+    await col.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+  } catch (err) {
+    if (!(err instanceof MongoBulkWriteError)) throw err;
+    const errors = [err.writeErrors].flat();
+    if (errors.some((e) => e.code !== 11000)) throw err;
+    for (const e of errors) refused.add(e.index);
+  }
+  return Promise.all(
+    docs.map(async (doc, i): Promise<InsertOnce<T>> => {
+      if (!refused.has(i)) return { inserted: true, stands: doc };
+      return { inserted: false, stands: (await col.findOne({ _id: doc._id } as Filter<T>)) as T | null };
+    }),
+  );
 }

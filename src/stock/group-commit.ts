@@ -1,3 +1,4 @@
+import type { InsertOnce } from '../db';
 import type { Movement } from './balances';
 import type { BucketLedger, Planned } from './ledger';
 import type { BatchMember, BucketRef, LedgerEntry } from './types';
@@ -6,110 +7,133 @@ import type { BatchMember, BucketRef, LedgerEntry } from './types';
 const maxMembers = 64;
 
 /** What became of an operation's place in a batch. */
-export type BatchResult =
-  /** The batch's entry lists the operation: its stock is taken, in `entry`. */
-  | { readonly status: 'committed'; readonly entry: LedgerEntry }
-  /** The batch was written without it (it did not fit), voided, or not written at all: nothing was taken. */
-  | { readonly status: 'aborted' };
+export type PlaceResult<C> =
+  /** Its claim was inserted and the batch's entry lists it: its stock is taken, in `entry`. */
+  | { readonly status: 'committed'; readonly claim: C; readonly entry: LedgerEntry }
+  /** Its claim was inserted, but the batch was written without it (it did not fit) or voided: nothing taken. */
+  | { readonly status: 'aborted' }
+  /** Its claim was not inserted: another run's attempt stands under its id (null: another index refused it). */
+  | { readonly status: 'lost'; readonly stands: C | null };
 
-/** A place in the batch forming for one bucket and movement. */
-export interface Ticket {
-  /** The batch's id: the opId its one ledger entry is written under. */
-  readonly batchId: string;
-  /** A seq of the bucket the batch's entry will come after (this process's head when the place was given). */
-  readonly afterSeq: number;
-  /**
-   * Says whether the operation's claim of this place was inserted (won) or not (a twin's came first, or the
-   * insert failed). Resolves, for a won place, once the batch is written; a lost place leaves the batch.
-   */
-  claimed(won: boolean): Promise<BatchResult>;
-}
+/** Inserts the claims of a batch's members, each once, in as few round trips as it can; see insertManyOnce. */
+export type ClaimWriter<C> = (claims: readonly C[]) => Promise<InsertOnce<C>[]>;
 
-interface Place {
+interface Place<C> {
   readonly member: BatchMember;
-  won: boolean | undefined;
-  resolve(result: BatchResult): void;
+  readonly claim: C;
+  won: boolean;
+  resolve(result: PlaceResult<C>): void;
   reject(err: unknown): void;
 }
 
-interface Batch {
+interface Batch<C> {
   readonly id: string;
   readonly bucket: BucketRef;
   readonly movement: Movement;
-  readonly places: Place[];
-  /** Next to be written: it takes no more members, and is written once the claims of those it has are in. */
-  closed: boolean;
-  /** Being written. */
-  sealed: boolean;
+  readonly afterSeq: number;
+  readonly places: Place<C>[];
+  /** forming: takes members; claiming: its members' claims are being inserted; claimed: next to be written. */
+  stage: 'forming' | 'claiming' | 'claimed' | 'writing';
+}
+
+/** Per bucket and movement: its batches in order, the one whose claims are being inserted, the one being written. */
+interface Lane<C> {
+  readonly batches: Batch<C>[];
+  claiming: boolean;
+  writing: boolean;
 }
 
 /**
  * Group commit: the taking operations of this process that want the same movement in the same bucket at the
- * same time share one ledger entry. While one batch's entry is being written, the next batch gathers its
- * members; it is written as soon as the one before is done and every member's claim is in. The entry lists
- * its members with their quantities, chosen against the head it follows (those that do not fit are left
- * out, and learn it), so one compare-and-append takes stock for many operations, each exactly once: an
- * operation is in a batch only after its own claim of that batch was inserted (see take.ts).
+ * same time share one ledger entry, and their claims one round trip. A batch goes through two stages, each
+ * one batch at a time per bucket and movement: its members' claims are inserted together (`ClaimWriter`),
+ * then its entry is written, listing the members whose claims went in, with their quantities, fitted to the
+ * head it follows (those that do not fit are left out, and learn it). While one batch is in a stage the next
+ * one gathers members, so under load a batch carries everyone who arrived during one round trip. An
+ * operation is in a batch's entry only after its own claim of that batch was inserted (see take.ts).
  */
-export class GroupCommit {
-  /** Per bucket and movement, its batches in the order they are written; the first may be being written. */
-  private readonly queues = new Map<string, Batch[]>();
+export class GroupCommit<C> {
+  private readonly lanes = new Map<string, Lane<C>>();
   private counter = 0;
 
   constructor(
     private readonly ledger: BucketLedger,
     private readonly writerId: string,
+    private readonly writeClaims: ClaimWriter<C>,
   ) {}
 
-  /** A place for `member` in the batch forming for this bucket and movement (its qty is the member's). */
-  join(bucket: BucketRef, movement: Movement, member: BatchMember): Ticket {
-    const key = `${bucket.id}|${movementKey(movement)}`;
-    const queue = this.queues.get(key) ?? [];
-    this.queues.set(key, queue);
-    let batch = queue.at(-1);
-    if (!batch || batch.closed || batch.places.length >= maxMembers) {
-      const id = `batch:${this.writerId}:${++this.counter}`;
-      batch = { id, bucket, movement, places: [], closed: false, sealed: false };
-      queue.push(batch);
-    }
-    let place!: Place;
-    const result = new Promise<BatchResult>((resolve, reject) => {
-      place = { member, won: undefined, resolve, reject };
-    });
-    batch.places.push(place);
-    return {
-      batchId: batch.id,
-      afterSeq: this.ledger.cachedHead(bucket)?.seq ?? -1,
-      claimed: (won) => {
-        place.won = won;
-        if (!won) place.resolve({ status: 'aborted' });
-        this.flushIfReady(key);
-        return result;
-      },
-    };
-  }
-
   /**
-   * Writes the key's first batch unless it is being written: it takes no more members from now on (so a steady
-   * stream of joiners cannot keep it waiting), and is written once every member it has says its claim is in.
+   * Places `member` in the batch forming for this bucket and movement; `claimOf` makes its claim of that batch
+   * (from the batch's id and a seq the batch's entry will come after). Resolves once the batch is written.
    */
-  private flushIfReady(key: string) {
-    const queue = this.queues.get(key);
-    const batch = queue?.[0];
-    if (!queue || !batch || batch.sealed) return;
-    batch.closed = true;
-    if (batch.places.some((p) => p.won === undefined)) return;
-    batch.sealed = true;
-    const places = batch.places.filter((p) => p.won);
-    const written = places.length > 0 ? this.write(batch, places) : Promise.resolve();
-    void written.finally(() => {
-      queue.shift();
-      if (queue.length === 0) this.queues.delete(key);
-      else this.flushIfReady(key);
+  join(
+    bucket: BucketRef,
+    movement: Movement,
+    member: BatchMember,
+    claimOf: (batchId: string, afterSeq: number) => C,
+  ): Promise<PlaceResult<C>> {
+    const key = `${bucket.id}|${movementKey(movement)}`;
+    const lane = this.lanes.get(key) ?? { batches: [], claiming: false, writing: false };
+    this.lanes.set(key, lane);
+    let batch = lane.batches.at(-1);
+    if (!batch || batch.stage !== 'forming' || batch.places.length >= maxMembers) {
+      const id = `batch:${this.writerId}:${++this.counter}`;
+      // The entry is appended by this process later, above any head it has seen: so above this one.
+      const afterSeq = this.ledger.cachedHead(bucket)?.seq ?? -1;
+      batch = { id, bucket, movement, afterSeq, places: [], stage: 'forming' };
+      lane.batches.push(batch);
+    }
+    const claim = claimOf(batch.id, batch.afterSeq);
+    const placed = new Promise<PlaceResult<C>>((resolve, reject) => {
+      batch.places.push({ member, claim, won: false, resolve, reject });
     });
+    this.kick(key, lane);
+    return placed;
   }
 
-  private async write(batch: Batch, places: Place[]) {
+  /** Starts what can start: the first forming batch's claims, and the first claimed batch's entry. */
+  private kick(key: string, lane: Lane<C>) {
+    const forming = lane.batches.find((b) => b.stage === 'forming');
+    if (!lane.claiming && forming) {
+      lane.claiming = true;
+      forming.stage = 'claiming';
+      void this.claim(forming).finally(() => {
+        lane.claiming = false;
+        this.kick(key, lane);
+      });
+    }
+    const first = lane.batches[0];
+    if (!lane.writing && first?.stage === 'claimed') {
+      lane.writing = true;
+      first.stage = 'writing';
+      void this.write(first).finally(() => {
+        lane.writing = false;
+        lane.batches.shift();
+        if (lane.batches.length === 0) this.lanes.delete(key);
+        else this.kick(key, lane);
+      });
+    }
+  }
+
+  private async claim(batch: Batch<C>) {
+    try {
+      const results = await this.writeClaims(batch.places.map((p) => p.claim));
+      for (const [i, p] of batch.places.entries()) {
+        const result = results[i]!;
+        p.won = result.inserted;
+        if (!result.inserted) p.resolve({ status: 'lost', stands: result.stands });
+      }
+    } catch (err) {
+      // Some claims may have gone in: this batch is never written, so a retry finds it unwritten and voids it.
+      for (const p of batch.places) p.reject(err);
+      batch.places.length = 0;
+    }
+    batch.stage = 'claimed';
+  }
+
+  private async write(batch: Batch<C>) {
+    const places = batch.places.filter((p) => p.won);
+    if (places.length === 0) return;
     try {
       let result = await this.ledger.append(batch.bucket, batch.id, (head) =>
         fit(
@@ -123,7 +147,9 @@ export class GroupCommit {
       const entry = result.status === 'appended' || result.status === 'duplicate' ? result.entry : undefined;
       const listed = new Set(entry?.members?.map((m) => m.opId));
       for (const p of places) {
-        p.resolve(entry && listed.has(p.member.opId) ? { status: 'committed', entry } : { status: 'aborted' });
+        p.resolve(
+          entry && listed.has(p.member.opId) ? { status: 'committed', claim: p.claim, entry } : { status: 'aborted' },
+        );
       }
     } catch (err) {
       // The entry may or may not have been written: each member's retry finds out (see take.ts's resolve).

@@ -19,6 +19,7 @@ import type {
   SettleKind,
   SettleResult,
   StockSummary,
+  TakeClaimDoc,
   TakeOutcome,
 } from './types';
 
@@ -67,13 +68,15 @@ export class StockService {
             onTakeover: (sku) => this.transfers.repairTransfers(sku),
             onRound: (sku, owned) => this.transfers.refill(`refill:${writerId}:${++this.refills}`, sku, owned),
           });
+    // The take protocol writes the claims of a batch; the group commit asks it to, through this function.
+    const writeClaims = (claims: readonly TakeClaimDoc[]) => this.taking.writeClaims(claims);
     this.taking = new TakeProtocol(
       shards,
       this.ledger,
       this.catalog,
       this.transfers,
       this.summaries,
-      new GroupCommit(this.ledger, writerId),
+      new GroupCommit(this.ledger, writerId, writeClaims),
       this.ownership,
       clock,
     );

@@ -1,5 +1,5 @@
 import type { Collection } from 'mongodb';
-import { collections, insertOnce, type InsertOnce, type ShardSet } from '../db';
+import { collections, insertManyOnce, insertOnce, type InsertOnce, type ShardSet } from '../db';
 import type { MovableState, Movement, ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { voidOf, type GroupCommit } from './group-commit';
@@ -53,7 +53,7 @@ export class TakeProtocol {
     private readonly catalog: Catalog,
     private readonly transfers: Transfers,
     private readonly summaries: Summaries,
-    private readonly commits: GroupCommit,
+    private readonly commits: GroupCommit<TakeClaimDoc>,
     private readonly owners: Ownership | undefined,
     private readonly clock: () => Date,
   ) {}
@@ -125,27 +125,17 @@ export class TakeProtocol {
     if (typeof chosen === 'number') {
       const refusal: TakeClaimDoc = { ...base, result: 'insufficient', available: chosen };
       const { inserted, stands } = await insertOnce(claims, refusal, 'read');
-      return inserted ? { mine: true, result: { kind: 'refused', available: chosen } } : followed(stands, refusal);
+      return inserted ? { mine: true, result: { kind: 'refused', available: chosen } } : followed(stands, refusal._id);
     }
-    const ticket = this.commits.join(chosen, movement, { opId, qty: movement.qty });
-    const doc: TakeClaimDoc = { ...base, bucket: chosen.index, batch: ticket.batchId, afterSeq: ticket.afterSeq };
-    let claim: InsertOnce<TakeClaimDoc>;
-    try {
-      claim = await insertOnce(claims, doc, 'read');
-    } catch (err) {
-      // The insert may have landed: then the batch is written without this operation, and a retry moves on.
-      void ticket.claimed(false);
-      throw err;
-    }
-    if (!claim.inserted) {
-      void ticket.claimed(false);
-      return followed(claim.stands, doc);
-    }
-    const result = await ticket.claimed(true);
-    return {
-      mine: true,
-      result: result.status === 'committed' ? { kind: 'taken', claim: doc, entry: result.entry } : { kind: 'aborted' },
-    };
+    const placed = await this.commits.join(chosen, movement, { opId, qty: movement.qty }, (batch, afterSeq) => ({
+      ...base,
+      bucket: chosen.index,
+      batch,
+      afterSeq,
+    }));
+    if (placed.status === 'lost') return followed(placed.stands, base._id);
+    if (placed.status === 'aborted') return { mine: true, result: { kind: 'aborted' } };
+    return { mine: true, result: { kind: 'taken', claim: placed.claim, entry: placed.entry } };
   }
 
   /**
@@ -262,6 +252,27 @@ export class TakeProtocol {
     return buckets.some((b) => (this.ledger.cachedHead(b)?.balances[state] ?? 0) >= qty);
   }
 
+  /** Inserts attempts of several operations, one round trip per shard they live on; see insertManyOnce. */
+  async writeClaims(claims: readonly TakeClaimDoc[]): Promise<InsertOnce<TakeClaimDoc>[]> {
+    const byShard = new Map<number, number[]>();
+    for (const [i, c] of claims.entries()) {
+      const shard = this.shards.shardFor(c.opId);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), i]);
+    }
+    const results: InsertOnce<TakeClaimDoc>[] = [];
+    await Promise.all(
+      [...byShard].map(async ([shard, indexes]) => {
+        const col = this.shards.stockDb(shard).collection<TakeClaimDoc>(collections.stock.ops);
+        const written = await insertManyOnce(
+          col,
+          indexes.map((i) => claims[i]!),
+        );
+        for (const [n, i] of indexes.entries()) results[i] = written[n]!;
+      }),
+    );
+    return results;
+  }
+
   private claimsOn(opId: string): Collection<TakeClaimDoc> {
     return this.shards.stockDb(this.shards.shardFor(opId)).collection<TakeClaimDoc>(collections.stock.ops);
   }
@@ -277,8 +288,8 @@ function listed(entry: LedgerEntry, opId: string): boolean {
   return entry.members?.some((m) => m.opId === opId) ?? false;
 }
 
-function followed(stands: TakeClaimDoc | null, mine: TakeClaimDoc): Claimed {
-  if (!stands) throw new Error(`attempt ${mine._id} refused without a visible attempt`);
+function followed(stands: TakeClaimDoc | null, attemptId: string): Claimed {
+  if (!stands) throw new Error(`attempt ${attemptId} refused without a visible attempt`);
   return { mine: false, doc: stands };
 }
 
