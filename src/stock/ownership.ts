@@ -120,21 +120,25 @@ export class Ownership {
       await state.maintaining?.catch(() => undefined);
       if (!release) continue;
       await Promise.all(
-        state.heads.map((lease, i) =>
-          lease?.owner === this.writerId ? this.write(state, i, null, this.clock()) : undefined,
-        ),
+        state.heads.map((lease, i) => (lease?.owner === this.writerId ? this.write(state, i, false) : undefined)),
       );
     }
   }
 
+  /** Runs the SKU's rounds one after another; `state.timer` is set while the chain runs, so it runs once. */
   private schedule(sku: string, state: SkuLeases, delayMs: number) {
     state.timer = setTimeout(() => {
-      state.timer = undefined;
       const idle = this.clock().getTime() - state.lastUse > 2 * this.leaseMs;
-      if (this.closed || idle) return; // an idle SKU's leases lapse; its next use starts again
+      if (this.closed || idle) {
+        state.timer = undefined; // an idle SKU's leases lapse; its next use starts the chain again
+        return;
+      }
       this.maintain(sku)
         .catch(() => undefined) // a shard that cannot be reached now: the next round tries again
-        .finally(() => !this.closed && this.schedule(sku, state, state.balanced ? this.roundMs : this.roundMs / 4));
+        .finally(() => {
+          if (this.closed) state.timer = undefined;
+          else this.schedule(sku, state, state.balanced ? this.roundMs : this.roundMs / 4);
+        });
     }, delayMs);
     state.timer.unref();
   }
@@ -150,31 +154,28 @@ export class Ownership {
     await Promise.all(state.buckets.map((_, i) => this.latest(state, i)));
     const now = this.clock().getTime();
     const live = (l: LeaseDoc | undefined) => l?.owner != null && l.until.getTime() > now;
+    // Buckets whose owner stopped renewing without giving them up: it may have died mid-transfer.
+    const lapsedOwner = new Set(state.heads.flatMap((l, i) => (l?.owner != null && !live(l) ? [i] : [])));
     const held = new Map<string, number[]>([[this.writerId, []]]);
     for (const [i, l] of state.heads.entries()) if (live(l)) held.set(l!.owner!, [...(held.get(l!.owner!) ?? []), i]);
     const lo = Math.floor(state.buckets.length / held.size);
     const hi = Math.ceil(state.buckets.length / held.size);
     const mine = held.get(this.writerId)!;
-    const until = new Date(now + this.leaseMs);
     const renewBy = now + this.leaseMs / 2;
     await Promise.all(
       mine.map((i, n) => {
-        if (n >= hi) return this.write(state, i, null, new Date(now)); // over the share: give it up
-        return state.heads[i]!.until.getTime() < renewBy ? this.write(state, i, this.writerId, until) : undefined;
+        if (n >= hi) return this.write(state, i, false); // over the share: give it up
+        return state.heads[i]!.until.getTime() < renewBy ? this.write(state, i, true) : undefined;
       }),
     );
-    let count = Math.min(mine.length, hi);
-    let tookLapsed = false;
-    for (const [i, lease] of state.heads.entries()) {
-      if (count >= hi) break;
-      if (live(lease) || !(await this.write(state, i, this.writerId, until))) continue;
-      count++;
-      tookLapsed ||= lease?.owner != null; // its owner stopped renewing: maybe it died mid-transfer
-    }
+    // Free buckets (lapsed or given up), as many as the share has room for, taken at once.
+    const free = state.heads.flatMap((l, i) => (live(l) ? [] : [i])).slice(0, Math.max(0, hi - mine.length));
+    const taken = await Promise.all(free.map((i) => this.write(state, i, true)));
+    let count = Math.min(mine.length, hi) + taken.filter(Boolean).length;
+    const tookLapsed = free.some((i, n) => taken[n] && state.heads[i] !== undefined && lapsedOwner.has(i));
     if (count < lo) {
-      const [, richest] =
-        [...held].filter(([w]) => w !== this.writerId).sort((a, b) => b[1].length - a[1].length)[0] ?? [];
-      if (richest && richest.length > lo && (await this.write(state, richest.at(-1)!, this.writerId, until))) count++;
+      const richest = [...held].filter(([w]) => w !== this.writerId).sort((a, b) => b[1].length - a[1].length)[0];
+      if (richest && richest[1].length > lo && (await this.write(state, richest[1].at(-1)!, true))) count++;
     }
     state.balanced = count >= lo;
     if (tookLapsed) void this.options.onTakeover?.(sku).catch(() => undefined);
@@ -192,17 +193,21 @@ export class Ownership {
     return known;
   }
 
-  /** Writes the bucket's next lease epoch; false when another writer wrote it first (then it is read). */
-  private async write(state: SkuLeases, i: number, owner: string | null, until: Date): Promise<boolean> {
+  /**
+   * Writes the bucket's next lease epoch: this writer's for a lease from now (`own`), or nobody's from now
+   * (given up). False when another writer wrote that epoch first (then the latest is read).
+   */
+  private async write(state: SkuLeases, i: number, own: boolean): Promise<boolean> {
     const bucket = state.buckets[i]!;
     const epoch = (state.heads[i]?.epoch ?? -1) + 1;
+    const now = this.clock().getTime();
     const lease: LeaseDoc = {
       _id: leaseId(bucket.id, epoch),
       bucketId: bucket.id,
       sku: bucket.sku,
       epoch,
-      owner,
-      until,
+      owner: own ? this.writerId : null,
+      until: new Date(own ? now + this.leaseMs : now),
     };
     const { inserted, stands } = await insertOnce(this.collection(bucket), lease, 'read');
     state.heads[i] = stands ?? state.heads[i];

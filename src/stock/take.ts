@@ -202,8 +202,11 @@ export class TakeProtocol {
     const bucket = this.catalog.bucketsOf(product)[claim.bucket!]!;
     const find = () => this.ledger.findAfter(bucket, claim.batch!, claim.afterSeq!);
     let entry = await find();
-    if (!entry && this.clock().getTime() - claim.at.getTime() < inFlightMs) {
-      await new Promise((r) => setTimeout(r, inFlightMs / 10));
+    // A young batch is most likely being written: look again until it is old enough to give up on.
+    // (Waiting is bounded by real time too: an injected clock may stand still.)
+    const young = () => this.clock().getTime() - claim.at.getTime() < inFlightMs;
+    for (let wait = 25, waited = 0; !entry && young() && waited < inFlightMs; waited += wait, wait *= 2) {
+      await new Promise((r) => setTimeout(r, wait));
       entry = await find();
     }
     if (!entry) {
