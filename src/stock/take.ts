@@ -164,19 +164,20 @@ export class TakeProtocol {
     return target; // fallen short (others took stock meanwhile), the batch does not fit and the next attempt looks again
   }
 
-  /** This writer's own buckets, the fullest first, then the others in the operation's order. */
+  /**
+   * This writer's own buckets in index order, then the others in the operation's order. Own buckets keep one
+   * order, so this process's operations all pick the same bucket until it cannot serve them and batch together
+   * (one lane of group commits), where a fullest-first order of the moment would spread them over lanes.
+   */
   private order(product: ProductDoc, buckets: BucketRef[], opId: string, state: ReceivingState | MovableState) {
     const owned = this.owners?.owned(product, buckets) ?? new Set<number>();
     const balance = (b: BucketRef) => this.ledger.cachedHead(b)?.balances[state] ?? 0;
-    const mine = buckets.filter((b) => owned.has(b.index)).sort((a, b) => balance(b) - balance(a));
-    return [
-      ...mine,
-      ...bucketOrder(
-        buckets.filter((b) => !owned.has(b.index)),
-        opId,
-        balance,
-      ),
-    ];
+    const others = bucketOrder(
+      buckets.filter((b) => !owned.has(b.index)),
+      opId,
+      balance,
+    );
+    return [...buckets.filter((b) => owned.has(b.index)), ...others];
   }
 
   /** Moves units of `state` from other buckets into target until it holds qty (or nothing more can be had). */
