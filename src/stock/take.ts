@@ -165,16 +165,18 @@ export class TakeProtocol {
   }
 
   /**
-   * This writer's own buckets in index order, then the others in the operation's order. Own buckets keep one
+   * This writer's own buckets in index order, then the others in the writer's order. Own buckets keep one
    * order, so this process's operations all pick the same bucket until it cannot serve them and batch together
    * (one lane of group commits), where a fullest-first order of the moment would spread them over lanes.
    */
   private order(product: ProductDoc, buckets: BucketRef[], opId: string, state: ReceivingState | MovableState) {
     const owned = this.owners?.owned(product, buckets) ?? new Set<number>();
     const balance = (b: BucketRef) => this.ledger.cachedHead(b)?.balances[state] ?? 0;
+    // The others in the writer's order too (by its id), so that before it owns buckets, or once its own are
+    // dry, its operations still batch together; without ownership, by the operation's id (spreading load).
     const others = bucketOrder(
       buckets.filter((b) => !owned.has(b.index)),
-      opId,
+      this.owners?.writerId ?? opId,
       balance,
     );
     return [...buckets.filter((b) => owned.has(b.index)), ...others];
