@@ -66,7 +66,10 @@ export async function insertManyOnce<T extends { _id: string }>(
   } catch (err) {
     if (!(err instanceof MongoBulkWriteError)) throw err;
     const errors = [err.writeErrors].flat();
-    if (errors.some((e) => e.code !== 11000)) throw err;
+    // Only an answer that accounts for every document, refused by a unique index or inserted, says which is
+    // which: a bulk error without write errors (a server shutting down, a write concern not met) says nothing.
+    const accounted = errors.length > 0 && errors.length + err.insertedCount === docs.length;
+    if (!accounted || errors.some((e) => e.code !== 11000)) throw err;
     for (const e of errors) refused.add(e.index);
   }
   return Promise.all(

@@ -110,7 +110,8 @@ export class TakeProtocol {
     ]);
     if (first || heads.some((h) => h === undefined)) return undefined;
     const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
-    if (available >= movement.qty) return undefined;
+    // Units between a transfer's two entries are in no bucket's balance: the full path completes the transfer.
+    if (available + inTransit(heads as LedgerEntry[]) >= movement.qty) return undefined;
     const refusal = { ...this.claimBase(product, opId, movement, 0), result: 'insufficient' as const, available };
     // Another run's attempt 0 came first: the full path follows it.
     if (await insertOnce(this.claimsOn(opId), refusal, 'ignore')) return { status: 'insufficient', available };
@@ -154,7 +155,16 @@ export class TakeProtocol {
     await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
     const fresh = order.find((b) => this.cachedCanServe([b], state, movement.qty));
     if (fresh) return fresh;
-    const available = buckets.reduce((n, b) => n + (this.ledger.cachedHead(b)?.balances[state] ?? 0), 0);
+    let available = buckets.reduce((n, b) => n + (this.ledger.cachedHead(b)?.balances[state] ?? 0), 0);
+    const heads = buckets.map((b) => this.ledger.cachedHead(b)).filter((h): h is LedgerEntry => h !== undefined);
+    if (available < movement.qty && available + inTransit(heads) >= movement.qty) {
+      // A refill or a rebalance is between a transfer's two entries (or died there): complete it, look again.
+      await this.transfers.repairTransfers(product.sku);
+      await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+      const again = order.find((b) => this.cachedCanServe([b], state, movement.qty));
+      if (again) return again;
+      available = buckets.reduce((n, b) => n + (this.ledger.cachedHead(b)?.balances[state] ?? 0), 0);
+    }
     const gathered = gatheredIn(movement);
     if (!gathered || available < movement.qty) return available;
     // The target is the operation's own (by its hash, not by the balances of the moment), so a run that died
@@ -301,6 +311,14 @@ function followed(stands: TakeClaimDoc | null, attemptId: string): Claimed {
 
 function holdOf(claim: TakeClaimDoc, entry: LedgerEntry): Hold {
   return { holdId: claim.opId, sku: claim.sku, bucket: claim.bucket!, qty: claim.qty, seq: entry.seq };
+}
+
+/**
+ * Units sent by a transfer_out whose transfer_in is not written yet, from the heads (an upper bound of what a
+ * repair could bring back into some state; which state does not matter to a refusal that must not happen).
+ */
+function inTransit(heads: readonly LedgerEntry[]): number {
+  return heads.reduce((n, h) => n + h.balances.transferredOut - h.balances.transferredIn, 0);
 }
 
 /** The state a taking movement takes its units from. */
