@@ -75,6 +75,27 @@ describe('checkout races (dev server)', () => {
     }
   });
 
+  it('a declined checkout that locked a line still busy after its first answer leaves the line the cart\'s', async () => {
+    // The hold answers `held` and then runs afterStockTaken; a checkout locks the line and gives it back (the
+    // card is declined) before that is done. The line must end the cart's again: pending, no order on its row.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const held = await dev.startWorker((a) => ({
+      afterStockTaken: async (sku: string) => {
+        await gate;
+        return a.afterStockTaken(sku);
+      },
+    }));
+    const { cartId, holdIds } = await cart(held, 4, [1]);
+    const order = await checkout(held, { orderId: uniqueId('order'), cartId, paymentToken: 'tok_chargeDeclined' });
+    expect(order.status).toBe('failed');
+    open();
+    const rowOf = () => held.activities.getCartLine({ cartId, holdId: holdIds[0]! });
+    await expect.poll(async () => (await rowOf())?.orderId ?? null, { timeout: 20_000 }).toBeNull();
+    expect((await rowOf())?.status).toBe('pending');
+    await expectClean();
+  });
+
   it('a charge that lands after the saga gave up on it is refused or refunded, never kept', async () => {
     // The fake provider answers tok_late only after this long, then charges anyway: past the 10 s activity
     // timeout (twice), so the saga fails payment_failed and compensates while, or before, the charges land.

@@ -219,6 +219,15 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
         await condition(() => !phase.movingStock);
         break;
       case 'held': {
+        if (row.line.orderId !== undefined) {
+          // Handed back: the line is the cart's again. The hand-back may have come while the loop was anywhere
+          // (even before it first saw the lock, e.g. awaiting afterStockTaken), so the held phase itself makes
+          // the row match, not the code that saw the lock end. It may then expire at once if its time has come.
+          row.dropOrder();
+          row.upsertStatus('pending');
+          await row.save({});
+          break;
+        }
         const deadline = row.expiresAt;
         await condition(
           () => phase.name !== 'held' || row.expiresAt !== deadline || fills.length > 0,
@@ -234,15 +243,8 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
       case 'locked': {
         const { orderId } = current;
         const stillLocked = () => phase.lockedBy === orderId;
-        if (await condition(() => !stillLocked(), lockLeaseMs)) {
-          if (phase.name === 'held') {
-            // Handed back: the line is the cart's again, and may expire at once if its time has come.
-            row.dropOrder();
-            row.upsertStatus('pending');
-            await row.save({});
-          }
-          break;
-        }
+        // Handed back (the held phase saves the row without the order) or purchased.
+        if (await condition(() => !stillLocked(), lockLeaseMs)) break;
         // The lease lapsed: a checkout that no longer runs (terminated, or lost) must not strand the line.
         const standing = await data.checkoutStanding({ cartId: input.cartId, orderId, holdId: input.holdId });
         if (!stillLocked() || standing === 'running') break;
