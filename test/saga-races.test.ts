@@ -75,7 +75,7 @@ describe('checkout races (dev server)', () => {
     }
   });
 
-  it('a declined checkout that locked a line still busy after its first answer leaves the line the cart\'s', async () => {
+  it("a declined checkout that locked a line still busy after its first answer leaves the line the cart's", async () => {
     // The hold answers `held` and then runs afterStockTaken; a checkout locks the line and gives it back (the
     // card is declined) before that is done. The line must end the cart's again: pending, no order on its row.
     let open!: () => void;

@@ -50,11 +50,12 @@ export class StockService {
   private readonly taking: TakeProtocol;
   /** This writer's bucket leases; undefined when ownership is off. */
   readonly ownership: Ownership | undefined;
+  private readonly writerId: string;
   private refills = 0;
 
   constructor(shards: ShardSet, options: StockServiceOptions = {}) {
     const clock = options.clock ?? (() => new Date());
-    const writerId = options.writerId ?? randomUUID();
+    const writerId = (this.writerId = options.writerId ?? randomUUID());
     this.ledger = new BucketLedger(shards, clock);
     this.catalog = new Catalog(shards, this.ledger, clock);
     this.summaries = new Summaries(this.catalog, this.ledger, clock, options.summaryMaxAgeMs ?? 1000);
@@ -66,7 +67,7 @@ export class StockService {
             ...options.ownership,
             // A lapsed owner may have died between a transfer's two entries: complete them.
             onTakeover: (sku) => this.transfers.repairTransfers(sku),
-            onRound: (sku, owned) => this.transfers.refill(`refill:${writerId}:${++this.refills}`, sku, owned),
+            onRound: (sku, owned) => this.refillOwned(sku, owned),
           });
     // The take protocol writes the claims of a batch; the group commit asks it to, through this function.
     const writeClaims = (claims: readonly TakeClaimDoc[]) => this.taking.writeClaims(claims);
@@ -174,8 +175,11 @@ export class StockService {
   async refill(sku: string): Promise<number> {
     if (!this.ownership) return 0;
     const product = await this.catalog.product(sku);
-    const owned = this.ownership.owned(product, this.catalog.bucketsOf(product));
-    return this.transfers.refill(`refill:${this.ownership.writerId}:${++this.refills}`, sku, owned);
+    return this.refillOwned(sku, this.ownership.owned(product, this.catalog.bucketsOf(product)));
+  }
+
+  private refillOwned(sku: string, owned: ReadonlySet<number>): Promise<number> {
+    return this.transfers.refill(`refill:${this.writerId}:${++this.refills}`, sku, owned);
   }
 
   /** Stops renewing this writer's bucket leases (given up at once with `release`): before a process ends. */
