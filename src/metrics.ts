@@ -25,6 +25,12 @@ export function createMetrics(options: MetricsOptions = {}) {
       labelNames: ['outcome'] as const, // held, backordered, out_of_stock, expired, removed, purchased
       registers: [registry],
     }),
+    soldOutRefusals: new Counter({
+      name: 'holdfast_sold_out_refusals_total',
+      help: 'Add-to-carts refused by the API from the ledger heads, without a workflow (the SKU had too few units)',
+      labelNames: ['sku'] as const,
+      registers: [registry],
+    }),
     checkouts: new Counter({
       name: 'holdfast_checkouts_total',
       help: 'Checkout outcomes',

@@ -6,6 +6,7 @@ import { buildApp, type ApiSettings } from '../src/api/app';
 import { webRoot } from '../src/api/settings';
 import type { ShardSet } from '../src/db';
 import { createMetrics } from '../src/metrics';
+import { StockService } from '../src/stock';
 import { connectTestShards, uniqueId } from './helpers';
 import { createTestWorker, type TestWorker } from './workflow-helpers';
 
@@ -19,20 +20,32 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
+export interface ApiOptions {
+  /**
+   * The API reads and writes stock through a StockService of its own (its own head cache and leases), as it does
+   * in a process apart from the worker's; by default it shares the worker's.
+   */
+  readonly ownStock?: boolean;
+}
+
 /**
  * The real API on the test run's dev server and FerretDB, with a worker on its own task queue running in
  * this process. `settings` overrides the defaults (rate limits, quantity bound...).
  */
-export async function startTestApi(settings: Partial<ApiSettings> = {}): Promise<TestApi> {
+export async function startTestApi(
+  settings: Partial<ApiSettings> = {},
+  { ownStock = false }: ApiOptions = {},
+): Promise<TestApi> {
   const shards = await connectTestShards();
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const native = await NativeConnection.connect({ address: inject('temporalAddress') });
   const client = new Client({ connection });
   const worker = await createTestWorker({ client, nativeConnection: native }, shards);
   const running = worker.worker.run();
+  const apiStock = ownStock ? new StockService(shards) : undefined;
   const app = await buildApp({
     shards,
-    stock: worker.stock,
+    stock: apiStock ?? worker.stock,
     temporal: client,
     metrics: createMetrics(),
     settings: {
@@ -58,6 +71,7 @@ export async function startTestApi(settings: Partial<ApiSettings> = {}): Promise
     client,
     async close() {
       await app.close();
+      await apiStock?.close();
       worker.worker.shutdown();
       await running;
       await native.close();
@@ -83,10 +97,10 @@ export type UsedTestApi = Omit<TestApi, 'close'> & {
  * For a describe block: the test API started before its tests and closed after them. Read its fields inside
  * tests (the API starts in beforeAll).
  */
-export function useTestApi(settings: Partial<ApiSettings> = {}): UsedTestApi {
+export function useTestApi(settings: Partial<ApiSettings> = {}, options: ApiOptions = {}): UsedTestApi {
   let api: TestApi | undefined;
   beforeAll(async () => {
-    api = await startTestApi(settings);
+    api = await startTestApi(settings, options);
   });
   afterAll(async () => {
     await api?.close();

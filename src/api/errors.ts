@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { failureTypes } from '../contract/failures';
 import { errorStatuses, type ErrorBody, type ErrorCode } from '../contract/http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isRetriedStartError } from './hold-start';
 import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from '../stock';
 
 /** An error with its stable code (which gives its status): what the one error handler sends. */
@@ -91,6 +92,7 @@ function isTransient(err: unknown): boolean {
       return true;
     }
     if (isGrpcServiceError(e) && transientGrpcCodes.has(e.code)) return true;
+    if (isRetriedStartError(e)) return true;
   }
   return false;
 }

@@ -554,6 +554,10 @@ export interface components {
                 status: "pending" | "completed" | "failed";
                 runUrl?: string;
             }[];
+            soldOutRefusals: {
+                sku: string;
+                count: number;
+            }[];
         };
         Readiness: {
             /** @enum {string} */

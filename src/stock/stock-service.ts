@@ -111,6 +111,15 @@ export class StockService {
     return this.holds.reserve(holdId, sku, qty, from);
   }
 
+  /**
+   * The units a SKU has, when a reservation of qty under holdId would be refused at once because every bucket
+   * together has less (read from fresh heads, never from the summary); undefined when a reservation must
+   * decide. Reads only: nothing is recorded, and holdId may be reserved later.
+   */
+  refusesAtOnce(holdId: string, sku: string, qty: number): Promise<number | undefined> {
+    return this.taking.refusesAtOnce(holdId, sku, { kind: 'reserve', qty });
+  }
+
   /** Ends a hold once, by release or commit; a racing settle of the same hold learns which won. */
   settle(hold: Hold, kind: SettleKind, to: ReceivingState = 'available'): Promise<SettleResult> {
     return this.holds.settle(hold, kind, to);

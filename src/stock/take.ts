@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Collection } from 'mongodb';
 import { collections, insertManyOnce, insertOnce, type InsertOnce, type ShardSet } from '../db';
 import type { MovableState, Movement, ReceivingState } from './balances';
@@ -14,6 +15,8 @@ import type { BucketRef, Hold, LedgerEntry, OpOutcome, ProductDoc, TakeClaimDoc,
 
 /** Attempts of one operation before it gives up (an attempt is given up when its bucket fell short, or voided). */
 const maxAttempts = 32;
+/** How old a look at a SKU's heads may be for an answer at once to trust its cache (see refusesAtOnce). */
+const lookMaxAgeMs = 1000;
 /** How long a claim's batch may be still in flight before another run voids it. */
 const inFlightMs = 2000;
 
@@ -47,6 +50,9 @@ type Claimed =
  * docs/architecture.md, "Stock ledger".
  */
 export class TakeProtocol {
+  /** Per SKU, when `soldOut` last read its heads fresh (performance.now()). */
+  private readonly lookedAt = new Map<string, number>();
+
   constructor(
     private readonly shards: ShardSet,
     private readonly ledger: BucketLedger,
@@ -95,27 +101,63 @@ export class TakeProtocol {
   }
 
   /**
-   * The refusal of a sold-out SKU at once: when the fresh heads show that the buckets do not have qty even
-   * together and the operation has no attempt yet, its refusal is inserted as attempt 0, and nothing else is
-   * written. Nothing was taken, so whichever attempt 0 is inserted first stands. Undefined when the full path
-   * must decide.
+   * The units a sold-out SKU has for opId's movement, when the operation would be refused at once (see
+   * `soldOut`); undefined when the full path would decide. Reads only: the API answers a sold-out add-to-cart
+   * with it, without a workflow and without a write.
+   */
+  async refusesAtOnce(opId: string, sku: string, movement: Movement): Promise<number | undefined> {
+    assertOpId(opId);
+    assertQuantity(movement.qty);
+    // This process may take no stock of the SKU itself (an API apart from the workers): its cache of the heads
+    // is only as new as its last look, and one showing units may be long stale.
+    return this.soldOut(await this.catalog.product(sku), opId, movement, lookMaxAgeMs);
+  }
+
+  /**
+   * The refusal of a sold-out SKU at once: when the evidence of `soldOut` holds, the refusal is inserted as
+   * attempt 0, and nothing else is written. Nothing was taken, so whichever attempt 0 is inserted first
+   * stands. Undefined when the full path must decide.
    */
   private async refuseAtOnce(product: ProductDoc, opId: string, movement: Movement): Promise<TakeOutcome | undefined> {
-    const state = takenFrom(movement);
-    const buckets = this.catalog.bucketsOf(product);
-    if (this.cachedCanServe(buckets, state, movement.qty)) return undefined;
-    const [first, ...heads] = await Promise.all([
-      this.claimsOn(opId).findOne({ _id: claimId(opId, 0) }, { projection: { _id: 1 } }),
-      ...buckets.map((b) => this.ledger.head(b, true)),
-    ]);
-    if (first || heads.some((h) => h === undefined)) return undefined;
-    const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
-    // Units between a transfer's two entries are in no bucket's balance: the full path completes the transfer.
-    if (available + inTransit(heads as LedgerEntry[]) >= movement.qty) return undefined;
+    const available = await this.soldOut(product, opId, movement);
+    if (available === undefined) return undefined;
     const refusal = { ...this.claimBase(product, opId, movement, 0), result: 'insufficient' as const, available };
     // Another run's attempt 0 came first: the full path follows it.
     if (await insertOnce(this.claimsOn(opId), refusal, 'ignore')) return { status: 'insufficient', available };
     return undefined;
+  }
+
+  /**
+   * The units the buckets have together, when at one moment they did not have qty even together (none in
+   * transit between a transfer's two entries) and the operation has no attempt yet; undefined otherwise.
+   *
+   * The moment: the heads are read twice, and only a second read that finds every bucket at the seq of the
+   * first counts, so the first read's heads all stood together between the two reads (no unit moved from a
+   * bucket not yet read to one already read). The attempt is looked for after that: an attempt of this
+   * operation that took stock the heads no longer show was claimed before its batch's entry was written, so it
+   * is found, and its run answers.
+   */
+  private async soldOut(
+    product: ProductDoc,
+    opId: string,
+    movement: Movement,
+    /** How old the last fresh look at the SKU's heads may be for cached heads showing units to count. */
+    cacheMaxAgeMs = Infinity,
+  ): Promise<number | undefined> {
+    const state = takenFrom(movement);
+    const buckets = this.catalog.bucketsOf(product);
+    const lookedAgo = performance.now() - (this.lookedAt.get(product.sku) ?? -Infinity);
+    if (lookedAgo < cacheMaxAgeMs && this.cachedCanServe(buckets, state, movement.qty)) return undefined;
+    this.lookedAt.set(product.sku, performance.now());
+    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    if (heads.some((h) => h === undefined)) return undefined;
+    const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
+    // Units between a transfer's two entries are in no bucket's balance: the full path completes the transfer.
+    if (available + inTransit(heads as LedgerEntry[]) >= movement.qty) return undefined;
+    const again = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    if (again.some((h, i) => h?.seq !== heads[i]!.seq)) return undefined;
+    const first = await this.claimsOn(opId).findOne({ _id: claimId(opId, 0) }, { projection: { _id: 1 } });
+    return first ? undefined : available;
   }
 
   /** Attempt `attempt`: choose a bucket (or refuse), claim a place in its batch, and wait for the batch. */

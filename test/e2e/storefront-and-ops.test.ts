@@ -123,6 +123,13 @@ describe('storefront and ops console in a browser', () => {
 
     const product = (await api.app.inject({ method: 'GET', url: `/v1/products/${sku}` })).json();
     expect(product).toMatchObject({ available: 0, reserved: 0, sold: 1 });
+
+    // B was refused by the API at once (no workflow): ops see it counted beside the stock.
+    const opsPage = await newPage(1440, 1000);
+    await opsPage.goto(`${baseUrl}/ops.html`);
+    await opsPage.getByTestId('ops-token').fill(opsToken);
+    await opsPage.getByTestId('ops-sign-in').click();
+    await opsPage.getByTestId(`stock-${sku}`).getByTestId('stock-refused').filter({ hasText: /^1$/ }).waitFor();
   });
 
   it('ops: a purchase below the low-stock threshold asks for a reorder; approve, then receive restocks', async () => {

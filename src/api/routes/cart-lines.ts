@@ -5,7 +5,7 @@ import {
 } from '@temporalio/client';
 import { CartLineStore } from '../../carts';
 import { addToCartUpdate, changeQuantityUpdate, removeLineUpdate } from '../../contract/messages';
-import { holdStartOperation } from '../hold-start';
+import { holdStartOperation, retryingStart } from '../hold-start';
 import type { holdWorkflow } from '../../workflows/hold';
 import { firstAnswerOf } from '../../contract/line-answer';
 import type { AddToCartResult, HoldWorkflowInput } from '../../contract/types';
@@ -100,20 +100,36 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
     async (request, reply) => {
       const { cartId } = request.params;
       const key = request.headers['idempotency-key'];
-      const result = await ctx.idempotency.run(`items:${cartId}`, key, request.body, async () => {
-        await ctx.stock.product(request.body.sku); // 404 for an unknown SKU, before any workflow starts
+      const { sku, quantity } = request.body;
+      const holdId = `${cartId}.${keyDigest(cartId, key)}`;
+      /** Refused from the ledger heads: nothing was done, so nothing is kept for the key either. */
+      let refusedAtOnce = false;
+      const handler = async () => {
+        const product = await ctx.stock.product(sku); // 404 for an unknown SKU, before any workflow starts
+        if (product.policy === 'strict') {
+          // A sold-out SKU is refused here, with the evidence the line's first reservation would refuse it on
+          // (see StockService.refusesAtOnce): no workflow, no write.
+          const available = await ctx.stock.refusesAtOnce(holdId, sku, quantity);
+          if (available !== undefined) {
+            refusedAtOnce = true;
+            metrics.soldOutRefusals.labels(sku).inc();
+            return holdReply({ status: 'out_of_stock', holdId, available }, 201, request.id);
+          }
+        }
         const input: HoldWorkflowInput = {
-          holdId: `${cartId}.${keyDigest(cartId, key)}`,
+          holdId,
           cartId,
-          sku: request.body.sku,
-          quantity: request.body.quantity,
+          sku,
+          quantity,
           ttlSeconds: settings.holdTtlSeconds,
           maxHoldSeconds: settings.maxHoldSeconds,
         };
         try {
-          const added = await temporal.workflow.executeUpdateWithStart(addToCartUpdate, {
-            startWorkflowOperation: holdStartOperation(input, settings.taskQueue),
-          });
+          const added = await retryingStart(() =>
+            temporal.workflow.executeUpdateWithStart(addToCartUpdate, {
+              startWorkflowOperation: holdStartOperation(input, settings.taskQueue),
+            }),
+          );
           return holdReply(added, 201, request.id);
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -122,7 +138,14 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
           const line = await temporal.workflow.getHandle<typeof holdWorkflow>(workflowIds.hold(input.holdId)).result();
           return holdReply(firstAnswerOf(line), 201, request.id);
         }
-      });
+      };
+      const result = await ctx.idempotency.run(
+        `items:${cartId}`,
+        key,
+        request.body,
+        handler,
+        (r) => r.statusCode < 500 && !refusedAtOnce,
+      );
       if (result.statusCode === 201) {
         reply.header('location', `${app.prefix}/carts/${cartId}/items/${result.body.holdId}`);
       }

@@ -27,9 +27,10 @@ export async function opsRoutes(app: HttpApp, ctx: RouteContext) {
       ...common,
     },
     async (): Promise<Overview> => {
-      const [holds, checkouts] = await Promise.all([
+      const [holds, checkouts, refusals] = await Promise.all([
         listWorkflows(temporal, `WorkflowType = 'holdWorkflow' AND TaskQueue = '${ctx.settings.taskQueue}'`, 50),
         listWorkflows(temporal, `WorkflowType = 'checkoutWorkflow' AND TaskQueue = '${ctx.settings.taskQueue}'`, 50),
+        ctx.metrics.soldOutRefusals.get(),
       ]);
       const carts = new Map<string, string | undefined>();
       for (const h of holds) {
@@ -44,6 +45,9 @@ export async function opsRoutes(app: HttpApp, ctx: RouteContext) {
           status: c.status.name === 'RUNNING' ? 'pending' : c.status.name === 'COMPLETED' ? 'completed' : 'failed',
           runUrl: ctx.runUrl(c.workflowId, c.runId),
         })),
+        soldOutRefusals: refusals.values
+          .map(({ labels, value }) => ({ sku: String(labels.sku), count: value }))
+          .sort((a, b) => a.sku.localeCompare(b.sku)),
       };
     },
   );

@@ -44,6 +44,8 @@ export const Overview = Type.Object(
     temporalUiUrl: Type.Optional(Type.String()),
     carts: List(Type.Object({ cartId: Type.String(), runUrl: Type.Optional(Type.String()) })),
     orders: List(Type.Object({ orderId: Type.String(), status: OrderStatus, runUrl: Type.Optional(Type.String()) })),
+    /** Per SKU, the add-to-carts this API process refused from the ledger heads, without a workflow, since it started. */
+    soldOutRefusals: List(Type.Object({ sku: Type.String(), count: Type.Integer({ minimum: 0 }) })),
   },
   { $id: 'Overview' },
 );

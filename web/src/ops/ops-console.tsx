@@ -143,7 +143,12 @@ export function OpsConsole() {
           </p>
         ))}
         <ReordersTable reorders={reorders} call={call} run={run} />
-        <StockTable products={products} call={call} run={run} />
+        <StockTable
+          products={products}
+          refusals={new Map(overview?.soldOutRefusals.map((r) => [r.sku, r.count]))}
+          call={call}
+          run={run}
+        />
         <BackorderQueues queues={[...backorders.values()]} call={call} run={run} />
         <div class="two-col">
           <NewProductForm call={call} run={run} />

@@ -7,16 +7,26 @@ const states: readonly StockState[] = ['available', 'returned', 'repair', 'damag
 
 interface Props {
   readonly products: readonly Product[] | undefined;
+  /** Per SKU, add-to-carts the API refused at once from the ledger (sold out), since the API started. */
+  readonly refusals: ReadonlyMap<string, number>;
   readonly call: OpsCall;
   readonly run: RunAction;
 }
 
-function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; run: RunAction }) {
+interface RowProps {
+  readonly product: Product;
+  readonly refused: number;
+  readonly call: OpsCall;
+  readonly run: RunAction;
+}
+
+function StockRow({ product: p, refused, call, run }: RowProps) {
   const path = { sku: p.sku };
   const cells: [string, number][] = [
     ['available', p.available],
     ['reserved', p.reserved],
     ['sold', p.sold],
+    ['refused', refused],
     ['backordered', p.backordered],
     ['incoming', p.incoming ?? 0],
     ['returned', p.nonSellable.returned ?? 0],
@@ -102,7 +112,7 @@ function StockRow({ product: p, call, run }: { product: Product; call: OpsCall; 
   );
 }
 
-export function StockTable({ products, call, run }: Props) {
+export function StockTable({ products, refusals, call, run }: Props) {
   return (
     <section class="panel" aria-label="Stock" data-testid="stock">
       <h2>Stock by state</h2>
@@ -116,6 +126,9 @@ export function StockTable({ products, call, run }: Props) {
                 <th class="num">Available</th>
                 <th class="num">Reserved</th>
                 <th class="num">Sold</th>
+                <th class="num" title="Add-to-carts refused at once (sold out), since the API started">
+                  Refused
+                </th>
                 <th class="num">Backordered</th>
                 <th class="num" title="Received for waiting backorders">
                   Incoming
@@ -128,7 +141,7 @@ export function StockTable({ products, call, run }: Props) {
             </thead>
             <tbody>
               {products.map((p) => (
-                <StockRow key={p.sku} product={p} call={call} run={run} />
+                <StockRow key={p.sku} product={p} refused={refusals.get(p.sku) ?? 0} call={call} run={run} />
               ))}
             </tbody>
           </table>
