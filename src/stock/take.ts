@@ -4,6 +4,7 @@ import { collections, insertManyOnce, insertOnce, type InsertOnce, type ShardSet
 import type { MovableState, Movement, ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { voidOf, type GroupCommit } from './group-commit';
+import { HeadLooks } from './head-looks';
 import { assertOpId, assertQuantity } from './input';
 import type { BucketLedger } from './ledger';
 import { settleOpId, trimPrefixOf } from './op-keys';
@@ -52,6 +53,7 @@ type Claimed =
 export class TakeProtocol {
   /** Per SKU, when `soldOut` last read its heads fresh (performance.now()). */
   private readonly lookedAt = new Map<string, number>();
+  private readonly looks: HeadLooks;
 
   constructor(
     private readonly shards: ShardSet,
@@ -62,7 +64,9 @@ export class TakeProtocol {
     private readonly commits: GroupCommit<TakeClaimDoc>,
     private readonly owners: Ownership | undefined,
     private readonly clock: () => Date,
-  ) {}
+  ) {
+    this.looks = new HeadLooks(ledger);
+  }
 
   /** Takes qty units out of one state of one bucket for opId (a reserve or a state move), exactly once. */
   async take(opId: string, sku: string, movement: Movement): Promise<TakeOutcome> {
@@ -128,14 +132,11 @@ export class TakeProtocol {
   }
 
   /**
-   * The units the buckets have together, when at one moment they did not have qty even together (none in
-   * transit between a transfer's two entries) and the operation has no attempt yet; undefined otherwise.
-   *
-   * The moment: the heads are read twice, and only a second read that finds every bucket at the seq of the
-   * first counts, so the first read's heads all stood together between the two reads (no unit moved from a
-   * bucket not yet read to one already read). The attempt is looked for after that: an attempt of this
-   * operation that took stock the heads no longer show was claimed before its batch's entry was written, so it
-   * is found, and its run answers.
+   * The units the buckets have together, when at one moment after the call they did not have qty even together
+   * (none in transit between a transfer's two entries; see HeadLooks) and the operation has no attempt yet;
+   * undefined otherwise. The attempt is looked for after that moment: an attempt of this operation that took
+   * stock the heads no longer show was claimed before its batch's entry was written, so it is found, and its
+   * run answers.
    */
   private async soldOut(
     product: ProductDoc,
@@ -149,13 +150,11 @@ export class TakeProtocol {
     const lookedAgo = performance.now() - (this.lookedAt.get(product.sku) ?? -Infinity);
     if (lookedAgo < cacheMaxAgeMs && this.cachedCanServe(buckets, state, movement.qty)) return undefined;
     this.lookedAt.set(product.sku, performance.now());
-    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
-    if (heads.some((h) => h === undefined)) return undefined;
-    const available = heads.reduce((sum, h) => sum + h!.balances[state], 0);
+    const heads = await this.looks.moment(product.sku, buckets);
+    if (!heads) return undefined;
+    const available = heads.reduce((sum, h) => sum + h.balances[state], 0);
     // Units between a transfer's two entries are in no bucket's balance: the full path completes the transfer.
-    if (available + inTransit(heads as LedgerEntry[]) >= movement.qty) return undefined;
-    const again = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
-    if (again.some((h, i) => h?.seq !== heads[i]!.seq)) return undefined;
+    if (available + inTransit(heads) >= movement.qty) return undefined;
     const first = await this.claimsOn(opId).findOne({ _id: claimId(opId, 0) }, { projection: { _id: 1 } });
     return first ? undefined : available;
   }
