@@ -60,7 +60,7 @@ export async function runLoad<R>(options: LoadOptions<R>): Promise<LoadRun<R>> {
 export interface OpenLoadOptions<R> {
   /** Requests to make, numbered 0..total-1 in the order they are sent. */
   readonly total: number;
-  /** Arrivals per second: request i is intended at i / rate seconds after the start, whenever earlier ones end. */
+  /** Arrivals per second: request i is intended at i / rate seconds after the start, however long earlier ones take. */
   readonly rate: number;
   /**
    * Requests in flight at most (the HTTP client's connections): one that is due while all are busy is sent when one
