@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- --scenario flash-sale`: shoppers race for a strict SKU's few units through the real HTTP API.
  * Measures add-to-cart throughput and latency against the Temporal floor (an empty workflow started the same
- * way on the same server), then checks the outcome: nothing oversold, every checkout sold, nothing stranded
- * once the holds lapsed. Writes bench/results/flash-sale.json and flash-sale.svg.
+ * way on the same server), overall and for the held and the refusal path apart, in a closed loop of --concurrency
+ * shoppers or at an arrival --rate; then checks the outcome: no 5xx, nothing oversold, every checkout sold,
+ * nothing stranded once the holds lapsed. Writes bench/results/flash-sale.json and flash-sale.svg.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -11,10 +12,26 @@ import { Tally } from './harness/tally';
 import { cpuPerRequest, cpuSnapshot } from './lib/proc-cpu';
 import { startFloorServer, type FloorServer } from './lib/floor';
 import { HttpClient, describeAnswer } from './lib/http';
-import { perSecond, runLoad, summarize, type LatencySummary, type LoadRun, type SecondPoint } from './harness/load';
+import {
+  perSecond,
+  runLoad,
+  runOpenLoad,
+  summarize,
+  type LatencySummary,
+  type LoadRun,
+  type SecondPoint,
+} from './harness/load';
 import { Progress } from './lib/progress';
 import { round } from './harness/percentiles';
 import { writeJson } from './lib/results';
+import {
+  firstArrivalsShare,
+  lastAnswerMs,
+  saleFailures,
+  salePaths,
+  type PathFigures,
+  type SalePaths,
+} from './lib/sale-figures';
 import {
   environment,
   errorList,
@@ -29,12 +46,21 @@ import { lineChartSvg } from './lib/svg-chart';
 import { warmUp } from './lib/warm-up';
 
 const resultsDir = path.join(import.meta.dirname, 'results');
-export const targets = { ratioToFloor: 0.8, p99OverP50: 3 } as const;
+export const targets = {
+  ratioToFloor: 0.8,
+  p99OverP50: 3,
+  /** The held path's ops/s as a ratio to the floor's; its p99/p50 and the refusal path's are `p99OverP50`. */
+  heldToFloor: 0.9,
+  /** Refusing once sold out, in answers/s as a ratio to the floor's ops/s: no workflow is needed to say no. */
+  refusedAfterSellOutToFloor: 20,
+} as const;
 
 const answered = (r: AddToCart) => r.holdStatus !== undefined;
 
 export async function flashSale({ args, stack, signal }: ScenarioContext): Promise<number> {
-  const { shoppers, units, concurrency, ttlSeconds } = args;
+  const { shoppers, units, concurrency, rate, ttlSeconds } = args;
+  const load =
+    rate === undefined ? `concurrency ${concurrency}` : `${rate} shoppers/s (at most ${concurrency} in flight)`;
   const shop = new Shop(new HttpClient(stack.apiUrl, concurrency), stack.opsToken);
   const floorAddress = stack.temporalAddress;
   const progress = new Progress(floorAddress ? 5 : 4, 'phases');
@@ -43,10 +69,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
   try {
     const sku = benchSku('flash');
     await shop.createProduct(sku, units, 'strict');
-    phase(
-      progress,
-      `${sku}: ${units} units; ${shoppers} shoppers at concurrency ${concurrency}; hold TTL ${ttlSeconds} s`,
-    );
+    phase(progress, `${sku}: ${units} units; ${shoppers} shoppers at ${load}; hold TTL ${ttlSeconds} s`);
 
     // Carts are made first and not measured: the measured request is the add-to-cart alone.
     phase(progress, `creating ${shoppers} carts`);
@@ -82,13 +105,17 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
     phase(progress, `add-to-cart: ${concurrency} warm-up requests on a SKU of their own, then ${shoppers} on ${sku}`);
     await warmUp(shop, 'flash', concurrency, signal);
     const cpuBefore = await cpuSnapshot(stackPids);
-    const sale = await runLoad({
+    const options = {
       total: shoppers,
-      concurrency,
-      send: (i) => shop.addToCart(carts[i]!, sku, `add-${i}`),
+      send: (i: number) => shop.addToCart(carts[i]!, sku, `add-${i}`),
       signal,
       onProgress: progress.startCell(`add-to-cart (${shoppers})`, 'requests'),
-    });
+    };
+    // Open or closed, against the same floor: a closed loop's ops/s, the capacity the paths are held to.
+    const sale =
+      rate === undefined
+        ? await runLoad({ ...options, concurrency })
+        : await runOpenLoad({ ...options, rate, maxInFlight: concurrency });
     const saleCpu = cpuPerRequest(cpuBefore, await cpuSnapshot(stackPids), shoppers);
     progress.finishCell();
     signal.throwIfAborted();
@@ -112,7 +139,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
     phase(progress, `checkout: ${Math.round(args.checkoutShare * 100)}% of the live holds pay with tok_visa`);
     const checkout = await checkOut(shop, carts, sale, args.checkoutShare, concurrency, progress, signal);
 
-    const lastExpiry = Math.max(Date.now(), ...outcome.holds.map((h) => h.expiresAt));
+    const lastExpiry = Math.max(Date.now(), outcome.lastExpiry);
     phase(progress, `waiting until every hold has lapsed (${Math.ceil((lastExpiry - Date.now()) / 1000)} s)`);
     await waitUntil(lastExpiry + 1000, progress, 'holds lapsing (TTL)', signal);
     const settled = await settle(shop, sku, units, signal);
@@ -126,10 +153,9 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
     const strandedAfterTtl = units - settled.view.available - sold;
     const oversold = Math.max(0, outcome.heldPeak - units);
     const p99OverP50 = round(addToCart.p99Ms / addToCart.p50Ms, 2);
+    const paths = salePaths(sale, outcome.sellOutMs, floorSummary?.opsPerSec);
 
-    const errors = new Tally();
-    errors.merge(sale.errors);
-    for (const t of sale.results) if (t.result.error) errors.add(t.result.error);
+    const { serverErrors, otherFailures: errors } = saleFailures(sale);
     const floorErrors = floor?.errors ?? new Tally();
     const timeline = {
       addToCart: perSecond(sale, answered),
@@ -141,11 +167,16 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
       shoppers,
       units,
       concurrency,
+      rate: rate ?? null,
       addToCart: pick(addToCart, ['opsPerSec', 'p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'requests', 'elapsedMs']),
       floor: floorSummary
         ? pick(floorSummary, ['opsPerSec', 'p50Ms', 'p99Ms', 'p95Ms', 'maxMs', 'requests', 'elapsedMs'])
         : null,
       ratioToFloor,
+      paths,
+      lastAnswerMs: lastAnswerMs(sale),
+      answers: sale.results.length,
+      firstArrivals: firstArrivalsShare(sale, units),
       cpuMsPerRequest: { addToCart: saleCpu, floor: floorCpu ?? null },
       held: outcome.held,
       sold,
@@ -165,6 +196,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
           met: ratioToFloor === null ? null : ratioToFloor >= targets.ratioToFloor,
         },
         p99OverP50: { target: targets.p99OverP50, value: p99OverP50, met: p99OverP50 <= targets.p99OverP50 },
+        ...pathTargets(paths),
       },
       checks: {
         reservedAfterSale: afterSale.reserved,
@@ -179,18 +211,17 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
         settledWithinDeadline: settled.met,
         checkout,
       },
-      errors: { addToCart: errorList(errors), floor: errorList(floorErrors) },
+      errors: { addToCart: errorList(errors), addToCart5xx: errorList(serverErrors), floor: errorList(floorErrors) },
       timeline,
       environment: environment(),
       finishedAt: new Date().toISOString(),
     };
     await writeJson(path.join(resultsDir, 'flash-sale.json'), result);
-    await writeFile(
-      path.join(resultsDir, 'flash-sale.svg'),
-      chart(result.scenario, timeline, shoppers, units, concurrency),
-    );
+    await writeFile(path.join(resultsDir, 'flash-sale.svg'), chart(result.scenario, timeline, shoppers, units, load));
 
     printSummary(result, addToCart, floorSummary);
+    printPaths(result, shoppers);
+    printErrors('add-to-cart answers (5xx)', serverErrors);
     printErrors('add-to-cart requests', errors);
     printErrors('floor requests', floorErrors);
     console.log(`wrote bench/results/flash-sale.json and bench/results/flash-sale.svg`);
@@ -202,6 +233,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
       !invariantsAfterTtl.ok && `invariants after the TTL: ${invariantsAfterTtl.violations.join('; ')}`,
       reservedMatchesHolds === false && `reserved ${afterSale.reserved} != ${outcome.held} holds answered`,
       sold !== checkout.completed && `sold ${sold} != ${checkout.completed} completed orders`,
+      serverErrors.total > 0 && `${serverErrors.total} add-to-cart answers were 5xx: ${messages(serverErrors)}`,
       errors.total > 0 && `${errors.total} add-to-cart requests failed`,
       floorErrors.total > 0 && `${floorErrors.total} floor requests failed`,
       !settled.met && 'the product view did not settle after the TTL',
@@ -286,7 +318,15 @@ function analyseSale(run: LoadRun<AddToCart>, units: number, ttlSeconds: number)
   let heldPeak = 0;
   for (const [, delta] of events) heldPeak = Math.max(heldPeak, (live += delta!));
 
-  const firstExpiry = Math.min(Infinity, ...holds.map((h) => h.expiresAt));
+  let firstExpiry = Infinity;
+  let lastExpiry = -Infinity;
+  let lastHoldMs: number | null = null;
+  // Loops, not Math.min(...spread): a spread of a long run's holds could overflow the stack.
+  for (const h of holds) {
+    firstExpiry = Math.min(firstExpiry, h.expiresAt);
+    lastExpiry = Math.max(lastExpiry, h.expiresAt);
+    lastHoldMs = Math.max(lastHoldMs ?? 0, h.endMs);
+  }
   const firstWave = holds.filter((h) => run.startedAt + h.endMs < firstExpiry).sort((a, b) => a.endMs - b.endMs);
   return {
     holds,
@@ -294,10 +334,11 @@ function analyseSale(run: LoadRun<AddToCart>, units: number, ttlSeconds: number)
     outOfStock,
     heldPeak,
     firstExpiry,
+    lastExpiry,
     heldAfterFirstExpiry: holds.length - firstWave.length,
     // The units sold out when the last of them was held, before any hold lapsed and gave one back.
     sellOutMs: firstWave.length >= units ? firstWave[units - 1]!.endMs : null,
-    lastHoldMs: holds.length > 0 ? Math.max(...holds.map((h) => h.endMs)) : null,
+    lastHoldMs,
   };
 }
 
@@ -380,6 +421,44 @@ async function settle(shop: Shop, sku: string, units: number, signal: AbortSigna
   return { view: { available, reserved, sold, backordered }, met };
 }
 
+interface Target {
+  readonly target: number;
+  readonly value: number | null;
+  readonly met: boolean | null;
+}
+
+const atLeast = (target: number, value: number | null): Target => ({
+  target,
+  value,
+  met: value === null ? null : value >= target,
+});
+const atMost = (target: number, value: number | null): Target => ({
+  target,
+  value,
+  met: value === null ? null : value <= target,
+});
+
+/** Each path's targets: its throughput against the floor, and p99 within `p99OverP50` x its p50. */
+function pathTargets(paths: SalePaths) {
+  return {
+    heldToFloor: atLeast(targets.heldToFloor, paths.held?.toFloor ?? null),
+    heldP99OverP50: atMost(targets.p99OverP50, paths.held?.p99OverP50 ?? null),
+    refusedP99OverP50: atMost(targets.p99OverP50, paths.refused?.p99OverP50 ?? null),
+    refusedAfterSellOutToFloor: atLeast(targets.refusedAfterSellOutToFloor, paths.refusedAfterSellOut?.toFloor ?? null),
+  };
+}
+
+function messages(tally: Tally): string {
+  return tally
+    .entries()
+    .map(([message]) => message)
+    .join('; ');
+}
+
+function mark(met: boolean | null): string {
+  return met === null ? 'n/a' : met ? 'met' : 'MISSED';
+}
+
 function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): Pick<T, K> {
   return Object.fromEntries(keys.map((k) => [k, obj[k]])) as Pick<T, K>;
 }
@@ -389,7 +468,7 @@ function chart(
   timeline: { addToCart: SecondPoint[]; floor: SecondPoint[] },
   shoppers: number,
   units: number,
-  concurrency: number,
+  load: string,
 ): string {
   const ours = '#1f77b4';
   const floor = '#8c8c8c';
@@ -397,7 +476,7 @@ function chart(
     points.map((p) => [p.second + 0.5, y(p)] as const);
   const hasFloor = timeline.floor.length > 0;
   return lineChartSvg({
-    title: `${title}: ${shoppers} shoppers, ${units} units, concurrency ${concurrency}`,
+    title: `${title}: ${shoppers} shoppers, ${units} units, ${load}`,
     xLabel: 'seconds since the run started',
     panels: [
       {
@@ -470,7 +549,6 @@ function printSummary(
     'stranded after TTL': result.strandedAfterTtl,
     'sell-out ms': result.sellOutMs ?? 'not sold out',
   });
-  const mark = (met: boolean | null) => (met === null ? 'n/a' : met ? 'met' : 'MISSED');
   if (result.ratioToFloor !== null) {
     console.log(
       `add-to-cart / floor: ${result.ratioToFloor.toFixed(2)}x ops/s (target >= ${targets.ratioToFloor}: ${mark(result.targets.ratioToFloor.met)}; order: ${result.order.join(', ')})`,
@@ -482,6 +560,63 @@ function printSummary(
   if (result.heldAfterFirstExpiry > 0) {
     console.log(
       `note: the run outlasted the TTL: ${result.heldAfterFirstExpiry} holds took units that lapsed holds gave back (give --ttl above the run's length for a pure sell-out)`,
+    );
+  }
+}
+
+/** The held and the refusal path apart, against their targets; when the last shopper was answered; fairness. */
+function printPaths(
+  result: {
+    units: number;
+    concurrency: number;
+    rate: number | null;
+    paths: SalePaths;
+    lastAnswerMs: number | null;
+    answers: number;
+    firstArrivals: { arrivals: number; held: number; share: number };
+    targets: ReturnType<typeof pathTargets>;
+  },
+  shoppers: number,
+): void {
+  const row = (p: PathFigures | null) =>
+    p
+      ? {
+          answers: p.answers,
+          'ops/s': p.opsPerSec,
+          'x floor': p.toFloor ?? 'n/a',
+          'p50 ms': p.p50Ms,
+          'p95 ms': p.p95Ms,
+          'p99 ms': p.p99Ms,
+          'p99/p50': p.p99OverP50,
+          's span': round(p.spanMs / 1000, 1),
+        }
+      : { answers: 0 };
+  const { paths, targets: t } = result;
+  console.table({
+    held: row(paths.held),
+    'out of stock': row(paths.refused),
+    'out of stock, sent after sell-out': row(paths.refusedAfterSellOut),
+  });
+  const value = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+  console.log(
+    [
+      `held path ops/s / floor: ${value(t.heldToFloor.value)}x (target >= ${targets.heldToFloor}: ${mark(t.heldToFloor.met)})`,
+      `held path p99 / p50: ${value(t.heldP99OverP50.value)} (target <= ${targets.p99OverP50}: ${mark(t.heldP99OverP50.met)})`,
+      `refusal path p99 / p50: ${value(t.refusedP99OverP50.value)} (target <= ${targets.p99OverP50}: ${mark(t.refusedP99OverP50.met)})`,
+      `refusals after sell-out: ${paths.refusedAfterSellOut?.opsPerSec ?? 'n/a'} answers/s, ${value(t.refusedAfterSellOutToFloor.value)}x the floor (target >= ${targets.refusedAfterSellOutToFloor}: ${mark(t.refusedAfterSellOutToFloor.met)})`,
+    ].join('\n'),
+  );
+  const last = result.lastAnswerMs === null ? 'n/a' : `${round(result.lastAnswerMs / 1000, 1)} s`;
+  console.log(
+    result.answers === shoppers
+      ? `every shopper had an answer ${last} after the start`
+      : `${shoppers - result.answers} shoppers got no answer (the request failed); the last answer came ${last} after the start`,
+  );
+  const f = result.firstArrivals;
+  console.log(`the first ${f.arrivals} arrivals got ${f.held} of ${result.units} units (${round(f.share * 100, 1)} %)`);
+  if (result.rate !== null) {
+    console.log(
+      `note: add-to-cart ran an open loop at ${result.rate} shoppers/s, the floor a closed loop of ${result.concurrency}: no path's ops/s can pass the rate`,
     );
   }
 }

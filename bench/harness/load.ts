@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile, round, sortedAscending } from './percentiles';
 import { Tally } from './tally';
 
-/** One request's answer and when it was sent and answered, in ms since the run started. */
+/** One request's answer and when it was sent (in an open loop: meant to be) and answered, in ms since the run started. */
 export interface Timed<R> {
   readonly index: number;
   readonly startMs: number;
@@ -41,30 +42,94 @@ export interface LoadRun<R> {
  */
 export async function runLoad<R>(options: LoadOptions<R>): Promise<LoadRun<R>> {
   const { total, send, signal, onProgress } = options;
-  const results: Timed<R>[] = [];
-  const errors = new Tally();
+  const recording = new Recording<R>();
   let next = 0;
-  let done = 0;
-  const startedAt = Date.now();
-  const start = performance.now();
   const timeMs = options.seconds === undefined ? Infinity : options.seconds * 1000;
-  const share = () => Math.min(1, Math.max(done / total, (performance.now() - start) / timeMs));
+  const share = () => Math.min(1, Math.max(recording.done / total, recording.now() / timeMs));
   const loop = async () => {
-    while (next < total && performance.now() - start < timeMs && !signal?.aborted) {
+    while (next < total && recording.now() < timeMs && !signal?.aborted) {
       const index = next++;
-      const t0 = performance.now() - start;
-      try {
-        const result = await send(index);
-        results.push({ index, startMs: t0, endMs: performance.now() - start, result });
-      } catch (err) {
-        errors.addError(err);
-      }
-      done++;
-      onProgress?.(share(), done);
+      await recording.attempt(index, recording.now(), send);
+      onProgress?.(share(), recording.done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, total) }, loop));
-  return { results, errors, elapsedMs: performance.now() - start, startedAt };
+  return recording.finish();
+}
+
+export interface OpenLoadOptions<R> {
+  /** Requests to make, numbered 0..total-1 in the order they are sent. */
+  readonly total: number;
+  /** Arrivals per second: request i is intended at i / rate seconds after the start, however long earlier ones take. */
+  readonly rate: number;
+  /**
+   * Requests in flight at most (the HTTP client's connections): one that is due while all are busy is sent when one
+   * is answered, and its latency still counts from its intended time.
+   */
+  readonly maxInFlight: number;
+  readonly send: (index: number) => Promise<R>;
+  /** Stops sending (requests in flight finish). */
+  readonly signal?: AbortSignal;
+  /** After each request: the share of the requests answered (0..1) and how many. */
+  readonly onProgress?: (share: number, done: number) => void;
+}
+
+/**
+ * An open-loop load generator: requests arrive at a fixed rate, however slowly earlier ones are answered. Each one's
+ * `startMs` is its intended send time, so a stall shows in the latency of every request it held up (no coordinated
+ * omission, as a closed loop has: there a stalled loop sends nothing, and nothing records the wait).
+ */
+export async function runOpenLoad<R>(options: OpenLoadOptions<R>): Promise<LoadRun<R>> {
+  const { total, rate, maxInFlight, send, signal, onProgress } = options;
+  const recording = new Recording<R>();
+  let inFlight = 0;
+  let answered: (() => void) | undefined;
+  const untilAnswered = () => new Promise<void>((resolve) => (answered = resolve));
+  for (let index = 0; index < total && !signal?.aborted; index++) {
+    const intendedMs = (index * 1000) / rate;
+    // A timer may fire a little early: never send before the intended time. The sleep rejects only when aborted.
+    while (recording.now() < intendedMs && !signal?.aborted) {
+      await sleep(intendedMs - recording.now(), undefined, { signal }).catch(() => undefined);
+    }
+    if (signal?.aborted) break;
+    while (inFlight >= maxInFlight) await untilAnswered();
+    inFlight++;
+    void recording.attempt(index, intendedMs, send).finally(() => {
+      inFlight--;
+      onProgress?.(recording.done / total, recording.done);
+      answered?.();
+    });
+  }
+  while (inFlight > 0) await untilAnswered();
+  return recording.finish();
+}
+
+/** A run's answers and failures as they come, timed in ms since it started. */
+class Recording<R> {
+  readonly results: Timed<R>[] = [];
+  readonly errors = new Tally();
+  readonly startedAt = Date.now();
+  private readonly start = performance.now();
+  done = 0;
+
+  now(): number {
+    return performance.now() - this.start;
+  }
+
+  /** Sends request `index` and files its answer, timed from `startMs`, or its failure (not retried). */
+  async attempt(index: number, startMs: number, send: (index: number) => Promise<R>): Promise<void> {
+    try {
+      const result = await send(index);
+      this.results.push({ index, startMs, endMs: this.now(), result });
+    } catch (err) {
+      this.errors.addError(err);
+    }
+    this.done++;
+  }
+
+  finish(): LoadRun<R> {
+    return { results: this.results, errors: this.errors, elapsedMs: this.now(), startedAt: this.startedAt };
+  }
 }
 
 export interface LatencySummary {
@@ -89,6 +154,41 @@ export function summarize<R>(run: LoadRun<R>, ok: (r: R) => boolean): LatencySum
     p99Ms: round(percentile(sorted, 99), 2),
     maxMs: round(sorted.at(-1) ?? NaN, 2),
     elapsedMs: Math.round(run.elapsedMs),
+  };
+}
+
+/** Throughput and latency of some of a run's answers (a path), over their own time span. */
+export interface SpanSummary {
+  readonly answers: number;
+  /** Answers per second from the first of them sent to the last answered. */
+  readonly opsPerSec: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly p99OverP50: number;
+  readonly spanMs: number;
+}
+
+/** The answers' own throughput and latency; null when there are none. */
+export function summarizeSpan<R>(answers: readonly Timed<R>[]): SpanSummary | null {
+  if (answers.length === 0) return null;
+  let from = Infinity;
+  let to = -Infinity;
+  for (const t of answers) {
+    from = Math.min(from, t.startMs);
+    to = Math.max(to, t.endMs);
+  }
+  const sorted = sortedAscending(answers.map((t) => t.endMs - t.startMs));
+  const p50 = percentile(sorted, 50);
+  const p99 = percentile(sorted, 99);
+  return {
+    answers: answers.length,
+    opsPerSec: round(answers.length / ((to - from) / 1000), 1),
+    p50Ms: round(p50, 2),
+    p95Ms: round(percentile(sorted, 95), 2),
+    p99Ms: round(p99, 2),
+    p99OverP50: round(p99 / p50, 2),
+    spanMs: Math.round(to - from),
   };
 }
 

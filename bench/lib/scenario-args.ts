@@ -16,6 +16,11 @@ export interface ScenarioArgs {
   readonly shoppers: number;
   readonly units: number;
   readonly concurrency: number;
+  /**
+   * Flash sale: add-to-cart arrivals per second, an open loop (at most `concurrency` in flight); undefined: a closed
+   * loop of `concurrency` shoppers.
+   */
+  readonly rate: number | undefined;
   /** The stack's HOLD_TTL_SECONDS. */
   readonly ttlSeconds: number;
   /** Flash sale: the share of held carts that check out. */
@@ -34,6 +39,8 @@ export const scenarioUsage = `Usage: npm run bench -- --scenario <name> [options
   --units <n>            units of the SKU (flash-sale: 100; backorder: restocked units, 1000;
                          holds-rss: 2 x --holds)
   --concurrency <n>      HTTP connections and requests in flight (default 64)
+  --rate <shoppers/s>    flash-sale: add-to-cart requests arrive at this rate (an open loop, latency
+                         from each one's intended send time) instead of --concurrency closed loops
   --ttl <seconds>        HOLD_TTL_SECONDS of the stack the bench starts (flash-sale: 30; others: 3600)
   --checkout <share>     flash-sale: share of held carts that check out with tok_visa (default 0.2)
   --waves <n>            backorder: restock waves (default 5)
@@ -51,6 +58,7 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
       shoppers: { type: 'string', default: '5000' },
       units: { type: 'string' },
       concurrency: { type: 'string', default: '64' },
+      rate: { type: 'string' },
       ttl: { type: 'string' },
       checkout: { type: 'string', default: '0.2' },
       waves: { type: 'string', default: '5' },
@@ -73,6 +81,9 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
   if (!(checkoutShare >= 0 && checkoutShare <= 1)) {
     throw new UsageError(`--checkout wants a share from 0 to 1, got ${JSON.stringify(values.checkout)}`);
   }
+  if (values.rate !== undefined && scenario !== 'flash-sale') {
+    throw new UsageError(`--rate is for the flash-sale scenario\n${scenarioUsage}`);
+  }
   if (values.api !== undefined && values['ops-token'] === undefined) {
     throw new UsageError('--api needs --ops-token');
   }
@@ -82,6 +93,7 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
     shoppers: positive('--shoppers', values.shoppers),
     units: values.units === undefined ? defaultUnits : positive('--units', values.units),
     concurrency: positive('--concurrency', values.concurrency),
+    rate: values.rate === undefined ? undefined : positive('--rate', values.rate, false),
     ttlSeconds: values.ttl === undefined ? (scenario === 'flash-sale' ? 30 : 3600) : positive('--ttl', values.ttl),
     checkoutShare,
     waves: positive('--waves', values.waves),
