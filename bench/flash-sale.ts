@@ -89,7 +89,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
       });
       const measured = await measureFloor(
         floorServer.url,
-        shoppers,
+        args.floorRequests,
         units,
         concurrency,
         [...stackPids, floorServer.child.pid],

@@ -21,6 +21,8 @@ export interface ScenarioArgs {
    * loop of `concurrency` shoppers.
    */
   readonly rate: number | undefined;
+  /** Flash sale: requests of the Temporal floor (its ops/s needs no more than a few thousand). */
+  readonly floorRequests: number;
   /** The stack's HOLD_TTL_SECONDS. */
   readonly ttlSeconds: number;
   /** Flash sale: the share of held carts that check out. */
@@ -39,6 +41,7 @@ export const scenarioUsage = `Usage: npm run bench -- --scenario <name> [options
   --units <n>            units of the SKU (flash-sale: 100; backorder: restocked units, 1000;
                          holds-rss: 2 x --holds)
   --concurrency <n>      HTTP connections and requests in flight (default 64)
+  --floor <n>            flash-sale: requests of the Temporal floor (default: --shoppers, at most 5000)
   --rate <shoppers/s>    flash-sale: add-to-cart requests arrive at this rate (an open loop, latency
                          from each one's intended send time) instead of --concurrency closed loops
   --ttl <seconds>        HOLD_TTL_SECONDS of the stack the bench starts (flash-sale: 30; others: 3600)
@@ -56,6 +59,7 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
     {
       scenario: { type: 'string', default: 'flash-sale' },
       shoppers: { type: 'string', default: '5000' },
+      floor: { type: 'string' },
       units: { type: 'string' },
       concurrency: { type: 'string', default: '64' },
       rate: { type: 'string' },
@@ -87,13 +91,15 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
   if (values.api !== undefined && values['ops-token'] === undefined) {
     throw new UsageError('--api needs --ops-token');
   }
+  const shoppers = positive('--shoppers', values.shoppers);
   return {
     help: values.help,
     scenario,
-    shoppers: positive('--shoppers', values.shoppers),
+    shoppers,
     units: values.units === undefined ? defaultUnits : positive('--units', values.units),
     concurrency: positive('--concurrency', values.concurrency),
     rate: values.rate === undefined ? undefined : positive('--rate', values.rate, false),
+    floorRequests: values.floor === undefined ? Math.min(shoppers, 5000) : positive('--floor', values.floor),
     ttlSeconds: values.ttl === undefined ? (scenario === 'flash-sale' ? 30 : 3600) : positive('--ttl', values.ttl),
     checkoutShare,
     waves: positive('--waves', values.waves),
