@@ -1,50 +1,89 @@
 import type { BucketLedger } from './ledger';
 import type { BucketRef, LedgerEntry } from './types';
 
-/** A SKU's heads as they all stood at one moment, or undefined when some bucket moved while they were read. */
+/** A SKU's heads as they all stood at one moment, or undefined when none could be shown. */
 export type Moment = readonly LedgerEntry[] | undefined;
 
+type Collect = readonly (LedgerEntry | undefined)[];
+
+interface Waiter {
+  /** The first collect of its pair: the first one that started after it asked. */
+  from: number;
+  /** Pairs it may still try after this one, while buckets move under it. */
+  tries: number;
+  readonly resolve: (moment: Moment) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface SkuLooks {
+  /** Collects started so far: the next one's number. */
+  started: number;
+  readonly collects: Map<number, Collect>;
+  waiters: Waiter[];
+  running: boolean;
+}
+
+/** Pairs a caller tries before it gives up on a moment (the SKU keeps moving). */
+const pairsPerCaller = 3;
+
 /**
- * Fresh looks at a SKU's heads, shared by the callers that want one at the same time: a caller joins the next
- * look that starts after it asked (never one already under way, which may have read before it asked), so at
- * most one look per SKU is in flight and one waits, however many refusals a sold-out SKU answers at once.
+ * Fresh looks at a SKU's heads at one moment, shared by every caller that wants one at the same time.
  *
- * A look reads every head twice, and counts only when the second read finds every bucket at the seq of the
- * first: then the first read's heads all stood together between the two reads (no unit moved from a bucket not
- * yet read to one already read). A bucket with no head (not created yet) makes no moment either.
+ * While callers wait, one loop per SKU collects the heads (every head read fresh, at once), one collect after
+ * another. A caller's moment is the pair of the first two collects that start after it asked: when the second
+ * finds every bucket at the seq of the first, the first's heads all stood together between the two collects (no
+ * unit moved from a bucket not yet read to one already read), at a moment after the caller asked. Consecutive
+ * pairs share a collect, so however many refusals a sold-out SKU answers at once, it costs one collect per
+ * collect's time, and each caller waits for two or three. When a bucket moved in between, the caller tries the
+ * next pair, a few times, then gets no moment. A bucket with no head (not created yet) makes no moment.
  */
 export class HeadLooks {
-  private readonly looks = new Map<string, { running?: Promise<Moment>; queued?: Promise<Moment> }>();
+  private readonly skus = new Map<string, SkuLooks>();
 
   constructor(private readonly ledger: BucketLedger) {}
 
-  /** The SKU's heads at one moment after this call. */
+  /** The SKU's heads at one moment after this call (undefined when none could be shown). */
   moment(sku: string, buckets: readonly BucketRef[]): Promise<Moment> {
-    let look = this.looks.get(sku);
-    if (!look) this.looks.set(sku, (look = {}));
-    const state = look;
-    if (state.queued) return state.queued;
-    const start = () => {
-      const running = this.read(buckets).finally(() => {
-        if (state.running === running) state.running = undefined;
-      });
-      state.running = running;
-      return running;
-    };
-    if (!state.running) return start();
-    state.queued = state.running
-      .catch(() => undefined)
-      .then(() => {
-        state.queued = undefined;
-        return start();
-      });
-    return state.queued;
+    let looks = this.skus.get(sku);
+    if (!looks) this.skus.set(sku, (looks = { started: 0, collects: new Map(), waiters: [], running: false }));
+    const state = looks;
+    return new Promise<Moment>((resolve, reject) => {
+      state.waiters.push({ from: state.started, tries: pairsPerCaller - 1, resolve, reject });
+      if (!state.running) void this.collect(state, buckets);
+    });
   }
 
-  private async read(buckets: readonly BucketRef[]): Promise<Moment> {
-    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
-    if (heads.some((h) => h === undefined)) return undefined;
-    const again = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
-    return again.every((h, i) => h?.seq === heads[i]!.seq) ? (heads as LedgerEntry[]) : undefined;
+  private async collect(looks: SkuLooks, buckets: readonly BucketRef[]): Promise<void> {
+    looks.running = true;
+    try {
+      while (looks.waiters.length > 0) {
+        const n = looks.started++;
+        looks.collects.set(n, await Promise.all(buckets.map((b) => this.ledger.head(b, true))));
+        looks.collects.delete(n - 2);
+        looks.waiters = looks.waiters.filter((w) => !this.answered(looks, w, n));
+      }
+    } catch (err) {
+      for (const w of looks.waiters.splice(0)) w.reject(err);
+    } finally {
+      looks.running = false;
+    }
+  }
+
+  /** Whether the waiter's pair is complete with collect n, and so it was answered (or moved on to the next pair). */
+  private answered(looks: SkuLooks, waiter: Waiter, n: number): boolean {
+    if (waiter.from + 1 > n) return false;
+    const first = looks.collects.get(waiter.from)!;
+    const second = looks.collects.get(waiter.from + 1)!;
+    if (first.every((h, i) => h !== undefined && h.seq === second[i]?.seq)) {
+      waiter.resolve(first as LedgerEntry[]);
+      return true;
+    }
+    if (first.some((h) => h === undefined) || waiter.tries === 0) {
+      waiter.resolve(undefined);
+      return true;
+    }
+    waiter.tries--;
+    waiter.from = n;
+    return false;
   }
 }

@@ -26,29 +26,34 @@ function slowLedger() {
 }
 
 describe('shared looks at a SKU’s heads', () => {
-  it('callers during a look share the next one, which starts after they asked', async () => {
-    const { ledger, answer, reads } = slowLedger();
+  it('callers share collects, and never use one that started before they asked', async () => {
+    const { ledger, seqs, answer, reads } = slowLedger();
     const looks = new HeadLooks(ledger);
-    const first = looks.moment('sku', buckets);
-    await answer(); // the first read of look 1 is in: look 1 is under way
-    const later = [looks.moment('sku', buckets), looks.moment('sku', buckets)];
-    expect(later[0]).toBe(later[1]);
-    await answer(); // look 1's second read
-    expect((await first)?.map((h) => h.seq)).toEqual([1, 1]);
-    expect(reads()).toBe(6); // look 1's four, and look 2 started at once when look 1 ended
-    await answer();
-    await answer(); // look 2's second read
-    expect((await later[0])?.map((h) => h.seq)).toEqual([1, 1]);
-    expect(reads()).toBe(8); // two looks for three callers, none joined one under way
+    const first = looks.moment('sku', buckets); // collect 0 starts
+    const later = [looks.moment('sku', buckets), looks.moment('sku', buckets)]; // asked during collect 0
+    await answer(); // collect 0: seqs 1, 1
+    seqs.set('sku#0', 2);
+    seqs.set('sku#1', 2);
+    await answer(); // collect 1: 2, 2 (the first caller's pair moved: it tries collects 1 and 2)
+    await answer(); // collect 2: 2, 2
+    const moments = await Promise.all([first, ...later]);
+    expect(moments.map((m) => m?.map((h) => h.seq))).toEqual([
+      [2, 2],
+      [2, 2],
+      [2, 2],
+    ]);
+    expect(reads()).toBe(6); // three collects of two heads for three callers
   });
 
-  it('a bucket that moved between the two reads makes no moment', async () => {
-    const { ledger, seqs, answer } = slowLedger();
+  it('a SKU whose buckets keep moving gives no moment after a few pairs', async () => {
+    const { ledger, seqs, answer, reads } = slowLedger();
     const looks = new HeadLooks(ledger);
     const moment = looks.moment('sku', buckets);
-    await answer();
-    seqs.set('sku#1', 2);
-    await answer();
+    for (let collect = 0; collect < 4; collect++) {
+      await answer();
+      seqs.set('sku#1', seqs.get('sku#1')! + 1);
+    }
     expect(await moment).toBeUndefined();
+    expect(reads()).toBe(8);
   });
 });
