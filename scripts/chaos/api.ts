@@ -30,17 +30,14 @@ export interface ApiClientOptions {
 
 /**
  * The holdfast HTTP API as a shopper under chaos sees it. A transient failure — no connection, no answer in
- * time, a 5xx, or 409 request_in_progress (the same Idempotency-Key is still being served, or its first
- * attempt died mid-way and its claim has not gone stale yet) — is retried with the same request, headers and
- * Idempotency-Key, which is what idempotency keys are for.
+ * time, a 5xx — is retried with the same request, headers and Idempotency-Key, which is what idempotency keys
+ * are for.
  */
 export class ApiClient {
   /** Exchanges sent, including retries. */
   requests = 0;
   /** Retries after a network error, a timeout or a 5xx. */
   retries = 0;
-  /** Retries after 409 request_in_progress. */
-  inProgressRetries = 0;
   gaveUp = 0;
   /** What the retried failures were, by route. */
   readonly transient = new Tally();
@@ -56,12 +53,10 @@ export class ApiClient {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       let failure: string;
-      let inProgress = false;
       try {
         const answer = await this.once<T>(method, path, options);
         const error = (answer.body as { error?: unknown } | undefined)?.error;
-        inProgress = answer.status === 409 && error === 'request_in_progress';
-        if (answer.status < 500 && !inProgress) return answer;
+        if (answer.status < 500) return answer;
         failure = `${answer.status} ${String(error ?? '')}`.trim();
       } catch (err) {
         this.options.signal.throwIfAborted();
@@ -72,8 +67,7 @@ export class ApiClient {
         this.gaveUp++;
         throw new GaveUpError(`${route}: still ${failure} after ${Math.round(waited / 1000)} s`);
       }
-      if (inProgress) this.inProgressRetries++;
-      else this.retries++;
+      this.retries++;
       this.transient.add(`${route}: ${failure}`);
       await sleep(Math.min(4000, 250 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random()), undefined, {
         signal: this.options.signal,

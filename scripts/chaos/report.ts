@@ -207,7 +207,6 @@ export function resultJson(facts: RunFacts, verdict: Verdict, extra: Record<stri
       carts: sale.carts,
       requests: api.requests,
       retries: api.retries,
-      inProgressRetries: api.inProgressRetries,
       gaveUp: api.gaveUp,
       transientFailures: api.transient.toJSON(),
     },
@@ -287,8 +286,7 @@ export function summaryText(r: Result): string {
   out.push(`== chaos${s.short ? ' (short)' : ''}: seed ${s.seed}`);
   out.push(
     `load      ${r.load.shoppersDone}/${s.shoppers} shoppers (concurrency ${s.concurrency}) in ${r.load.seconds} s: ` +
-      `${r.load.requests} requests, ${r.load.retries} retried after transient failures, ` +
-      `${r.load.inProgressRetries} after request_in_progress, ${r.load.gaveUp} gave up`,
+      `${r.load.requests} requests, ${r.load.retries} retried after transient failures, ${r.load.gaveUp} gave up`,
   );
   for (const [what, n] of Object.entries(r.load.transientFailures)) out.push(`            ${n} x ${what}`);
   for (const f of r.faults) {
