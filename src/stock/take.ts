@@ -206,6 +206,17 @@ export class TakeProtocol {
       if (again) return again;
       available = buckets.reduce((n, b) => n + (this.ledger.cachedHead(b)?.balances[state] ?? 0), 0);
     }
+    if (available < movement.qty) {
+      // A refusal rests on the heads at one moment when one can be shown: reads at different times could miss a
+      // unit that moved from a bucket not yet read to one already read. (A SKU that keeps moving shows none, and
+      // the reads above stand.)
+      const moment = await this.looks.moment(product.sku, buckets);
+      if (moment) {
+        const now = order.find((b) => this.cachedCanServe([b], state, movement.qty));
+        if (now) return now;
+        available = moment.reduce((n, h) => n + h.balances[state], 0);
+      }
+    }
     const gathered = gatheredIn(movement);
     if (!gathered || available < movement.qty) return available;
     // The target is the operation's own (by its hash, not by the balances of the moment), so a run that died
