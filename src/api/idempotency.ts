@@ -35,8 +35,6 @@ export class IdempotencyStore {
     key: string,
     body: unknown,
     handler: () => Promise<R>,
-    /** Whether an answer is kept for the key (default: every answer below 500); one not kept is not replayed. */
-    keep: (response: R) => boolean = (response) => response.statusCode < 500,
   ): Promise<R & { replayed: boolean }> {
     const id = `${scope}:${key}`;
     const requestHash = createHash('sha256')
@@ -46,7 +44,7 @@ export class IdempotencyStore {
     const earlier = replayOf<R>(await col.findOne({ _id: id }), requestHash);
     if (earlier) return earlier;
     const response = await handler();
-    if (keep(response)) {
+    if (response.statusCode < 500) {
       const recorded = await insertOnce(col, { _id: id, requestHash, createdAt: new Date(), response }, 'read').catch(
         // Unrecorded: the work is done, and failing the request here would turn a success into a 500.
         () => undefined,

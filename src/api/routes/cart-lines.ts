@@ -102,16 +102,14 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       const key = request.headers['idempotency-key'];
       const { sku, quantity } = request.body;
       const holdId = `${cartId}.${keyDigest(cartId, key)}`;
-      /** Refused from the ledger heads: nothing was done, so nothing is kept for the key either. */
-      let refusedAtOnce = false;
       const handler = async () => {
         const product = await ctx.stock.product(sku); // 404 for an unknown SKU, before any workflow starts
         if (product.policy === 'strict') {
           // A sold-out SKU is refused here, with the evidence the line's first reservation would refuse it on
-          // (see StockService.refusesAtOnce): no workflow, no write.
+          // (see StockService.refusesAtOnce): no workflow, no stock written. The answer is kept under the key
+          // like any other, so the key has one answer.
           const available = await ctx.stock.refusesAtOnce(holdId, sku, quantity);
           if (available !== undefined) {
-            refusedAtOnce = true;
             metrics.soldOutRefusals.labels(sku).inc();
             return holdReply({ status: 'out_of_stock', holdId, available }, 201, request.id);
           }
@@ -139,13 +137,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
           return holdReply(firstAnswerOf(line), 201, request.id);
         }
       };
-      const result = await ctx.idempotency.run(
-        `items:${cartId}`,
-        key,
-        request.body,
-        handler,
-        (r) => r.statusCode < 500 && !refusedAtOnce,
-      );
+      const result = await ctx.idempotency.run(`items:${cartId}`, key, request.body, handler);
       if (result.statusCode === 201) {
         reply.header('location', `${app.prefix}/carts/${cartId}/items/${result.body.holdId}`);
       }
