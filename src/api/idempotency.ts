@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import { collections, insertOnce, type ShardSet } from '../db';
+import { BatchedInserts, collections, type ShardSet } from '../db';
 import { HttpError } from './errors';
 
 export interface StoredResponse {
@@ -20,13 +20,16 @@ interface IdempotencyRecord {
  * it; the same key with another body is a 422. Records are kept (at least 24 h; FerretDB has no TTL indexes, so
  * nothing removes them yet).
  *
- * The record is written once, when the handler has answered: one read and one insert per request. Requests
+ * The record is written once, when the handler has answered: one read and one insert per request (inserts of
+ * concurrent requests share a round trip per shard, see BatchedInserts). Requests
  * with one key that race may each run the handler, which is safe because handlers derive their workflow ids
  * from the key and never start a second run for it; the first response recorded stands, and the others answer
  * with it. A response that could not be recorded (a crash, FerretDB's SQLITE_BUSY under load) only means that
  * a retry of the key runs the idempotent handler again.
  */
 export class IdempotencyStore {
+  private readonly writers = new Map<number, BatchedInserts<IdempotencyRecord>>();
+
   constructor(private readonly shards: ShardSet) {}
 
   /** `R` is what the handler answers; a replay answers what an earlier run of the same handler recorded. */
@@ -45,10 +48,12 @@ export class IdempotencyStore {
     if (earlier) return earlier;
     const response = await handler();
     if (response.statusCode < 500) {
-      const recorded = await insertOnce(col, { _id: id, requestHash, createdAt: new Date(), response }, 'read').catch(
-        // Unrecorded: the work is done, and failing the request here would turn a success into a 500.
-        () => undefined,
-      );
+      const recorded = await this.writerFor(id)
+        .insert({ _id: id, requestHash, createdAt: new Date(), response })
+        .catch(
+          // Unrecorded: the work is done, and failing the request here would turn a success into a 500.
+          () => undefined,
+        );
       // A twin recorded its answer first: that one stands (or the body differs: 422).
       if (recorded && !recorded.inserted) {
         const first = replayOf<R>(recorded.stands, requestHash);
@@ -60,6 +65,14 @@ export class IdempotencyStore {
 
   private collection(id: string): Collection<IdempotencyRecord> {
     return this.shards.cartsDb(this.shards.shardFor(id)).collection<IdempotencyRecord>(collections.carts.idempotency);
+  }
+
+  /** Records are inserted in batches per shard (a flash sale's refusals each keep one). */
+  private writerFor(id: string): BatchedInserts<IdempotencyRecord> {
+    const shard = this.shards.shardFor(id);
+    let writer = this.writers.get(shard);
+    if (!writer) this.writers.set(shard, (writer = new BatchedInserts(this.collection(id))));
+    return writer;
   }
 }
 

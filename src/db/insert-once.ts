@@ -79,3 +79,48 @@ export async function insertManyOnce<T extends { _id: string }>(
     }),
   );
 }
+
+/**
+ * Inserts of documents that must each exist once, into one collection, combined: a document asked for while a
+ * round trip is under way goes with the next one, all in one `insertManyOnce`. So many concurrent inserts cost a
+ * round trip (and, on FerretDB, a transaction) each batch rather than each document, and a lone insert waits for
+ * nothing.
+ */
+export class BatchedInserts<T extends { _id: string }> {
+  private queued: { doc: T; resolve: (r: InsertOnce<T>) => void; reject: (err: unknown) => void }[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly col: Collection<T>,
+    /** The most documents in one round trip. */
+    private readonly maxBatch = 256,
+  ) {}
+
+  /** Like `insertOnce(col, doc, 'read')`. */
+  insert(doc: T): Promise<InsertOnce<T>> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ doc, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queued.length > 0) {
+        const batch = this.queued.splice(0, this.maxBatch);
+        try {
+          const results = await insertManyOnce(
+            this.col,
+            batch.map((q) => q.doc),
+          );
+          batch.forEach((q, i) => q.resolve(results[i]!));
+        } catch (err) {
+          for (const q of batch) q.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
