@@ -1,4 +1,4 @@
-import { isGrpcServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   MongoNetworkError,
   MongoNotConnectedError,
@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { failureTypes } from '../contract/failures';
 import { errorStatuses, type ErrorBody, type ErrorCode } from '../contract/http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isRetriedStartError } from './hold-start';
+import { isUndecidedTemporalError } from './temporal-errors';
 import { InsufficientStockError, InvalidStockInputError, ProductConflictError, UnknownProductError } from '../stock';
 
 /** An error with its stable code (which gives its status): what the one error handler sends. */
@@ -74,9 +74,6 @@ export function toHttpError(err: unknown): HttpError {
   return new HttpError('internal', 'internal error');
 }
 
-/** gRPC codes of a Temporal server that is restarting, overloaded or out of reach. */
-const transientGrpcCodes = new Set([4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 14 /* UNAVAILABLE */]);
-
 /**
  * Whether an error means a dependency (a shard, Temporal) is out of reach for now: nothing was decided, and the
  * client may retry the request (with the same Idempotency-Key) when Retry-After says.
@@ -91,8 +88,7 @@ function isTransient(err: unknown): boolean {
     ) {
       return true;
     }
-    if (isGrpcServiceError(e) && transientGrpcCodes.has(e.code)) return true;
-    if (isRetriedStartError(e)) return true;
+    if (isUndecidedTemporalError(e)) return true;
   }
   return false;
 }

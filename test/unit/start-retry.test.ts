@@ -1,6 +1,7 @@
 import { ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { isRetriedStartError, retryingStart } from '../../src/api/hold-start';
+import { retryingStart } from '../../src/api/hold-start';
+import { isUndecidedTemporalError } from '../../src/api/temporal-errors';
 
 /** A gRPC error as @grpc/grpc-js throws it: a code, details and metadata. */
 function grpcError(code: number, details: string): Error {
@@ -10,19 +11,19 @@ const failed = (cause: Error) => new ServiceError('Update-With-Start failed', { 
 
 describe('which update-with-start failures are sent again', () => {
   it('retries what decided nothing: busy, out of reach, aborted, or a start deduplicated without its update', () => {
-    expect(isRetriedStartError(failed(grpcError(8, 'resource exhausted')))).toBe(true);
-    expect(isRetriedStartError(failed(grpcError(14, 'unavailable')))).toBe(true);
-    expect(isRetriedStartError(failed(grpcError(10, 'aborted')))).toBe(true);
-    expect(isRetriedStartError(failed(grpcError(13, 'Update-with-Start could not be executed: StartDeduped')))).toBe(
-      true,
-    );
-    expect(isRetriedStartError(new WorkflowUpdateRPCTimeoutOrCancelledError('timeout'))).toBe(true);
+    expect(isUndecidedTemporalError(failed(grpcError(8, 'resource exhausted')))).toBe(true);
+    expect(isUndecidedTemporalError(failed(grpcError(14, 'unavailable')))).toBe(true);
+    expect(isUndecidedTemporalError(failed(grpcError(10, 'aborted')))).toBe(true);
+    expect(
+      isUndecidedTemporalError(failed(grpcError(13, 'Update-with-Start could not be executed: StartDeduped'))),
+    ).toBe(true);
+    expect(isUndecidedTemporalError(new WorkflowUpdateRPCTimeoutOrCancelledError('timeout'))).toBe(true);
   });
 
   it('does not retry a refusal or a bug', () => {
-    expect(isRetriedStartError(failed(grpcError(3, 'invalid argument')))).toBe(false);
-    expect(isRetriedStartError(failed(grpcError(7, 'permission denied')))).toBe(false);
-    expect(isRetriedStartError(new TypeError('a bug'))).toBe(false);
+    expect(isUndecidedTemporalError(failed(grpcError(3, 'invalid argument')))).toBe(false);
+    expect(isUndecidedTemporalError(failed(grpcError(7, 'permission denied')))).toBe(false);
+    expect(isUndecidedTemporalError(new TypeError('a bug'))).toBe(false);
   });
 
   it('sends again until it goes through, and gives up with the last error past its budget', async () => {
