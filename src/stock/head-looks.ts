@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { BucketLedger } from './ledger';
 import type { BucketRef, LedgerEntry } from './types';
 
@@ -21,6 +22,8 @@ interface SkuLooks {
   readonly collects: Map<number, Collect>;
   waiters: Waiter[];
   running: boolean;
+  /** When the last collect started (performance.now()). */
+  lastStart: number;
 }
 
 /** Pairs a caller tries before it gives up on a moment (the SKU keeps moving). */
@@ -42,10 +45,18 @@ export class HeadLooks {
 
   constructor(private readonly ledger: BucketLedger) {}
 
+  /** How long ago a collect of the SKU's heads last started (Infinity: never). */
+  sinceLastLook(sku: string): number {
+    return performance.now() - (this.skus.get(sku)?.lastStart ?? -Infinity);
+  }
+
   /** The SKU's heads at one moment after this call (undefined when none could be shown). */
   moment(sku: string, buckets: readonly BucketRef[]): Promise<Moment> {
     let looks = this.skus.get(sku);
-    if (!looks) this.skus.set(sku, (looks = { started: 0, collects: new Map(), waiters: [], running: false }));
+    if (!looks) {
+      looks = { started: 0, collects: new Map(), waiters: [], running: false, lastStart: -Infinity };
+      this.skus.set(sku, looks);
+    }
     const state = looks;
     return new Promise<Moment>((resolve, reject) => {
       state.waiters.push({ from: state.started, tries: pairsPerCaller - 1, resolve, reject });
@@ -58,6 +69,7 @@ export class HeadLooks {
     try {
       while (looks.waiters.length > 0) {
         const n = looks.started++;
+        looks.lastStart = performance.now();
         looks.collects.set(n, await Promise.all(buckets.map((b) => this.ledger.head(b, true))));
         looks.collects.delete(n - 2);
         looks.waiters = looks.waiters.filter((w) => !this.answered(looks, w, n));

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Collection } from 'mongodb';
 import { collections, insertManyOnce, insertOnce, type InsertOnce, type ShardSet } from '../db';
 import type { MovableState, Movement, ReceivingState } from './balances';
@@ -51,8 +50,6 @@ type Claimed =
  * docs/architecture.md, "Stock ledger".
  */
 export class TakeProtocol {
-  /** Per SKU, when `soldOut` last read its heads fresh (performance.now()). */
-  private readonly lookedAt = new Map<string, number>();
   private readonly looks: HeadLooks;
 
   constructor(
@@ -147,12 +144,11 @@ export class TakeProtocol {
   ): Promise<number | undefined> {
     const state = takenFrom(movement);
     const buckets = this.catalog.bucketsOf(product);
-    const lookedAgo = performance.now() - (this.lookedAt.get(product.sku) ?? -Infinity);
+    const lookedAgo = this.looks.sinceLastLook(product.sku);
     if (lookedAgo < cacheMaxAgeMs && this.cachedCanServe(buckets, state, movement.qty)) return undefined;
-    this.lookedAt.set(product.sku, performance.now());
     const heads = await this.looks.moment(product.sku, buckets);
     if (!heads) return undefined;
-    const available = heads.reduce((sum, h) => sum + h.balances[state], 0);
+    const available = unitsIn(heads, state);
     // Units between a transfer's two entries are in no bucket's balance: the full path completes the transfer.
     if (available + inTransit(heads) >= movement.qty) return undefined;
     const first = await this.claimsOn(opId).findOne({ _id: claimId(opId, 0) }, { projection: { _id: 1 } });
@@ -196,7 +192,12 @@ export class TakeProtocol {
     await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
     const fresh = order.find((b) => this.cachedCanServe([b], state, movement.qty));
     if (fresh) return fresh;
-    let available = buckets.reduce((n, b) => n + (this.ledger.cachedHead(b)?.balances[state] ?? 0), 0);
+    const cachedUnits = () =>
+      unitsIn(
+        buckets.map((b) => this.ledger.cachedHead(b)),
+        state,
+      );
+    let available = cachedUnits();
     const heads = buckets.map((b) => this.ledger.cachedHead(b)).filter((h): h is LedgerEntry => h !== undefined);
     if (available < movement.qty && available + inTransit(heads) >= movement.qty) {
       // A refill or a rebalance is between a transfer's two entries (or died there): complete it, look again.
@@ -204,7 +205,7 @@ export class TakeProtocol {
       await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
       const again = order.find((b) => this.cachedCanServe([b], state, movement.qty));
       if (again) return again;
-      available = buckets.reduce((n, b) => n + (this.ledger.cachedHead(b)?.balances[state] ?? 0), 0);
+      available = cachedUnits();
     }
     if (available < movement.qty) {
       // A refusal rests on the heads at one moment when one can be shown: reads at different times could miss a
@@ -214,7 +215,7 @@ export class TakeProtocol {
       if (moment) {
         const now = order.find((b) => this.cachedCanServe([b], state, movement.qty));
         if (now) return now;
-        available = moment.reduce((n, h) => n + h.balances[state], 0);
+        available = unitsIn(moment, state);
       }
     }
     const gathered = gatheredIn(movement);
@@ -363,6 +364,11 @@ function followed(stands: TakeClaimDoc | null, attemptId: string): Claimed {
 
 function holdOf(claim: TakeClaimDoc, entry: LedgerEntry): Hold {
   return { holdId: claim.opId, sku: claim.sku, bucket: claim.bucket!, qty: claim.qty, seq: entry.seq };
+}
+
+/** The units of `state` the heads hold together (a bucket with no head holds none). */
+function unitsIn(heads: readonly (LedgerEntry | undefined)[], state: ReceivingState | MovableState): number {
+  return heads.reduce((n, h) => n + (h?.balances[state] ?? 0), 0);
 }
 
 /**
