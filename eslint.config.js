@@ -54,6 +54,10 @@ export default tseslint.config(
     { group: ['fastify', '@temporalio/workflow'], message: 'The stock library knows no HTTP and no Temporal.' },
     ours(['workflows', 'activities', 'api', 'ops', 'infra', 'cli', 'contract']),
   ]),
+  layer('src/admission/**/*.ts', 'the waiting rooms know no HTTP and no Temporal', [
+    { group: ['@temporalio/*', 'fastify', '@fastify/*'], message: 'The waiting rooms know no HTTP and no Temporal.' },
+    ours(['api', 'activities', 'workflows', 'ops', 'cli', 'infra', 'stock', 'carts', 'contract']),
+  ]),
   layer('src/activities/**/*.ts', 'activities may import everything but workflows', [
     ours(['api', 'ops', 'cli']),
     { group: ['**/workflows/*', '**/workflows'], allowTypeImports: true, message: 'Only types of workflows.' },

@@ -31,6 +31,12 @@ export function createMetrics(options: MetricsOptions = {}) {
       labelNames: ['sku'] as const,
       registers: [registry],
     }),
+    waitingRoom: new Counter({
+      name: 'holdfast_waiting_room_answers_total',
+      help: "Add-to-carts of a drop's SKU answered by its waiting room: queued (told their position) or admitted",
+      labelNames: ['sku', 'outcome'] as const,
+      registers: [registry],
+    }),
     checkouts: new Counter({
       name: 'holdfast_checkouts_total',
       help: 'Checkout outcomes',

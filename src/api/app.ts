@@ -13,6 +13,7 @@ import Fastify, {
   type RawRequestDefaultExpression,
   type RawServerDefault,
 } from 'fastify';
+import { WaitingRoom } from '../admission';
 import type { ShardSet } from '../db';
 import type { Metrics } from '../metrics';
 import type { StockService } from '../stock';
@@ -71,6 +72,8 @@ export type HttpApp = FastifyInstance<
 export interface RouteContext extends AppDeps {
   readonly tokens: CartTokens;
   readonly idempotency: IdempotencyStore;
+  /** Drops' waiting rooms: who is let through to the stock, in arrival order. */
+  readonly waitingRoom: WaitingRoom;
   /** 401 without a bearer token, 403 when it is not this cart's. Runs onRequest: before body validation. */
   requireCart(request: FastifyRequest): Promise<void>;
   /** The cart a request's bearer token is for: 401 without a token or with one that is not ours. */
@@ -158,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...deps,
     tokens,
     idempotency: new IdempotencyStore(deps.shards),
+    waitingRoom: new WaitingRoom(deps.shards),
     cartOf(request) {
       const cartId = tokens.verify(bearer(request));
       if (cartId === undefined) {

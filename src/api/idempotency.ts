@@ -24,7 +24,8 @@ interface IdempotencyRecord {
  * concurrent requests share a round trip per shard, see BatchedInserts). Requests
  * with one key that race may each run the handler, which is safe because handlers derive their workflow ids
  * from the key and never start a second run for it; the first response recorded stands, and the others answer
- * with it. A response that could not be recorded (a crash, FerretDB's SQLITE_BUSY under load) only means that
+ * with it. A 202 is not an answer yet (a place in a drop's waiting room): it is not kept, and the key asks
+ * again. A response that could not be recorded (a crash, FerretDB's SQLITE_BUSY under load) only means that
  * a retry of the key runs the idempotent handler again.
  */
 export class IdempotencyStore {
@@ -47,7 +48,7 @@ export class IdempotencyStore {
     const earlier = replayOf<R>(await col.findOne({ _id: id }), requestHash);
     if (earlier) return earlier;
     const response = await handler();
-    if (response.statusCode < 500) {
+    if (response.statusCode < 500 && response.statusCode !== 202) {
       const recorded = await this.writerFor(id)
         .insert({ _id: id, requestHash, createdAt: new Date(), response })
         .catch(

@@ -29,6 +29,7 @@ export const optionSpecs = {
   policy: { type: 'string' },
   buckets: { type: 'string' },
   'low-stock': { type: 'string' },
+  'admit-per-second': { type: 'string' },
   reorder: { type: 'string' },
   reason: { type: 'string' },
   'idempotency-key': { type: 'string' },

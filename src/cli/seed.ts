@@ -4,9 +4,12 @@ import { price, table } from './output';
 
 /**
  * The demo catalogue: strict SKUs, one of them nearly sold out (and asking for a reorder when it runs low), and
- * one sold on backorder. Every field is spelled out, so an existing product is compared with all of it.
+ * one sold on backorder, and a drop behind a waiting room. Every field is spelled out (a waiting room's rate is
+ * absent for no waiting room), so an existing product is compared with all of it.
  */
-export const demoCatalogue: readonly Required<NewProduct>[] = [
+type DemoProduct = Required<Omit<NewProduct, 'admitPerSecond'>> & Pick<NewProduct, 'admitPerSecond'>;
+
+export const demoCatalogue: readonly DemoProduct[] = [
   {
     sku: 'demo-poster',
     name: 'Screen-printed poster',
@@ -47,23 +50,35 @@ export const demoCatalogue: readonly Required<NewProduct>[] = [
     lowStockThreshold: 0,
     reorderQuantity: 0,
   },
+  {
+    sku: 'demo-drop-sneaker',
+    name: 'Sneaker drop (waiting room)',
+    priceCents: 18_000,
+    quantity: 20,
+    policy: 'strict',
+    buckets: 4,
+    lowStockThreshold: 0,
+    reorderQuantity: 0,
+    admitPerSecond: 2,
+  },
 ];
 
 type Seeded = 'created' | 'exists' | 'conflict';
 
-function sameDefinition(product: ProductView, wanted: Required<NewProduct>): boolean {
+function sameDefinition(product: ProductView, wanted: DemoProduct): boolean {
   return (
     product.name === wanted.name &&
     product.priceCents === wanted.priceCents &&
     product.policy === wanted.policy &&
     product.buckets === wanted.buckets &&
     (product.lowStockThreshold ?? 0) === wanted.lowStockThreshold &&
-    (product.reorderQuantity ?? 0) === wanted.reorderQuantity
+    (product.reorderQuantity ?? 0) === wanted.reorderQuantity &&
+    product.admitPerSecond === wanted.admitPerSecond
   );
 }
 
 /** Creates one demo product unless it exists; an existing one is left as it is, its stock included. */
-async function seedOne(client: ApiClient, wanted: Required<NewProduct>): Promise<[Seeded, ProductView]> {
+async function seedOne(client: ApiClient, wanted: DemoProduct): Promise<[Seeded, ProductView]> {
   try {
     const existing = await client.product(wanted.sku);
     return [sameDefinition(existing, wanted) ? 'exists' : 'conflict', existing];

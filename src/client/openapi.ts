@@ -117,7 +117,7 @@ export interface paths {
         put?: never;
         /**
          * Add to cart: reserve stock and hold it (a hold workflow)
-         * @description 201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how many units are available. The same Idempotency-Key and body replays the first answer (idempotent-replayed: true).
+         * @description 201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how many units are available. The same Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send the same request again after Retry-After.
          */
         post: operations["addCartItem"];
         delete?: never;
@@ -444,6 +444,15 @@ export interface components {
             /** Format: date-time */
             expiresAt?: string;
         };
+        Queued: {
+            /** @enum {string} */
+            status: "queued";
+            holdId: string;
+            sku: string;
+            /** @description Shoppers to be let in before this one, plus one */
+            position: number;
+            retryAfterSeconds: number;
+        };
         CartLine: {
             holdId: string;
             sku: string;
@@ -486,6 +495,7 @@ export interface components {
             lowStockThreshold?: number;
             reorderQuantity?: number;
             buckets?: number;
+            admitPerSecond?: number;
         };
         InvariantReport: {
             sku: string;
@@ -965,6 +975,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description Waiting in the drop's line: its position, and when to ask again */
+            202: {
+                headers: {
+                    /** @description Seconds to wait before sending the request again */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Queued"];
                 };
             };
             /** @description Invalid request: a body, path parameter or header the schema refuses, or malformed JSON (invalid_request) */
@@ -1614,6 +1635,8 @@ export interface operations {
                     buckets?: number;
                     lowStockThreshold?: number;
                     reorderQuantity?: number;
+                    /** @description A waiting room for a drop: shoppers let through to the stock each second, in arrival order. The others are answered 202 with their position and Retry-After, and ask again. Absent: no waiting room */
+                    admitPerSecond?: number;
                 };
             };
         };

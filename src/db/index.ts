@@ -1,3 +1,4 @@
 export * from './schema';
 export * from './shards';
 export * from './insert-once';
+export * from './gallop';

@@ -12,6 +12,10 @@ export const collections = {
     leases: 'leases',
     notifications: 'notifications',
     purchaseOrders: 'purchase_orders',
+    /** A drop's waiting rooms (see src/admission): places in arrival order, lines' places, the gate's steps. */
+    queueTickets: 'queue_tickets',
+    queuePlaces: 'queue_places',
+    queueGates: 'queue_gates',
   },
   carts: {
     carts: 'carts',

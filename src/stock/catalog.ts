@@ -38,6 +38,10 @@ export class Catalog {
     if (!Number.isInteger(input.buckets) || input.buckets < 1 || input.buckets > 64) {
       throw new InvalidStockInputError('buckets must be 1..64');
     }
+    const rate = input.admitPerSecond;
+    if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 10_000)) {
+      throw new InvalidStockInputError('admitPerSecond must be 1..10000');
+    }
     const doc: ProductDoc = {
       _id: input.sku,
       sku: input.sku,
@@ -47,6 +51,7 @@ export class Catalog {
       buckets: input.buckets,
       lowStockThreshold: input.lowStockThreshold,
       reorderQuantity: input.reorderQuantity,
+      ...(input.admitPerSecond !== undefined ? { admitPerSecond: input.admitPerSecond } : {}),
       initialQuantity,
       createdAt: this.clock(),
     };
@@ -110,6 +115,7 @@ function sameDefinition(a: ProductDoc, b: ProductDoc): boolean {
     'buckets',
     'lowStockThreshold',
     'reorderQuantity',
+    'admitPerSecond',
     'initialQuantity',
   ] as const;
   return keys.every((k) => a[k] === b[k]);

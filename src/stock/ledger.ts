@@ -1,7 +1,7 @@
 import type { Collection, Filter } from 'mongodb';
 import { collections, insertOnce, type ShardSet } from '../db';
 import { applyMovement, zeroBalances, type Movement, type MovementKind } from './balances';
-import { lastOfRun } from './gallop';
+import { lastOfRun } from '../db';
 import type { BatchMember, BucketRef, LedgerEntry } from './types';
 
 export function entryId(bucketId: string, seq: number): string {

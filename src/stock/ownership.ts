@@ -1,6 +1,5 @@
 import type { Collection } from 'mongodb';
-import { collections, insertOnce, type ShardSet } from '../db';
-import { lastOfRun } from './gallop';
+import { collections, insertOnce, lastOfRun, type ShardSet } from '../db';
 import type { BucketRef, ProductDoc } from './types';
 
 /** One epoch of a bucket's lease (collection `leases`, on the bucket's shard), written once. */

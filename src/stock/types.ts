@@ -11,6 +11,11 @@ export interface ProductInput {
   readonly buckets: number;
   readonly lowStockThreshold: number;
   readonly reorderQuantity: number;
+  /**
+   * A drop's waiting room: shoppers let through to the stock a second, in arrival order (see src/admission).
+   * Absent: no waiting room, every add-to-cart goes straight to the stock.
+   */
+  readonly admitPerSecond?: number;
 }
 
 export interface ProductDoc extends ProductInput {

@@ -26,6 +26,11 @@ describe('layer rules (eslint.config.js)', () => {
       'src/carts/cart-lines.ts',
       "import { workflowIds } from '../contract/workflow-ids';\nexport const w = workflowIds;\n",
     ],
+    ['src/admission/gate.ts', "import { Catalog } from '../stock/catalog';\nexport const c = Catalog;\n"],
+    [
+      'src/admission/waiting-room.ts',
+      "import type { FastifyInstance } from 'fastify';\nexport type F = FastifyInstance;\n",
+    ],
     ['src/stock/ledger.ts', "import { workflowIds } from '../contract/workflow-ids';\nexport const w = workflowIds;\n"],
     ['src/contract/types.ts', "import { ShardSet } from '../db/shards';\nexport const s = ShardSet;\n"],
     ['src/workflows/hold.ts', "import { collections } from '../db/schema';\nexport const c = collections;\n"],
@@ -50,6 +55,12 @@ describe('layer rules (eslint.config.js)', () => {
       await restricted(
         'src/db/schema.ts',
         "import { MongoClient } from 'mongodb';\nimport { shardOf } from './hash';\nexport const m = [MongoClient, shardOf];\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await restricted(
+        'src/admission/waiting-room.ts',
+        "import { lastOfRun } from '../db';\nexport const l = lastOfRun;\n",
       ),
     ).toEqual([]);
     expect(

@@ -16,6 +16,7 @@ import {
   errorResponses,
   Hold,
   IdempotencyHeaders,
+  Queued,
   LineParams,
   locationHeader,
   ref,
@@ -24,6 +25,7 @@ import {
   type ErrorBody,
 } from '../../contract/http';
 import type { HttpApp, RouteContext } from '../app';
+import { gateRate } from '../../admission';
 import { HttpError } from '../errors';
 import { keyDigest } from '../idempotency';
 
@@ -85,13 +87,17 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         description:
           '201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how ' +
           'many units are available. The same Idempotency-Key and body replays the first answer ' +
-          '(idempotent-replayed: true).',
+          "(idempotent-replayed: true). For a drop's SKU (a product with admitPerSecond), 202 queued: the " +
+          'shopper waits in line, nothing is reserved yet; send the same request again after Retry-After.',
         security,
         headers: IdempotencyHeaders,
         params: CartParams,
         body: addCartItemBody(settings.maxLineQuantity),
         response: {
           201: ref(Hold, 'The line: held, or backordered', { ...locationHeader, ...replayedHeader }),
+          202: ref(Queued, "Waiting in the drop's line: its position, and when to ask again", {
+            'retry-after': { type: 'integer', description: 'Seconds to wait before sending the request again' },
+          }),
           ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 500),
         },
       },
@@ -112,6 +118,18 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
           if (available !== undefined) {
             metrics.soldOutRefusals.labels(sku).inc();
             return holdReply({ status: 'out_of_stock', holdId, available }, 201, request.id);
+          }
+        }
+        if (product.admitPerSecond !== undefined) {
+          // A drop: the line waits its turn (a place in arrival order) before it may reserve anything.
+          const admission = await ctx.waitingRoom.admit(sku, holdId, gateRate(product.admitPerSecond));
+          metrics.waitingRoom.labels(sku, admission.admitted ? 'admitted' : 'queued').inc();
+          if (!admission.admitted) {
+            const { position, retryAfterSeconds } = admission;
+            return {
+              statusCode: 202 as const,
+              body: { status: 'queued' as const, holdId, sku, position, retryAfterSeconds },
+            };
           }
         }
         const input: HoldWorkflowInput = {
@@ -141,6 +159,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       if (result.statusCode === 201) {
         reply.header('location', `${app.prefix}/carts/${cartId}/items/${result.body.holdId}`);
       }
+      if (result.statusCode === 202) reply.header('retry-after', String(result.body.retryAfterSeconds));
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
     },
   );

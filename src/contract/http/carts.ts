@@ -21,6 +21,22 @@ export const Hold = Type.Object(
 );
 export type Hold = Static<typeof Hold>;
 
+/**
+ * Not yet let through a drop's waiting room: nothing is reserved, and nothing is decided. Ask again with the
+ * same Idempotency-Key and body after Retry-After; the line keeps its place.
+ */
+export const Queued = Type.Object(
+  {
+    status: Type.Literal('queued'),
+    holdId: Type.String(),
+    sku: Type.String(),
+    position: Type.Integer({ minimum: 1, description: 'Shoppers to be let in before this one, plus one' }),
+    retryAfterSeconds: Type.Integer({ minimum: 1 }),
+  },
+  { $id: 'Queued' },
+);
+export type Queued = Static<typeof Queued>;
+
 export const CartLine = Type.Object(
   {
     holdId: Type.String(),

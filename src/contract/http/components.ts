@@ -1,5 +1,5 @@
 import { BackorderQueue } from './backorders';
-import { CartLine, Hold } from './carts';
+import { CartLine, Hold, Queued } from './carts';
 import { ErrorBody } from './errors';
 import { Readiness } from './health';
 import { InvariantReport, Overview, SystemReport } from './ops-reports';
@@ -14,6 +14,7 @@ import { Reorder } from './reorders';
 export const sharedSchemas = [
   ErrorBody,
   Hold,
+  Queued,
   CartLine,
   Order,
   ProductView,

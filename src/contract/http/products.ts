@@ -28,6 +28,7 @@ export const ProductView = Type.Object(
     lowStockThreshold: Type.Optional(Type.Integer()),
     reorderQuantity: Type.Optional(Type.Integer()),
     buckets: Type.Optional(Type.Integer()),
+    admitPerSecond: Type.Optional(Type.Integer()),
   },
   { $id: 'Product' },
 );
@@ -56,6 +57,15 @@ export const CreateProductBody = Type.Object(
     ),
     lowStockThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     reorderQuantity: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    admitPerSecond: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000,
+        description:
+          'A waiting room for a drop: shoppers let through to the stock each second, in arrival order. The ' +
+          'others are answered 202 with their position and Retry-After, and ask again. Absent: no waiting room',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,227 @@
+import type { Collection } from 'mongodb';
+import { collections, insertManyOnce, insertOnce, lastOfRun, type ShardSet } from '../db';
+import { closedGate, openGate, secondsToWait, type GateRate, type GateState } from './gate';
+
+/** A place in a SKU's line: given once, in arrival order, never changed. */
+interface TicketDoc {
+  /** `<sku>#<place, zero-padded>`: places of a SKU are a gapless run from 0, one writer each. */
+  readonly _id: string;
+  readonly sku: string;
+  readonly place: number;
+  /** The line the place was given to (orphaned when a twin request's place was kept instead). */
+  readonly holdId: string;
+  readonly at: Date;
+}
+
+/** Which place a line holds: the first one given to it stands. */
+interface PlaceDoc {
+  /** `<sku>|<holdId>` */
+  readonly _id: string;
+  readonly sku: string;
+  readonly place: number;
+}
+
+/** One opening of a SKU's gate: the gate's state is its highest step. */
+interface GateDoc extends GateState {
+  /** `<sku>@<step, zero-padded>`: steps are a gapless run from 0, one writer each. */
+  readonly _id: string;
+  readonly sku: string;
+  readonly step: number;
+  readonly at: Date;
+}
+
+export type Admission =
+  | { readonly admitted: true; readonly place: number }
+  | {
+      readonly admitted: false;
+      readonly place: number;
+      /** 1 = the next to be let in. */
+      readonly position: number;
+      readonly retryAfterSeconds: number;
+    };
+
+const pad = (n: number) => String(n).padStart(12, '0');
+/** A process trusts the gate it last read for this long before it looks again. */
+const gateMaxAgeMs = 50;
+
+/**
+ * Per-SKU waiting rooms for a drop: shoppers are given places in arrival order and let in through a gate that
+ * opens at the product's rate, so the earliest shoppers reach the stock first and nobody waits in a TCP queue;
+ * a shopper not yet let in is told its position and when to ask again.
+ *
+ * Everything is append-only and keyed by `_id` on the SKU's home shard (FerretDB updates are not atomic; a
+ * duplicate-key insert is): a place is a ticket written by compare-and-append at the next number, and a line's
+ * place is bound to it once (a twin request of the same line keeps the first); the gate is a run of steps, each
+ * written once, so two processes opening it at once cannot both let the same shoppers in twice or skip any.
+ * Places are given in batches per process: across API processes the order is the order in which their batches
+ * landed (a few milliseconds apart at most).
+ *
+ * Invariants: places of a SKU are 0..n without repeats; the gate's `through` only grows; a line is let in only
+ * when its place is at or below `through`.
+ */
+export class WaitingRoom {
+  private readonly lastTicket = new Map<string, { n: number; doc: TicketDoc } | null>();
+  private readonly queued = new Map<
+    string,
+    { holdId: string; resolve: (place: number) => void; reject: (err: unknown) => void }[]
+  >();
+  private readonly issuing = new Set<string>();
+  private readonly gates = new Map<
+    string,
+    { doc: GateDoc | null; readAt: number; reading?: Promise<GateDoc | null> }
+  >();
+
+  constructor(
+    private readonly shards: ShardSet,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Lets the line in, or says its position: the first call for a line gives it a place at the back. */
+  async admit(sku: string, holdId: string, rate: GateRate): Promise<Admission> {
+    const place = await this.placeOf(sku, holdId);
+    let gate = await this.gate(sku, false);
+    for (;;) {
+      const state = gate ?? closedGate;
+      if (place <= state.through) return { admitted: true, place };
+      const now = this.clock();
+      const lastPlace = Math.max(place, this.lastTicket.get(sku)?.n ?? -1);
+      const opened = openGate(state, rate, lastPlace, now);
+      if (!opened) {
+        return {
+          admitted: false,
+          place,
+          position: place - state.through,
+          retryAfterSeconds: secondsToWait(state, rate, place, now),
+        };
+      }
+      const step = gate ? gate.step + 1 : 0;
+      const doc: GateDoc = { _id: `${sku}@${pad(step)}`, sku, step, ...opened, at: new Date(now) };
+      const written = await insertOnce(this.gateSteps(sku), doc, 'ignore');
+      // Another process opened this step first: look again, from its state.
+      gate = written ? this.remember(sku, doc) : await this.gate(sku, true);
+    }
+  }
+
+  /** The line's place: the one bound to it, or a new one at the back. */
+  private async placeOf(sku: string, holdId: string): Promise<number> {
+    const places = this.places(sku);
+    const _id = `${sku}|${holdId}`;
+    const bound = await places.findOne({ _id });
+    if (bound) return bound.place;
+    const place = await new Promise<number>((resolve, reject) => {
+      const line = this.queued.get(sku) ?? [];
+      line.push({ holdId, resolve, reject });
+      this.queued.set(sku, line);
+      if (!this.issuing.has(sku)) void this.issue(sku);
+    });
+    // A twin request of the line may have bound another place first: that one stands (this one is skipped).
+    const { stands } = await insertOnce(places, { _id, sku, place }, 'read');
+    return stands?.place ?? place;
+  }
+
+  /** Gives the queued arrivals the next places in their order, a batch per round trip. */
+  private async issue(sku: string): Promise<void> {
+    this.issuing.add(sku);
+    try {
+      for (;;) {
+        const batch = (this.queued.get(sku) ?? []).splice(0, 256);
+        if (batch.length === 0) return;
+        try {
+          let waiting = batch;
+          while (waiting.length > 0) {
+            const last = await this.ticketHead(sku);
+            const from = (last?.n ?? -1) + 1;
+            const docs = waiting.map((q, i): TicketDoc => ({
+              _id: `${sku}#${pad(from + i)}`,
+              sku,
+              place: from + i,
+              holdId: q.holdId,
+              at: new Date(this.clock()),
+            }));
+            const results = await insertManyOnce(this.tickets(sku), docs);
+            const refused: typeof waiting = [];
+            results.forEach((r, i) => {
+              if (r.inserted) {
+                const doc = docs[i]!;
+                const known = this.lastTicket.get(sku);
+                if (!known || known.n < doc.place) this.lastTicket.set(sku, { n: doc.place, doc });
+                waiting[i]!.resolve(doc.place);
+              } else refused.push(waiting[i]!); // another process took that number: the next round, further back
+            });
+            waiting = refused;
+          }
+        } catch (err) {
+          for (const q of batch) q.reject(err);
+        }
+      }
+    } finally {
+      this.issuing.delete(sku);
+    }
+  }
+
+  /** The last place given out for the SKU, from the last one this process knows (galloping `_id` probes). */
+  private async ticketHead(sku: string): Promise<{ n: number; doc: TicketDoc } | null> {
+    const tickets = this.tickets(sku);
+    const probe = (n: number) => tickets.findOne({ _id: `${sku}#${pad(n)}` });
+    let known = this.lastTicket.get(sku) ?? null;
+    if (!known) {
+      const first = await probe(0);
+      if (!first) return null;
+      known = { n: 0, doc: first };
+    }
+    const last = await lastOfRun(known, probe);
+    this.lastTicket.set(sku, last);
+    return last;
+  }
+
+  /** The SKU's gate: the one read less than gateMaxAgeMs ago, unless `fresh`; concurrent readers share a read. */
+  private async gate(sku: string, fresh: boolean): Promise<GateDoc | null> {
+    const cached = this.gates.get(sku);
+    if (cached?.reading) return cached.reading;
+    if (cached && !fresh && this.clock() - cached.readAt < gateMaxAgeMs) return cached.doc;
+    const readAt = this.clock();
+    const reading = (async () => {
+      const steps = this.gateSteps(sku);
+      const probe = (n: number) => steps.findOne({ _id: `${sku}@${pad(n)}` });
+      let known = cached?.doc ? { n: cached.doc.step, doc: cached.doc } : null;
+      if (!known) {
+        const first = await probe(0);
+        if (first) known = { n: 0, doc: first };
+      }
+      return known ? (await lastOfRun(known, probe)).doc : null;
+    })();
+    this.gates.set(sku, { doc: cached?.doc ?? null, readAt: cached?.readAt ?? 0, reading });
+    try {
+      const doc = later(await reading, this.gates.get(sku)?.doc ?? null);
+      this.gates.set(sku, { doc, readAt });
+      return doc;
+    } catch (err) {
+      this.gates.set(sku, { doc: this.gates.get(sku)?.doc ?? null, readAt: cached?.readAt ?? 0 });
+      throw err;
+    }
+  }
+
+  /** A step this process wrote: the gate as it is now (a read under way cannot bring back an older one). */
+  private remember(sku: string, doc: GateDoc): GateDoc {
+    const cached = this.gates.get(sku);
+    this.gates.set(sku, { ...cached, doc: later(doc, cached?.doc ?? null), readAt: this.clock() });
+    return doc;
+  }
+
+  private tickets(sku: string): Collection<TicketDoc> {
+    return this.shards.stockDb(this.shards.shardFor(sku)).collection<TicketDoc>(collections.stock.queueTickets);
+  }
+
+  private places(sku: string): Collection<PlaceDoc> {
+    return this.shards.stockDb(this.shards.shardFor(sku)).collection<PlaceDoc>(collections.stock.queuePlaces);
+  }
+
+  private gateSteps(sku: string): Collection<GateDoc> {
+    return this.shards.stockDb(this.shards.shardFor(sku)).collection<GateDoc>(collections.stock.queueGates);
+  }
+}
+
+function later(a: GateDoc | null, b: GateDoc | null): GateDoc | null {
+  if (!a || !b) return a ?? b;
+  return a.step >= b.step ? a : b;
+}
