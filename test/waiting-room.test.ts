@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gateRate, WaitingRoom } from '../src/admission';
+import { gateRate, WaitingRoom, waitingRoomRecords, waitingRoomViolations } from '../src/admission';
+import { CartLineStore } from '../src/carts';
 import { connectTestShards, uniqueId } from './helpers';
 import { bearer, useTestApi } from './api-helpers';
 
@@ -102,6 +103,10 @@ describe('add-to-cart through a waiting room (real Temporal and FerretDB)', () =
     const heldOrder = [1, 2, 3].sort((a, b) => admittedAt.get(a)! - admittedAt.get(b)!);
     expect(heldOrder).toEqual([1, 2, 3]);
     for (const res of answers.slice(3)) expect(res.json()).toMatchObject({ error: 'out_of_stock' });
+    // The system check's rule over the room: every line that reached the stock was let in, in its place.
+    const lines = (await new CartLineStore(api.shards).all()).filter((l) => l.sku === sku).map((l) => l.holdId);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    expect(waitingRoomViolations(await waitingRoomRecords(api.shards, sku), lines)).toEqual([]);
   }, 30_000);
 
   it('a line keeps its place: twin requests share it, and the answer after the wait is kept under the key', async () => {

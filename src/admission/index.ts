@@ -1,2 +1,3 @@
 export * from './gate';
 export * from './waiting-room';
+export * from './audit';

@@ -3,7 +3,7 @@ import { collections, insertManyOnce, insertOnce, lastOfRun, type ShardSet } fro
 import { closedGate, openGate, secondsToWait, type GateRate, type GateState } from './gate';
 
 /** A place in a SKU's line: given once, in arrival order, never changed. */
-interface TicketDoc {
+export interface TicketDoc {
   /** `<sku>#<place, zero-padded>`: places of a SKU are a gapless run from 0, one writer each. */
   readonly _id: string;
   readonly sku: string;
@@ -14,7 +14,7 @@ interface TicketDoc {
 }
 
 /** Which place a line holds: the first one given to it stands. */
-interface PlaceDoc {
+export interface PlaceDoc {
   /** `<sku>|<holdId>` */
   readonly _id: string;
   readonly sku: string;
@@ -22,7 +22,7 @@ interface PlaceDoc {
 }
 
 /** One opening of a SKU's gate: the gate's state is its highest step. */
-interface GateDoc extends GateState {
+export interface GateDoc extends GateState {
   /** `<sku>@<step, zero-padded>`: steps are a gapless run from 0, one writer each. */
   readonly _id: string;
   readonly sku: string;

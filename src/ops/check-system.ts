@@ -1,3 +1,4 @@
+import { waitingRoomRecords, waitingRoomViolations } from '../admission';
 import { CartLineStore, OrderStore } from '../carts';
 import { collections, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
@@ -57,7 +58,9 @@ const sumQty = (holds: readonly Hold[]) => holds.reduce((sum, h) => sum + h.qty,
  *  6. every unit sold belongs to exactly one completed order;
  *  7. no backorder waits while its SKU has units available;
  *  8. no line is locked by a checkout that has finished;
- *  9. no charge without its order; charged − refunded = Σ completed orders.
+ *  9. no charge without its order; charged − refunded = Σ completed orders;
+ * 10. a drop's waiting room: places 0..n given once each, a gate that never goes back or past the last place,
+ *     and every line of the SKU let in by the gate before it reached the stock.
  */
 export async function checkSystem(
   stock: StockService,
@@ -192,6 +195,14 @@ export async function checkSystem(
   const refundedCents = refunds.reduce((sum, r) => sum + r.amountCents, 0);
   if (chargedCents - refundedCents !== ordersCents) {
     violations.push(`money: charged ${chargedCents} − refunded ${refundedCents} ≠ completed orders ${ordersCents}`);
+  }
+
+  // 10: waiting rooms
+  for (const product of products.filter((p) => p.admitPerSecond !== undefined)) {
+    const { sku } = product;
+    const ofSku = lines.filter((l) => l.sku === sku).map((l) => l.holdId);
+    const found = waitingRoomViolations(await waitingRoomRecords(shards, sku), ofSku);
+    violations.push(...found.map((v) => `${sku} waiting room: ${v}`));
   }
 
   return {
