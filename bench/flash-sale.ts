@@ -27,6 +27,7 @@ import { writeJson } from './lib/results';
 import {
   firstArrivalsShare,
   lastAnswerMs,
+  waitingRoomFigures,
   saleFailures,
   salePaths,
   type PathFigures,
@@ -58,7 +59,7 @@ export const targets = {
 const answered = (r: AddToCart) => r.holdStatus !== undefined;
 
 export async function flashSale({ args, stack, signal }: ScenarioContext): Promise<number> {
-  const { shoppers, units, concurrency, rate, ttlSeconds } = args;
+  const { shoppers, units, concurrency, rate, ttlSeconds, admitPerSecond } = args;
   const load =
     rate === undefined ? `concurrency ${concurrency}` : `${rate} shoppers/s (at most ${concurrency} in flight)`;
   const shop = new Shop(new HttpClient(stack.apiUrl, concurrency), stack.opsToken);
@@ -68,8 +69,9 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
   let failed = true;
   try {
     const sku = benchSku('flash');
-    await shop.createProduct(sku, units, 'strict');
-    phase(progress, `${sku}: ${units} units; ${shoppers} shoppers at ${load}; hold TTL ${ttlSeconds} s`);
+    await shop.createProduct(sku, units, 'strict', admitPerSecond);
+    const room = admitPerSecond === undefined ? '' : `; a waiting room letting ${admitPerSecond}/s through`;
+    phase(progress, `${sku}: ${units} units; ${shoppers} shoppers at ${load}; hold TTL ${ttlSeconds} s${room}`);
 
     // Carts are made first and not measured: the measured request is the add-to-cart alone.
     phase(progress, `creating ${shoppers} carts`);
@@ -168,6 +170,7 @@ export async function flashSale({ args, stack, signal }: ScenarioContext): Promi
       units,
       concurrency,
       rate: rate ?? null,
+      waitingRoom: admitPerSecond === undefined ? null : waitingRoomFigures(sale, admitPerSecond),
       addToCart: pick(addToCart, ['opsPerSec', 'p50Ms', 'p95Ms', 'p99Ms', 'maxMs', 'requests', 'elapsedMs']),
       floor: floorSummary
         ? pick(floorSummary, ['opsPerSec', 'p50Ms', 'p99Ms', 'p95Ms', 'maxMs', 'requests', 'elapsedMs'])
@@ -574,6 +577,7 @@ function printPaths(
     lastAnswerMs: number | null;
     answers: number;
     firstArrivals: { arrivals: number; held: number; share: number };
+    waitingRoom: ReturnType<typeof waitingRoomFigures> | null;
     targets: ReturnType<typeof pathTargets>;
   },
   shoppers: number,
@@ -614,6 +618,12 @@ function printPaths(
   );
   const f = result.firstArrivals;
   console.log(`the first ${f.arrivals} arrivals got ${f.held} of ${result.units} units (${round(f.share * 100, 1)} %)`);
+  const w = result.waitingRoom;
+  if (w) {
+    console.log(
+      `waiting room (${w.admitPerSecond}/s): ${w.queuedShoppers} shoppers queued, ${w.asksAgain} asks again (at most ${w.maxAsksAgain} by one shopper)`,
+    );
+  }
   if (result.rate !== null) {
     console.log(
       `note: add-to-cart ran an open loop at ${result.rate} shoppers/s, the floor a closed loop of ${result.concurrency}: no path's ops/s can pass the rate`,

@@ -69,3 +69,16 @@ export function saleFailures(run: LoadRun<AddToCart>): { serverErrors: Tally; ot
   }
   return { serverErrors, otherFailures };
 }
+
+/** A drop's waiting room in a run: how many shoppers were queued at least once, and how often they asked again. */
+export function waitingRoomFigures(run: LoadRun<AddToCart>, admitPerSecond: number) {
+  let queuedShoppers = 0;
+  let asks = 0;
+  let maxAsks = 0;
+  for (const { result } of run.results) {
+    if (result.queued > 0) queuedShoppers++;
+    asks += result.queued;
+    maxAsks = Math.max(maxAsks, result.queued);
+  }
+  return { admitPerSecond, queuedShoppers, asksAgain: asks, maxAsksAgain: maxAsks };
+}

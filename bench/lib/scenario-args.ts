@@ -21,6 +21,8 @@ export interface ScenarioArgs {
    * loop of `concurrency` shoppers.
    */
   readonly rate: number | undefined;
+  /** Flash sale: the drop's waiting room lets this many shoppers a second through; undefined: no waiting room. */
+  readonly admitPerSecond: number | undefined;
   /** Flash sale: requests of the Temporal floor (its ops/s needs no more than a few thousand). */
   readonly floorRequests: number;
   /** The stack's HOLD_TTL_SECONDS. */
@@ -44,6 +46,8 @@ export const scenarioUsage = `Usage: npm run bench -- --scenario <name> [options
   --floor <n>            flash-sale: requests of the Temporal floor (default: --shoppers, at most 5000)
   --rate <shoppers/s>    flash-sale: add-to-cart requests arrive at this rate (an open loop, latency
                          from each one's intended send time) instead of --concurrency closed loops
+  --admit-per-second <n> flash-sale: the SKU has a waiting room letting n shoppers a second through;
+                         a queued shopper asks again after Retry-After, and its latency includes the wait
   --ttl <seconds>        HOLD_TTL_SECONDS of the stack the bench starts (flash-sale: 30; others: 3600)
   --checkout <share>     flash-sale: share of held carts that check out with tok_visa (default 0.2)
   --waves <n>            backorder: restock waves (default 5)
@@ -63,6 +67,7 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
       units: { type: 'string' },
       concurrency: { type: 'string', default: '64' },
       rate: { type: 'string' },
+      'admit-per-second': { type: 'string' },
       ttl: { type: 'string' },
       checkout: { type: 'string', default: '0.2' },
       waves: { type: 'string', default: '5' },
@@ -85,8 +90,10 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
   if (!(checkoutShare >= 0 && checkoutShare <= 1)) {
     throw new UsageError(`--checkout wants a share from 0 to 1, got ${JSON.stringify(values.checkout)}`);
   }
-  if (values.rate !== undefined && scenario !== 'flash-sale') {
-    throw new UsageError(`--rate is for the flash-sale scenario\n${scenarioUsage}`);
+  for (const flag of ['rate', 'admit-per-second'] as const) {
+    if (values[flag] !== undefined && scenario !== 'flash-sale') {
+      throw new UsageError(`--${flag} is for the flash-sale scenario\n${scenarioUsage}`);
+    }
   }
   if (values.api !== undefined && values['ops-token'] === undefined) {
     throw new UsageError('--api needs --ops-token');
@@ -99,6 +106,8 @@ export function parseScenarioArgs(argv: string[]): ScenarioArgs {
     units: values.units === undefined ? defaultUnits : positive('--units', values.units),
     concurrency: positive('--concurrency', values.concurrency),
     rate: values.rate === undefined ? undefined : positive('--rate', values.rate, false),
+    admitPerSecond:
+      values['admit-per-second'] === undefined ? undefined : positive('--admit-per-second', values['admit-per-second']),
     floorRequests: values.floor === undefined ? Math.min(shoppers, 5000) : positive('--floor', values.floor),
     ttlSeconds: values.ttl === undefined ? (scenario === 'flash-sale' ? 30 : 3600) : positive('--ttl', values.ttl),
     checkoutShare,

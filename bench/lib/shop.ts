@@ -10,6 +10,7 @@ import type {
   NewCart,
   Order,
   ProductView,
+  Queued,
   ResponseBody,
 } from '../../src/client';
 import { describeAnswer, type HttpClient } from './http';
@@ -33,6 +34,8 @@ export interface AddToCart {
   readonly expiresAt: string | undefined;
   /** For any other answer: `status error: message`. */
   readonly error: string | undefined;
+  /** 202 queued answers before this one (a drop's waiting room): each was followed by a wait of Retry-After. */
+  readonly queued: number;
 }
 
 /** A SKU name no earlier run used. */
@@ -46,10 +49,16 @@ export class Shop {
     private readonly opsToken: string,
   ) {}
 
-  createProduct(sku: string, quantity: number, policy: 'strict' | 'backorder'): Promise<ProductView> {
+  /** `admitPerSecond`: a drop's waiting room. */
+  createProduct(
+    sku: string,
+    quantity: number,
+    policy: 'strict' | 'backorder',
+    admitPerSecond?: number,
+  ): Promise<ProductView> {
     return this.http.expect<ProductView>(201, 'POST', '/v1/products', {
       token: this.opsToken,
-      body: { sku, name: `Bench ${sku}`, priceCents: 1999, quantity, policy, buckets: 8 },
+      body: { sku, name: `Bench ${sku}`, priceCents: 1999, quantity, policy, buckets: 8, admitPerSecond },
     });
   }
 
@@ -77,27 +86,31 @@ export class Shop {
     return this.http.expect<Cart>(201, 'POST', '/v1/carts');
   }
 
+  /** One shopper's add-to-cart: in a drop's waiting room, asked again after each Retry-After until answered. */
   async addToCart(cart: Cart, sku: string, key: string): Promise<AddToCart> {
-    // One of the two bodies: a Hold (201) or an ErrorBody (409 out_of_stock names the refused line).
-    const answer = await this.http.request<Partial<Hold> & Partial<ErrorBody>>(
-      'POST',
-      `/v1/carts/${cart.cartId}/items`,
-      { token: cart.token, headers: { 'idempotency-key': key }, body: { sku, quantity: 1 } },
-    );
-    const b = answer.body;
-    if (answer.status === 201 && (b.status === 'held' || b.status === 'backordered')) {
-      return { status: 201, holdStatus: b.status, holdId: b.holdId, expiresAt: b.expiresAt, error: undefined };
+    for (let queued = 0; ; queued++) {
+      // One of three bodies: a Hold (201), Queued (202), or an ErrorBody (409 out_of_stock names the refused line).
+      const answer = await this.http.request<Partial<Hold> & Partial<ErrorBody> & Partial<Queued>>(
+        'POST',
+        `/v1/carts/${cart.cartId}/items`,
+        { token: cart.token, headers: { 'idempotency-key': key }, body: { sku, quantity: 1 } },
+      );
+      const b = answer.body;
+      if (answer.status === 202 && b.status === 'queued' && b.retryAfterSeconds) {
+        await sleep(b.retryAfterSeconds * 1000);
+        continue;
+      }
+      if (answer.status === 201 && (b.status === 'held' || b.status === 'backordered')) {
+        const { holdId, expiresAt } = b;
+        return { status: 201, holdStatus: b.status, holdId, expiresAt, error: undefined, queued };
+      }
+      if (answer.status === 409 && b.error === 'out_of_stock') {
+        const { holdId } = b;
+        return { status: 409, holdStatus: 'out_of_stock', holdId, expiresAt: undefined, error: undefined, queued };
+      }
+      const error = describeAnswer(answer);
+      return { status: answer.status, holdStatus: undefined, holdId: undefined, expiresAt: undefined, error, queued };
     }
-    if (answer.status === 409 && b.error === 'out_of_stock') {
-      return { status: 409, holdStatus: 'out_of_stock', holdId: b.holdId, expiresAt: undefined, error: undefined };
-    }
-    return {
-      status: answer.status,
-      holdStatus: undefined,
-      holdId: undefined,
-      expiresAt: undefined,
-      error: describeAnswer(answer),
-    };
   }
 
   checkout(cart: Cart, key: string): Promise<ResponseBody<'checkoutCart', 202>> {

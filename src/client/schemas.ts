@@ -29,6 +29,7 @@ export type CartView = ResponseBody<'getCart', 200>;
 export type CartLine = Schemas['CartLine'];
 /** What add-to-cart, a quantity change or a removal answers about a line. */
 export type Hold = Schemas['Hold'];
+export type Queued = Schemas['Queued'];
 export type Order = Schemas['Order'];
 export type InvariantReport = Schemas['InvariantReport'];
 export type SystemReport = Schemas['SystemReport'];

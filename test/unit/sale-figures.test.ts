@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadRun, Timed } from '../../bench/harness/load';
 import { Tally } from '../../bench/harness/tally';
-import { firstArrivalsShare, lastAnswerMs, saleFailures, salePaths } from '../../bench/lib/sale-figures';
+import {
+  firstArrivalsShare,
+  lastAnswerMs,
+  saleFailures,
+  salePaths,
+  waitingRoomFigures,
+} from '../../bench/lib/sale-figures';
 import type { AddToCart } from '../../bench/lib/shop';
 
-const answer = (status: number, holdStatus: AddToCart['holdStatus'], error?: string): AddToCart => ({
+const answer = (status: number, holdStatus: AddToCart['holdStatus'], error?: string, queued = 0): AddToCart => ({
   status,
   holdStatus,
   holdId: undefined,
   expiresAt: undefined,
   error,
+  queued,
 });
 const held = answer(201, 'held');
 const refused = answer(409, 'out_of_stock');
@@ -70,5 +77,19 @@ describe('the flash sale figures', () => {
     );
     expect(failures.serverErrors.toJSON()).toEqual({ '503 unavailable: try again': 2, '500 internal: oops': 1 });
     expect(failures.otherFailures.toJSON()).toEqual({ 'Error: socket hang up': 1, '429 rate_limited: slow down': 1 });
+  });
+
+  it("counts a waiting room's queued shoppers and their asks again", () => {
+    const queued = run([
+      [0, 0, 10, held],
+      [1, 0, 2000, answer(201, 'held', undefined, 2)],
+      [2, 0, 5000, answer(409, 'out_of_stock', undefined, 5)],
+    ]);
+    expect(waitingRoomFigures(queued, 2)).toEqual({
+      admitPerSecond: 2,
+      queuedShoppers: 2,
+      asksAgain: 7,
+      maxAsksAgain: 5,
+    });
   });
 });
