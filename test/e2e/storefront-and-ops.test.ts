@@ -8,7 +8,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ops, opsToken, startTestApi, type TestApi } from '../api-helpers';
+import { bearer, ops, opsToken, startTestApi, type TestApi } from '../api-helpers';
 import { uniqueId } from '../helpers';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -176,6 +176,51 @@ describe('storefront and ops console in a browser', () => {
     await reorder.getByTestId('receive').click();
     await stock.getByTestId('stock-available').filter({ hasText: /^11$/ }).waitFor();
     await screenshot(opsPage, 'ops-reorder-received');
+  });
+
+  it('a queued shopper sees their position in the line of a drop, then the hold', async () => {
+    const sku = uniqueId('drop');
+    await createProduct({
+      sku,
+      name: 'Sneaker drop',
+      priceCents: 12000,
+      quantity: 5,
+      policy: 'strict',
+      admitPerSecond: 1,
+    });
+    const shopper = await newPage();
+    await shopper.goto(baseUrl);
+    const card = shopper.getByTestId(`product-${sku}`);
+    await card.getByTestId('drop-badge').waitFor();
+
+    // Two lines ahead, through the API: the gate's one immediate place, and one that waits (and never asks
+    // again). The gate lets one place a second through and, after a lull, one at once: so however long the
+    // browser takes to ask, the shopper waits at position 1 at least once before being let in. Both lines
+    // ask at once, within the gate's first second (a hold's workflow start may take longer than that).
+    const created = await api.app.inject({ method: 'POST', url: '/v1/carts' });
+    expect(created.statusCode, created.body).toBe(201);
+    const cart = created.json() as { cartId: string; token: string };
+    const ahead = await Promise.all(
+      ['first', 'second'].map((key) =>
+        api.app.inject({
+          method: 'POST',
+          url: `/v1/carts/${cart.cartId}/items`,
+          headers: { ...bearer(cart.token), 'idempotency-key': key },
+          payload: { sku, quantity: 1 },
+        }),
+      ),
+    );
+    expect(ahead.map((r) => r.statusCode).sort()).toEqual([201, 202]);
+
+    await card.getByTestId('add-to-cart').click();
+    await card.getByTestId('queue-position').filter({ hasText: /^1$/ }).waitFor();
+    await screenshot(shopper, 'storefront-queued-position');
+
+    const held = card.locator('[data-testid="product-message"][data-kind="ok"]');
+    await held.waitFor();
+    expect(await held.textContent()).toContain('Held for you');
+    await shopper.locator(`[data-testid="cart-line"][data-sku="${sku}"][data-status="pending"]`).waitFor();
+    await screenshot(shopper, 'storefront-queued-then-held');
   });
 
   it('ops reorders and cancels backorders; a restock fills the one moved first', async () => {

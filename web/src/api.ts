@@ -1,5 +1,5 @@
 /** The HTTP API as the pages see it: the typed client of src/client, on the origin that served the page. */
-import { ApiError, createApiClient, type ApiClient } from '../../src/client';
+import { ApiError, createApiClient, type ApiClient, type Schemas } from '../../src/client';
 
 export { ApiError, unwrap, type Answer, type ApiClient } from '../../src/client';
 export type {
@@ -15,6 +15,8 @@ export type {
   Reorder,
   StockState,
 } from '../../src/client';
+/** Add-to-cart's 202: waiting in a drop's line, nothing reserved yet. */
+export type Queued = Schemas['Queued'];
 
 /** The API that served the page, with a cart's or the ops token. */
 export function api(token?: string): ApiClient {

@@ -38,3 +38,10 @@ export function useNow(intervalMs = 1000): number {
   }, [intervalMs]);
   return Date.now();
 }
+
+/** A signal that aborts when the component unmounts: stops work (a request, a wait) that outlives it. */
+export function useUnmountSignal(): AbortSignal {
+  const [controller] = useState(() => new AbortController());
+  useEffect(() => () => controller.abort(), [controller]);
+  return controller.signal;
+}

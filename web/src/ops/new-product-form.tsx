@@ -22,6 +22,7 @@ export function NewProductForm({ call, run }: { readonly call: OpsCall; readonly
           buckets: number('buckets'),
           lowStockThreshold: number('lowStockThreshold'),
           reorderQuantity: number('reorderQuantity'),
+          admitPerSecond: number('admitPerSecond'),
         };
         void run(`Created ${body.sku}.`, () => call((ops) => ops.POST('/v1/products', { body }))).then(
           (ok) => ok && form.reset(),
@@ -56,6 +57,17 @@ export function NewProductForm({ call, run }: { readonly call: OpsCall; readonly
       </label>
       <label>
         Reorder quantity <input name="reorderQuantity" type="number" min={0} data-testid="new-reorder-quantity" />
+      </label>
+      <label title="A drop: add-to-carts wait in a line that lets this many shoppers a second through">
+        Waiting room (shoppers/s){' '}
+        <input
+          name="admitPerSecond"
+          type="number"
+          min={1}
+          max={10000}
+          placeholder="none"
+          data-testid="new-admit-per-second"
+        />
       </label>
       <button type="submit" class="primary" data-testid="create-product">
         Create product

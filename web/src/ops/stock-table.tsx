@@ -39,6 +39,7 @@ function StockRow({ product: p, refused, call, run }: RowProps) {
         <strong>{p.name}</strong>
         <div class="mono small muted">
           {p.sku} · {money(p.priceCents)} · {p.policy}
+          {p.admitPerSecond !== undefined && ` · waiting room ${p.admitPerSecond}/s`}
         </div>
       </td>
       {cells.map(([name, value]) => (

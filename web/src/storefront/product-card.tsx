@@ -2,10 +2,10 @@ import { useState } from 'preact/hooks';
 import type { Product } from '../api';
 import { money } from '../format';
 
-export interface ProductMessage {
-  readonly kind: 'ok' | 'info' | 'error' | 'busy';
-  readonly text: string;
-}
+export type ProductMessage =
+  | { readonly kind: 'ok' | 'info' | 'error' | 'busy'; readonly text: string }
+  /** Waiting in a drop's line: nothing is reserved yet. */
+  | { readonly kind: 'queued'; readonly position: number };
 
 function availability(p: Product): { text: string; tone: 'good' | 'low' | 'out' | 'info' } {
   if (p.available > 3) return { text: `${p.available} available`, tone: 'good' };
@@ -23,12 +23,21 @@ interface Props {
 export function ProductCard({ product: p, message, onAdd }: Props) {
   const [quantity, setQuantity] = useState(1);
   const { text, tone } = availability(p);
-  const busy = message?.kind === 'busy';
+  const busy = message?.kind === 'busy' || message?.kind === 'queued';
   return (
     <article class="card" data-testid={`product-${p.sku}`} data-sku={p.sku}>
       <h2>{p.name}</h2>
       <div class="sku">{p.sku}</div>
       <div class="price">{money(p.priceCents)}</div>
+      {p.admitPerSecond !== undefined && (
+        <div
+          class="badge drop"
+          data-testid="drop-badge"
+          title={`A waiting room lets ${p.admitPerSecond} shoppers a second through, in arrival order`}
+        >
+          Drop: waiting room
+        </div>
+      )}
       <div class={`availability ${tone}`} data-testid="availability" data-available={p.available}>
         {text}
       </div>
@@ -59,7 +68,14 @@ export function ProductCard({ product: p, message, onAdd }: Props) {
       </form>
       {message && (
         <p class={`message ${message.kind}`} data-testid="product-message" data-kind={message.kind} role="status">
-          {message.text}
+          {message.kind === 'queued' ? (
+            <>
+              You're in line: position <strong data-testid="queue-position">{message.position}</strong>. Nothing is
+              reserved until it's your turn.
+            </>
+          ) : (
+            message.text
+          )}
         </p>
       )}
     </article>

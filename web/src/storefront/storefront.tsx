@@ -2,8 +2,9 @@ import { useCallback, useRef, useState } from 'preact/hooks';
 import { api, ApiError, describeError, idempotencyKey, unwrap } from '../api';
 import type { Cart, Order, Product } from '../api';
 import { time } from '../format';
-import { usePoll } from '../hooks';
+import { usePoll, useUnmountSignal } from '../hooks';
 import { load, save } from '../session-store';
+import { addLine } from './add-line';
 import { CartPanel } from './cart-panel';
 import { CheckoutForm } from './checkout-form';
 import { OrderPanel } from './order-panel';
@@ -33,6 +34,7 @@ export function Storefront() {
   const [order, setOrder] = useState<Order>();
   const [cartVersion, setCartVersion] = useState(0);
   const creating = useRef<Promise<CartSession>>(undefined);
+  const unmounted = useUnmountSignal();
 
   const changeSession = useCallback((next: CartSession | undefined) => {
     save(cartKey, next);
@@ -111,26 +113,27 @@ export function Storefront() {
   };
 
   const addToCart = async (sku: string, quantity: number) => {
-    setMessages((m) => ({ ...m, [sku]: { kind: 'busy', text: 'Reserving…' } }));
-    let message: ProductMessage;
+    const show = (message: ProductMessage) => setMessages((m) => ({ ...m, [sku]: message }));
+    show({ kind: 'busy', text: 'Reserving…' });
     try {
       const s = await ensureSession();
-      const answer = unwrap(
-        await api(s.token).POST('/v1/carts/{cartId}/items', {
-          params: { path: { cartId: s.cartId }, header: { 'idempotency-key': idempotencyKey() } },
-          body: { sku, quantity },
-        }),
+      const answer = await addLine(
+        s,
+        { sku, quantity },
+        ({ position }) => show({ kind: 'queued', position }),
+        unmounted,
       );
-      message =
+      show(
         answer.status === 'held'
           ? { kind: 'ok', text: `Held for you until ${answer.expiresAt ? time(answer.expiresAt) : 'checkout'}.` }
-          : { kind: 'info', text: 'Backordered: you are in the queue, and the units are yours when stock arrives.' };
+          : { kind: 'info', text: 'Backordered: you are in the queue, and the units are yours when stock arrives.' },
+      );
       refreshCart();
     } catch (err) {
+      if (unmounted.aborted) return;
       if (cartIsGone(err)) changeSession(undefined);
-      message = { kind: 'error', text: describeError(err) };
+      show({ kind: 'error', text: describeError(err) });
     }
-    setMessages((m) => ({ ...m, [sku]: message }));
   };
 
   const lineAction = async (action: () => Promise<unknown>) => {

@@ -1,0 +1,36 @@
+import { api, idempotencyKey, unwrap, type HoldAnswer, type NewCart, type Queued } from '../api';
+
+/**
+ * Adds a line to the cart. A drop's waiting room answers queued until it lets the line in: the same request
+ * (same Idempotency-Key and body) is sent again after Retry-After, so the line keeps its place; `onQueued` hears
+ * each position. Rejects with the signal's reason once it aborts.
+ */
+export async function addLine(
+  cart: NewCart,
+  line: { readonly sku: string; readonly quantity: number },
+  onQueued: (queued: Queued) => void,
+  signal: AbortSignal,
+): Promise<HoldAnswer> {
+  const params = { path: { cartId: cart.cartId }, header: { 'idempotency-key': idempotencyKey() } };
+  for (;;) {
+    const answer = unwrap(await api(cart.token).POST('/v1/carts/{cartId}/items', { params, body: line, signal }));
+    if (answer.status !== 'queued') return answer;
+    onQueued(answer);
+    await delay(answer.retryAfterSeconds * 1000, signal);
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal.throwIfAborted();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
