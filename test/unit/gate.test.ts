@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { closedGate, gateRate, openGate, secondsToWait, type GateState } from '../../src/admission/gate';
+import { catchUpMs, closedGate, gateRate, openGate, secondsToWait, type GateState } from '../../src/admission/gate';
 
 describe("a waiting room's gate", () => {
   const rate = gateRate(2); // burst 2, one place every 500 ms
@@ -12,16 +12,18 @@ describe("a waiting room's gate", () => {
     expect(openGate(first, rate, 9, t0 + 499)).toBeUndefined();
     const second = openGate(first, rate, 9, t0 + 500)!;
     expect(second.through).toBe(2);
-    // 1.5 s on, with nobody looking in between: the burst's worth, not the time's (unused time is not saved).
-    expect(openGate(second, rate, 9, t0 + 2000)!.through).toBe(4);
+    // 1.5 s on, nobody asking in between while places waited: the time counts (the front may have left).
+    expect(openGate(second, rate, 9, t0 + 2000)!.through).toBe(5);
     // Nobody beyond place 2 waits: nothing to open, however long it has been.
     expect(openGate(second, rate, 2, t0 + 60_000)).toBeUndefined();
   });
 
-  it('does not save up a lull beyond its burst', () => {
+  it('does not save up a lull with nobody waiting beyond its burst, nor a wait beyond the longest Retry-After', () => {
     const t0 = 1_000_000;
-    const idle: GateState = { through: 4, tat: t0 };
+    const idle: GateState = { through: 4, tat: t0, lastPlace: 4 };
     expect(openGate(idle, rate, 100, t0 + 3_600_000)!.through).toBe(4 + rate.burst);
+    const waited: GateState = { through: 4, tat: t0, lastPlace: 50 };
+    expect(openGate(waited, rate, 100, t0 + 3_600_000)!.through).toBe(4 + (catchUpMs / 1000) * 2 + rate.burst);
   });
 
   it('tells a waiting place how long it is likely to wait, 1 to 30 seconds', () => {
