@@ -38,6 +38,13 @@ export class Catalog {
     if (!Number.isInteger(input.buckets) || input.buckets < 1 || input.buckets > 64) {
       throw new InvalidStockInputError('buckets must be 1..64');
     }
+    if (input.maxPerCustomer !== undefined) {
+      if (!Number.isSafeInteger(input.maxPerCustomer) || input.maxPerCustomer < 1) {
+        throw new InvalidStockInputError('maxPerCustomer must be a positive integer');
+      }
+      // A backorder's fills are reserved by its queue, not by the buyer: only strict stock is limited.
+      if (input.policy !== 'strict') throw new InvalidStockInputError('only strict products take maxPerCustomer');
+    }
     const doc: ProductDoc = {
       _id: input.sku,
       sku: input.sku,
@@ -47,6 +54,7 @@ export class Catalog {
       buckets: input.buckets,
       lowStockThreshold: input.lowStockThreshold,
       reorderQuantity: input.reorderQuantity,
+      ...(input.maxPerCustomer !== undefined ? { maxPerCustomer: input.maxPerCustomer } : {}),
       initialQuantity,
       createdAt: this.clock(),
     };
@@ -110,6 +118,7 @@ function sameDefinition(a: ProductDoc, b: ProductDoc): boolean {
     'buckets',
     'lowStockThreshold',
     'reorderQuantity',
+    'maxPerCustomer',
     'initialQuantity',
   ] as const;
   return keys.every((k) => a[k] === b[k]);

@@ -1,3 +1,4 @@
+import { allowanceBucket, type Allowances, type Buyer } from './allowances';
 import type { Movement, ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { InvalidStockInputError } from './errors';
@@ -7,13 +8,18 @@ import type { Summaries } from './summaries';
 import type { TakeProtocol } from './take';
 import type { BucketRef, Hold, SettleKind, SettleResult, TakeOutcome } from './types';
 
-/** A hold's life: reserved by the take protocol, shrunk by trims, ended once by a settle (release or commit). */
+/**
+ * A hold's life: reserved by the take protocol, shrunk by trims, ended once by a settle (release or commit). A
+ * limited SKU's hold is backed by its buyer's allowance (`allowances.ts`), which every step mirrors.
+ */
 export class Holds {
   constructor(
     private readonly catalog: Catalog,
     private readonly ledger: BucketLedger,
     private readonly taking: TakeProtocol,
     private readonly summaries: Summaries,
+    private readonly allowances: Allowances,
+    private readonly shardCount: number,
   ) {}
 
   /**
@@ -21,13 +27,34 @@ export class Holds {
    * buckets). When no single bucket has qty but the SKU does, stock is first gathered into one bucket by
    * transfers. Returns the hold, `insufficient` with the units there were when every bucket was looked at, or,
    * run again after the hold was released or committed, `settled`: a settled hold is never reported open.
+   *
+   * For a product with `maxPerCustomer` and a buyer, the buyer's allowance is reserved first, under the same
+   * hold id: `limit_reached` when it has less than qty left (no stock is touched). A stock refusal gives the
+   * allowance back. Run again, each step finds what an earlier run wrote (and a stock refusal is final), so a
+   * crash between the two reservations heals on retry.
    */
-  reserve(holdId: string, sku: string, qty: number, from: ReceivingState = 'available'): Promise<TakeOutcome> {
-    return this.taking.take(
-      holdId,
-      sku,
-      from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from },
-    );
+  async reserve(
+    holdId: string,
+    sku: string,
+    qty: number,
+    from: ReceivingState = 'available',
+    buyer?: Buyer,
+  ): Promise<TakeOutcome> {
+    const take = () =>
+      this.taking.take(holdId, sku, from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from });
+    const limit = (await this.catalog.product(sku)).maxPerCustomer;
+    if (limit === undefined || buyer === undefined) return take();
+    const allowance = this.allowances.bucketOf(sku, buyer);
+    // A buyer's held + bought units never exceed the limit: stock is reserved only under reserved allowance.
+    const allowed = await this.allowances.reserve(allowance, limit, holdId, qty);
+    if (!allowed.reserved) return { status: 'limit_reached', limit, left: allowed.left };
+    const outcome = await take();
+    if (outcome.status === 'insufficient') {
+      await this.allowances.settle({ holdId, sku, bucket: 0, qty }, allowance, 'release');
+      return outcome;
+    }
+    if (outcome.status === 'limit_reached') return outcome;
+    return { ...outcome, hold: { ...outcome.hold, allowance: allowance.id } };
   }
 
   /**
@@ -46,12 +73,22 @@ export class Holds {
       findDuplicateWhenRefused: true,
     });
     this.summaries.forget(hold.sku);
+    let settled: SettleResult;
     if (result.status === 'appended')
-      return { settled: kind === 'release' ? 'released' : 'committed', byThisCall: true };
-    if (result.status === 'duplicate') {
-      return { settled: result.entry.kind === 'commit' ? 'committed' : 'released', byThisCall: false };
+      settled = { settled: kind === 'release' ? 'released' : 'committed', byThisCall: true };
+    else if (result.status === 'duplicate') {
+      settled = { settled: result.entry.kind === 'commit' ? 'committed' : 'released', byThisCall: false };
+    } else throw new Error(`ledger of ${bucket.id} cannot settle hold ${hold.holdId}: ${result.status}`);
+    // The allowance follows the stock's one outcome, whichever settle won it (after the stock: a crash between
+    // the two leaves the buyer counted for units already released, never the reverse).
+    if (hold.allowance !== undefined) {
+      await this.allowances.settle(
+        hold,
+        allowanceBucket(hold.allowance, this.shardCount),
+        settled.settled === 'committed' ? 'commit' : 'release',
+      );
     }
-    throw new Error(`ledger of ${bucket.id} cannot settle hold ${hold.holdId}: ${result.status}`);
+    return settled;
   }
 
   /**
@@ -78,6 +115,9 @@ export class Holds {
     }
     if (result.status !== 'appended' && result.status !== 'duplicate') {
       throw new Error(`ledger of ${bucket.id} cannot trim hold ${hold.holdId}: ${result.status}`);
+    }
+    if (hold.allowance !== undefined) {
+      await this.allowances.trim(hold, allowanceBucket(hold.allowance, this.shardCount), keep);
     }
     return { ...hold, qty: keep };
   }
