@@ -29,7 +29,7 @@ import { orderRoutes } from './routes/orders';
 import { productRoutes } from './routes/products';
 import { reorderRoutes } from './routes/reorders';
 import { stockMovementRoutes } from './routes/stock-movements';
-import { sameSecret, CartTokens } from './tokens';
+import { sameSecret, CartTokens, type CartClaim } from './tokens';
 
 export interface ApiSettings {
   readonly namespace: string;
@@ -75,6 +75,8 @@ export interface RouteContext extends AppDeps {
   requireCart(request: FastifyRequest): Promise<void>;
   /** The cart a request's bearer token is for: 401 without a token or with one that is not ours. */
   cartOf(request: FastifyRequest): string;
+  /** The cart and its customer (bound at creation) a request's bearer token is for; 401 like cartOf. */
+  claimOf(request: FastifyRequest): CartClaim;
   requireOps(request: FastifyRequest): Promise<void>;
   /** The Web UI page of a workflow (of one of its runs, when `runId` is given: a cart's checkouts share an id). */
   runUrl(workflowId: string, runId?: string): string | undefined;
@@ -159,11 +161,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tokens,
     idempotency: new IdempotencyStore(deps.shards),
     cartOf(request) {
-      const cartId = tokens.verify(bearer(request));
-      if (cartId === undefined) {
+      return context.claimOf(request).cartId;
+    },
+    claimOf(request) {
+      const claim = tokens.claim(bearer(request));
+      if (claim === undefined) {
         throw new HttpError('unauthorized', 'invalid token', {}, { 'www-authenticate': invalidTokenChallenge });
       }
-      return cartId;
+      return claim;
     },
     async requireCart(request) {
       if (context.cartOf(request) !== (request.params as { cartId: string }).cartId)

@@ -2,11 +2,14 @@ import { ApiError, type ApiClient, type NewProduct, type ProductView } from './a
 import type { ApiCommand } from './commands';
 import { price, table } from './output';
 
+/** A demo product: every field spelled out but a per-customer limit, which no demo product has. */
+type DemoProduct = Required<Omit<NewProduct, 'maxPerCustomer'>>;
+
 /**
  * The demo catalogue: strict SKUs, one of them nearly sold out (and asking for a reorder when it runs low), and
  * one sold on backorder. Every field is spelled out, so an existing product is compared with all of it.
  */
-export const demoCatalogue: readonly Required<NewProduct>[] = [
+export const demoCatalogue: readonly DemoProduct[] = [
   {
     sku: 'demo-poster',
     name: 'Screen-printed poster',
@@ -51,19 +54,20 @@ export const demoCatalogue: readonly Required<NewProduct>[] = [
 
 type Seeded = 'created' | 'exists' | 'conflict';
 
-function sameDefinition(product: ProductView, wanted: Required<NewProduct>): boolean {
+function sameDefinition(product: ProductView, wanted: DemoProduct): boolean {
   return (
     product.name === wanted.name &&
     product.priceCents === wanted.priceCents &&
     product.policy === wanted.policy &&
     product.buckets === wanted.buckets &&
     (product.lowStockThreshold ?? 0) === wanted.lowStockThreshold &&
-    (product.reorderQuantity ?? 0) === wanted.reorderQuantity
+    (product.reorderQuantity ?? 0) === wanted.reorderQuantity &&
+    product.maxPerCustomer === undefined
   );
 }
 
 /** Creates one demo product unless it exists; an existing one is left as it is, its stock included. */
-async function seedOne(client: ApiClient, wanted: Required<NewProduct>): Promise<[Seeded, ProductView]> {
+async function seedOne(client: ApiClient, wanted: DemoProduct): Promise<[Seeded, ProductView]> {
   try {
     const existing = await client.product(wanted.sku);
     return [sameDefinition(existing, wanted) ? 'exists' : 'conflict', existing];

@@ -39,6 +39,12 @@ const messages: Record<string, string> = {
 
 /** What to tell a person about a failed call. */
 export function describeError(err: unknown): string {
+  if (err instanceof ApiError && err.code === 'limit_reached') {
+    const { limit } = (err.body ?? {}) as { limit?: number };
+    return typeof limit === 'number'
+      ? `Limit reached: at most ${limit} per customer, counting your other carts and orders.`
+      : 'Limit reached: you already have as many as one customer may buy.';
+  }
   if (err instanceof ApiError) return messages[err.code] ?? err.message;
   return err instanceof Error ? err.message : String(err);
 }

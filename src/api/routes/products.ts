@@ -46,6 +46,7 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
       lowStockThreshold: product.lowStockThreshold,
       reorderQuantity: product.reorderQuantity,
       buckets: product.buckets,
+      ...(product.maxPerCustomer !== undefined ? { maxPerCustomer: product.maxPerCustomer } : {}),
     };
   }
 
@@ -107,6 +108,7 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
         buckets: given.buckets ?? bucketsFor(quantity, ctx.shards.size),
         lowStockThreshold: given.lowStockThreshold ?? 0,
         reorderQuantity: given.reorderQuantity ?? 0,
+        ...(given.maxPerCustomer !== undefined ? { maxPerCustomer: given.maxPerCustomer } : {}),
       };
       try {
         const result = await ctx.idempotency.run('product', input.sku, { ...input, quantity }, async () => ({
