@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { workflowIds } from '../src/contract/workflow-ids';
+import { checkSystem } from '../src/ops/check-system';
+import { uniqueId } from './helpers';
+import { bearer, ops, useTestApi, type UsedTestApi } from './api-helpers';
+
+interface Cart {
+  readonly cartId: string;
+  readonly token: string;
+}
+
+/** The requests of a shopper (or of the storefront's backend creating a customer's cart) against one test API. */
+function shopping(api: UsedTestApi) {
+  async function customerCart(customerId: string): Promise<Cart> {
+    const res = await api.inject({ method: 'POST', url: '/v1/carts', headers: ops, payload: { customerId } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ customerId });
+    return res.json();
+  }
+  async function anonymousCart(): Promise<Cart> {
+    const res = await api.inject({ method: 'POST', url: '/v1/carts' });
+    expect(res.statusCode, res.body).toBe(201);
+    return res.json();
+  }
+  const add = (cart: Cart, sku: string, quantity: number) =>
+    api.inject({
+      method: 'POST',
+      url: `/v1/carts/${cart.cartId}/items`,
+      headers: { ...bearer(cart.token), 'idempotency-key': uniqueId('key') },
+      payload: { sku, quantity },
+    });
+  const change = (cart: Cart, holdId: string, quantity: number) =>
+    api.inject({
+      method: 'PATCH',
+      url: `/v1/carts/${cart.cartId}/items/${holdId}`,
+      headers: bearer(cart.token),
+      payload: { quantity },
+    });
+  const remove = (cart: Cart, holdId: string) =>
+    api.inject({ method: 'DELETE', url: `/v1/carts/${cart.cartId}/items/${holdId}`, headers: bearer(cart.token) });
+  const lines = async (cart: Cart) =>
+    (await api.inject({ method: 'GET', url: `/v1/carts/${cart.cartId}`, headers: bearer(cart.token) })).json()
+      .lines as { holdId: string; quantity: number; status: string }[];
+  async function checkout(cart: Cart) {
+    const res = await api.inject({
+      method: 'POST',
+      url: `/v1/carts/${cart.cartId}/checkout`,
+      headers: { ...bearer(cart.token), 'idempotency-key': uniqueId('pay') },
+      payload: { paymentToken: 'tok_visa' },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    await api.client.workflow.getHandle(workflowIds.checkout(cart.cartId)).result();
+    return (
+      await api.inject({ method: 'GET', url: `/v1/orders/${res.json().orderId}`, headers: bearer(cart.token) })
+    ).json();
+  }
+  /** The system check's violations that concern these carts or this SKU (other test files share the store). */
+  async function violations(sku: string, carts: readonly Cart[]) {
+    const report = await checkSystem(api.worker.stock, api.shards);
+    return report.violations.filter((v) => v.includes(sku) || carts.some((c) => v.includes(c.cartId)));
+  }
+  return { customerCart, anonymousCart, add, change, remove, lines, checkout, violations };
+}
+
+describe('per-customer limits (maxPerCustomer)', () => {
+  const api = useTestApi();
+  const shop = shopping(api);
+
+  it('holds no more than the limit over a customer’s five carts adding at once; the rest are 409 limit_reached', async () => {
+    const sku = await api.createProduct({ quantity: 40, buckets: 4, maxPerCustomer: 3 });
+    const customer = uniqueId('cust');
+    const carts = await Promise.all(Array.from({ length: 5 }, () => shop.customerCart(customer)));
+    // Each cart adds one unit twice, all ten at once: three may be held, the customer's limit.
+    const answers = await Promise.all([...carts, ...carts].map((cart) => shop.add(cart, sku, 1)));
+    const held = answers.filter((a) => a.statusCode === 201);
+    const refused = answers.filter((a) => a.statusCode === 409);
+    expect(held).toHaveLength(3);
+    expect(refused).toHaveLength(7);
+    for (const r of refused) expect(r.json()).toMatchObject({ error: 'limit_reached', limit: 3 });
+    expect(refused[0]!.json().message).toMatch(/3 per customer/);
+    const pending = (await Promise.all(carts.map(shop.lines))).flat().filter((l) => l.status === 'pending');
+    expect(pending.reduce((n, l) => n + l.quantity, 0)).toBe(3);
+    // Another customer is not counted with the first.
+    expect((await shop.add(await shop.customerCart(uniqueId('cust')), sku, 3)).statusCode).toBe(201);
+    expect((await api.inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({
+      maxPerCustomer: 3,
+    });
+    expect(await shop.violations(sku, carts)).toEqual([]);
+  });
+
+  it('counts again what a removed line gave back, and keeps counting what was bought', async () => {
+    const sku = await api.createProduct({ quantity: 20, maxPerCustomer: 2 });
+    const customer = uniqueId('cust');
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => shop.customerCart(customer)));
+    const first = (await shop.add(a!, sku, 2)).json();
+    expect((await shop.add(b!, sku, 1)).json()).toMatchObject({ error: 'limit_reached' });
+    expect((await shop.remove(a!, first.holdId)).statusCode).toBe(200);
+    expect((await shop.add(b!, sku, 2)).statusCode).toBe(201);
+    // Bought: the two units still count, in this cart and in a new one.
+    expect(await shop.checkout(b!)).toMatchObject({ status: 'completed', totalCents: 3000 });
+    expect((await shop.add(c!, sku, 1)).json()).toMatchObject({ error: 'limit_reached', limit: 2 });
+    expect((await shop.add(b!, sku, 1)).json()).toMatchObject({ error: 'limit_reached' });
+    expect(await shop.violations(sku, [a!, b!, c!])).toEqual([]);
+  });
+
+  it('counts an anonymous cart alone', async () => {
+    const sku = await api.createProduct({ quantity: 20, maxPerCustomer: 2 });
+    const [x, y] = await Promise.all([shop.anonymousCart(), shop.anonymousCart()]);
+    expect((await shop.add(x!, sku, 2)).statusCode).toBe(201);
+    expect((await shop.add(y!, sku, 2)).statusCode).toBe(201);
+    expect((await shop.add(x!, sku, 1)).json()).toMatchObject({ error: 'limit_reached', limit: 2 });
+    expect(await shop.violations(sku, [x!, y!])).toEqual([]);
+  });
+
+  it('refuses a quantity increase past the limit and changes nothing; a shrink gives units back', async () => {
+    const sku = await api.createProduct({ quantity: 20, maxPerCustomer: 3 });
+    const customer = uniqueId('cust');
+    const [a, b] = await Promise.all([shop.customerCart(customer), shop.customerCart(customer)]);
+    const line = (await shop.add(a!, sku, 2)).json();
+    const refused = await shop.change(a!, line.holdId, 4);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'limit_reached', limit: 3, holdId: line.holdId });
+    expect(await shop.lines(a!)).toMatchObject([{ holdId: line.holdId, quantity: 2, status: 'pending' }]);
+    expect((await api.inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({ reserved: 2 });
+    expect((await shop.change(a!, line.holdId, 3)).json()).toMatchObject({ status: 'held', quantity: 3 });
+    expect((await shop.add(b!, sku, 1)).json()).toMatchObject({ error: 'limit_reached' });
+    // 3 → 1 gives back a whole part and trims the first: the allowance follows, so the other cart may hold 2.
+    expect((await shop.change(a!, line.holdId, 1)).json()).toMatchObject({ status: 'held', quantity: 1 });
+    expect((await shop.add(b!, sku, 2)).statusCode).toBe(201);
+    expect((await shop.add(b!, sku, 1)).json()).toMatchObject({ error: 'limit_reached' });
+    expect(await shop.violations(sku, [a!, b!])).toEqual([]);
+  });
+
+  it('binds a cart to a customer only with the ops token, for good', async () => {
+    const sku = await api.createProduct({ quantity: 20, maxPerCustomer: 1 });
+    const customer = uniqueId('cust');
+    const shopper = await shop.anonymousCart();
+    const asShopper = await api.inject({
+      method: 'POST',
+      url: '/v1/carts',
+      headers: bearer(shopper.token),
+      payload: { customerId: customer },
+    });
+    expect(asShopper.statusCode).toBe(403);
+    expect(asShopper.json()).toMatchObject({ error: 'forbidden' });
+    const anonymous = await api.inject({ method: 'POST', url: '/v1/carts', payload: { customerId: customer } });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json()).not.toHaveProperty('cartId');
+
+    const bound = await shop.customerCart(customer);
+    expect((await shop.add(bound, sku, 1)).statusCode).toBe(201);
+    // The customer is part of the signed token: another customer's name in it makes it no token of ours.
+    const [payload, mac] = [bound.token.slice(0, bound.token.lastIndexOf('.')), bound.token.split('.').pop()];
+    const forged = `${payload.slice(0, payload.indexOf('~'))}~${Buffer.from('someone-else').toString('base64url')}.${mac}`;
+    expect((await shop.add({ ...bound, token: forged }, sku, 1)).statusCode).toBe(401);
+    // Nor does the anonymous token of the same cart id exist for a shopper to fall back on.
+    expect((await shop.add({ ...bound, token: `${bound.cartId}.${mac}` }, sku, 1)).statusCode).toBe(401);
+    // A request cannot name a customer either: the body has no such field.
+    const named = await api.inject({
+      method: 'POST',
+      url: `/v1/carts/${bound.cartId}/items`,
+      headers: { ...bearer(bound.token), 'idempotency-key': uniqueId('key') },
+      payload: { sku, quantity: 1, customerId: uniqueId('cust') },
+    });
+    expect(named.statusCode).toBe(400);
+    expect((await shop.add(bound, sku, 1)).json()).toMatchObject({ error: 'limit_reached', limit: 1 });
+  });
+
+  it('refuses maxPerCustomer on a backorder product', async () => {
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/products',
+      headers: ops,
+      payload: { sku: uniqueId('sku'), name: 'x', priceCents: 1, quantity: 1, policy: 'backorder', maxPerCustomer: 1 },
+    });
+    expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('per-customer limits and expiry', () => {
+  const api = useTestApi({ holdTtlSeconds: 2, maxHoldSeconds: 60 });
+  const shop = shopping(api);
+
+  it('counts again what an expired hold gave back', async () => {
+    const sku = await api.createProduct({ quantity: 20, maxPerCustomer: 2 });
+    const customer = uniqueId('cust');
+    const [a, b] = await Promise.all([shop.customerCart(customer), shop.customerCart(customer)]);
+    const first = (await shop.add(a!, sku, 2)).json();
+    expect((await shop.add(b!, sku, 1)).json()).toMatchObject({ error: 'limit_reached' });
+    await api.client.workflow.getHandle(workflowIds.hold(first.holdId)).result();
+    expect(await shop.lines(a!)).toMatchObject([{ status: 'expired' }]);
+    const again = await shop.add(b!, sku, 2);
+    expect(again.statusCode).toBe(201);
+    // Checked at rest: once that line has expired too, nothing of the customer's is held.
+    await api.client.workflow.getHandle(workflowIds.hold(again.json().holdId)).result();
+    expect(await shop.violations(sku, [a!, b!])).toEqual([]);
+  });
+});
