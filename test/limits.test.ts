@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { keyDigest } from '../src/api/idempotency';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { checkSystem } from '../src/ops/check-system';
 import { uniqueId } from './helpers';
@@ -164,6 +165,28 @@ describe('per-customer limits (maxPerCustomer)', () => {
     });
     expect(named.statusCode).toBe(400);
     expect((await shop.add(bound, sku, 1)).json()).toMatchObject({ error: 'limit_reached', limit: 1 });
+  });
+
+  it('heals a reservation that crashed between its allowance and its stock: counted once', async () => {
+    const sku = await api.createProduct({ quantity: 20, maxPerCustomer: 3 });
+    const customer = uniqueId('cust');
+    const [a, b] = await Promise.all([shop.customerCart(customer), shop.customerCart(customer)]);
+    const key = uniqueId('key');
+    const holdId = `${a!.cartId}.${keyDigest(a!.cartId, key)}`;
+    // What a run that died after its allowance write left: 2 of the customer's 3 reserved for this line's hold.
+    const { allowances } = api.worker.stock;
+    const bucket = allowances.bucketOf(sku, { cartId: a!.cartId, customerId: customer });
+    expect(await allowances.reserve(bucket, 3, holdId, 2)).toEqual({ reserved: true });
+    const added = await api.inject({
+      method: 'POST',
+      url: `/v1/carts/${a!.cartId}/items`,
+      headers: { ...bearer(a!.token), 'idempotency-key': key },
+      payload: { sku, quantity: 2 },
+    });
+    expect(added.json()).toMatchObject({ status: 'held', holdId, quantity: 2 });
+    expect((await shop.add(b!, sku, 2)).json()).toMatchObject({ error: 'limit_reached' });
+    expect((await shop.add(b!, sku, 1)).statusCode).toBe(201);
+    expect(await shop.violations(sku, [a!, b!])).toEqual([]);
   });
 
   it('refuses maxPerCustomer on a backorder product', async () => {
