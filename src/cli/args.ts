@@ -30,6 +30,7 @@ export const optionSpecs = {
   buckets: { type: 'string' },
   'low-stock': { type: 'string' },
   reorder: { type: 'string' },
+  'max-per-customer': { type: 'string' },
   reason: { type: 'string' },
   'idempotency-key': { type: 'string' },
   yes: { type: 'boolean', short: 'y' },

@@ -71,6 +71,7 @@ function productDetails(p: ProductView): string {
     'low stock at': p.lowStockThreshold,
     'reorder quantity': p.reorderQuantity,
     buckets: p.buckets,
+    ...(p.maxPerCustomer !== undefined ? { 'max per customer': p.maxPerCustomer } : {}),
   });
 }
 
@@ -95,11 +96,21 @@ export const commands: readonly Command[] = [
   {
     words: ['product', 'create'],
     usage:
-      '--sku SKU --name NAME --price-cents N --quantity N --policy strict|backorder [--buckets N] [--low-stock N] [--reorder N]',
+      '--sku SKU --name NAME --price-cents N --quantity N --policy strict|backorder [--buckets N] [--low-stock N] [--reorder N] [--max-per-customer N]',
     summary: 'create a product and receive its initial stock',
     writes: true,
     params: [],
-    options: ['sku', 'name', 'price-cents', 'quantity', 'policy', 'buckets', 'low-stock', 'reorder'],
+    options: [
+      'sku',
+      'name',
+      'price-cents',
+      'quantity',
+      'policy',
+      'buckets',
+      'low-stock',
+      'reorder',
+      'max-per-customer',
+    ],
     async run(client, _args, options) {
       const product = await client.createProduct({
         sku: required(options, 'sku'),
@@ -110,6 +121,7 @@ export const commands: readonly Command[] = [
         buckets: optionalNumber(options, 'buckets'),
         lowStockThreshold: optionalNumber(options, 'low-stock'),
         reorderQuantity: optionalNumber(options, 'reorder'),
+        maxPerCustomer: optionalNumber(options, 'max-per-customer'),
       });
       return { data: product, text: `created ${product.sku}\n${productDetails(product)}` };
     },
