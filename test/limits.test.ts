@@ -189,6 +189,46 @@ describe('per-customer limits (maxPerCustomer)', () => {
     expect(await shop.violations(sku, [a!, b!])).toEqual([]);
   });
 
+  it('brings the allowance up to an earlier run’s trims and settle when a reservation runs again, once', async () => {
+    const sku = await api.createProduct({ quantity: 20, buckets: 1, maxPerCustomer: 3 });
+    const buyer = { cartId: uniqueId('cart'), customerId: uniqueId('cust') };
+    const { allowances } = api.worker.stock;
+    const stock = api.worker.stock;
+    const bucket = allowances.bucketOf(sku, buyer);
+    const allowance = async () => (await allowances.ledger.head(bucket, true))!;
+    const rerun = (holdId: string) => stock.reserve(holdId, sku, 3, 'available', buyer);
+
+    // A hold trimmed and released by runs that died between the stock's write and the allowance's: the
+    // allowance still counts all 3 units. (A hold without its allowance field settles the stock only.)
+    const released = uniqueId('hold');
+    const first = await rerun(released);
+    if (first.status !== 'taken') throw new Error(first.status);
+    const { allowance: _mirror, ...stockOnly } = first.hold;
+    const trimmed = await stock.trim(stockOnly, 2);
+    await stock.settle(trimmed, 'release');
+    expect((await allowance()).balances).toMatchObject({ available: 0, held: 3 });
+    expect(await rerun(released)).toMatchObject({ status: 'settled', settled: 'released', hold: { qty: 2 } });
+    const caughtUp = await allowance();
+    expect(caughtUp.balances).toMatchObject({ available: 3, held: 0 });
+    // Once caught up, a re-run writes nothing more.
+    expect(await rerun(released)).toMatchObject({ status: 'settled' });
+    expect((await allowance()).seq).toBe(caughtUp.seq);
+
+    // A hold trimmed by a run that died before the allowance's trim, still open: it counts what it holds.
+    const open = uniqueId('hold');
+    const taken = await rerun(open);
+    if (taken.status !== 'taken') throw new Error(taken.status);
+    const { allowance: _open, ...openStockOnly } = taken.hold;
+    await stock.trim(openStockOnly, 1);
+    const again = await rerun(open);
+    expect(again).toMatchObject({ status: 'taken', hold: { qty: 1, allowance: bucket.id } });
+    expect((await allowance()).balances).toMatchObject({ available: 2, held: 1 });
+    if (again.status !== 'taken') throw new Error(again.status);
+    await stock.settle(again.hold, 'release');
+    expect((await allowance()).balances).toMatchObject({ available: 3, held: 0 });
+    expect(await shop.violations(sku, [])).toEqual([]);
+  });
+
   it('refuses maxPerCustomer on a backorder product', async () => {
     const res = await api.inject({
       method: 'POST',

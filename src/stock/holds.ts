@@ -3,10 +3,10 @@ import type { Movement, ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { InvalidStockInputError } from './errors';
 import type { BucketLedger } from './ledger';
-import { settleOpId, trimOpId } from './op-keys';
+import { settleOpId, trimOpId, trimPrefixOf } from './op-keys';
 import type { Summaries } from './summaries';
 import type { TakeProtocol } from './take';
-import type { BucketRef, Hold, SettleKind, SettleResult, TakeOutcome } from './types';
+import type { BucketRef, Hold, ProductDoc, SettleKind, SettleResult, TakeOutcome } from './types';
 
 /**
  * A hold's life: reserved by the take protocol, shrunk by trims, ended once by a settle (release or commit). A
@@ -31,7 +31,9 @@ export class Holds {
    * For a product with `maxPerCustomer` and a buyer, the buyer's allowance is reserved first, under the same
    * hold id: `limit_reached` when it has less than qty left (no stock is touched). A stock refusal gives the
    * allowance back. Run again, each step finds what an earlier run wrote (and a stock refusal is final), so a
-   * crash between the two reservations heals on retry.
+   * crash between the two reservations heals on retry; a run that finds an earlier run's hold trimmed or
+   * settled brings the allowance up to the stock's steps first (a run that died between the two writes of a
+   * trim or a settle left it behind).
    */
   async reserve(
     holdId: string,
@@ -42,7 +44,8 @@ export class Holds {
   ): Promise<TakeOutcome> {
     const take = () =>
       this.taking.take(holdId, sku, from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from });
-    const limit = (await this.catalog.product(sku)).maxPerCustomer;
+    const product = await this.catalog.product(sku);
+    const limit = product.maxPerCustomer;
     if (limit === undefined || buyer === undefined) return take();
     const allowance = this.allowances.bucketOf(sku, buyer);
     // A buyer's held + bought units never exceed the limit: stock is reserved only under reserved allowance.
@@ -54,7 +57,30 @@ export class Holds {
       return outcome;
     }
     if (outcome.status === 'limit_reached') return outcome;
-    return { ...outcome, hold: { ...outcome.hold, allowance: allowance.id } };
+    const hold = { ...outcome.hold, allowance: allowance.id };
+    // Only an earlier run's hold can have moved since it was taken (this run's is whole and open).
+    if (outcome.status === 'settled' || hold.qty < qty) await this.mirrorSteps(product, hold, allowance);
+    return { ...outcome, hold };
+  }
+
+  /**
+   * Writes on the allowance every trim and the settle the stock ledger has for an earlier run's hold, each under
+   * its stock entry's key and with its qty: a step already mirrored is found, so once caught up this writes
+   * nothing.
+   */
+  private async mirrorSteps(product: ProductDoc, taken: Hold, allowance: BucketRef): Promise<void> {
+    for (const step of await this.taking.stepsAfter(product, taken)) {
+      if (step.opId === settleOpId(taken.holdId)) {
+        await this.allowances.settle(
+          { ...taken, qty: step.qty },
+          allowance,
+          step.kind === 'commit' ? 'commit' : 'release',
+        );
+      } else {
+        const keep = Number(step.opId.slice(trimPrefixOf(taken.holdId).length));
+        await this.allowances.trim({ ...taken, qty: keep + step.qty }, allowance, keep);
+      }
+    }
   }
 
   /**
