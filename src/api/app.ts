@@ -18,6 +18,7 @@ import type { Metrics } from '../metrics';
 import type { StockService } from '../stock';
 import { errorHandler, HttpError, invalidTokenChallenge } from './errors';
 import { IdempotencyStore } from './idempotency';
+import { optionalNullableBodies } from './optional-bodies';
 import { maxParamLength, sharedSchemas } from '../contract/http';
 import { backorderRoutes } from './routes/backorders';
 import { cartLineRoutes } from './routes/cart-lines';
@@ -133,6 +134,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     // Shared schemas are components named by their $id (#/components/schemas/Error), not def-<n>.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      optionalNullableBodies(document.openapiObject);
+      return document.openapiObject;
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyRateLimit, {

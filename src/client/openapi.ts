@@ -778,7 +778,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description The customer whose per-customer limits (a product's maxPerCustomer) count this cart with all their others; only with the ops token. Fixed for the cart's life (it is part of the cart's token) */

@@ -94,7 +94,7 @@ export function Storefront() {
   const ensureSession = (): Promise<CartSession> => {
     if (session) return Promise.resolve(session);
     creating.current ??= api()
-      .POST('/v1/carts', { body: {} })
+      .POST('/v1/carts')
       .then(unwrap)
       .then(
         (created) => {
