@@ -1,3 +1,4 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { keyDigest } from '../src/api/idempotency';
 import { workflowIds } from '../src/contract/workflow-ids';
@@ -23,11 +24,11 @@ function shopping(api: UsedTestApi) {
     expect(res.statusCode, res.body).toBe(201);
     return res.json();
   }
-  const add = (cart: Cart, sku: string, quantity: number) =>
+  const add = (cart: Cart, sku: string, quantity: number, key = uniqueId('key')) =>
     api.inject({
       method: 'POST',
       url: `/v1/carts/${cart.cartId}/items`,
-      headers: { ...bearer(cart.token), 'idempotency-key': uniqueId('key') },
+      headers: { ...bearer(cart.token), 'idempotency-key': key },
       payload: { sku, quantity },
     });
   const change = (cart: Cart, holdId: string, quantity: number) =>
@@ -102,6 +103,38 @@ describe('per-customer limits (maxPerCustomer)', () => {
     expect((await shop.add(c!, sku, 1)).json()).toMatchObject({ error: 'limit_reached', limit: 2 });
     expect((await shop.add(b!, sku, 1)).json()).toMatchObject({ error: 'limit_reached' });
     expect(await shop.violations(sku, [a!, b!, c!])).toEqual([]);
+  });
+
+  it('keeps a limit refusal under its Idempotency-Key, and leaves a sold-out limited SKU to the answer at once', async () => {
+    const sku = await api.createProduct({ quantity: 3, buckets: 1, maxPerCustomer: 2 });
+    const customer = uniqueId('cust');
+    const [a, b] = await Promise.all([shop.customerCart(customer), shop.customerCart(customer)]);
+    const line = (await shop.add(a!, sku, 2)).json();
+    const refused = await shop.add(b!, sku, 1, 'over');
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'limit_reached', limit: 2 });
+    // Its line's run was the one to refuse (the SKU is not sold out), and the key keeps that answer even once
+    // the customer has room again; another key holds.
+    const lineRun = (cart: Cart, key: string) =>
+      api.client.workflow.getHandle(workflowIds.hold(`${cart.cartId}.${keyDigest(cart.cartId, key)}`));
+    expect((await lineRun(b!, 'over').describe()).status.name).toBe('COMPLETED');
+    expect((await shop.remove(a!, line.holdId)).statusCode).toBe(200);
+    const replayed = await shop.add(b!, sku, 1, 'over');
+    expect(replayed.statusCode).toBe(409);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toMatchObject({ error: 'limit_reached', limit: 2, holdId: refused.json().holdId });
+    expect((await shop.add(b!, sku, 2)).statusCode).toBe(201);
+
+    // Sold out (another customer took the last unit): refused at once, out_of_stock, whoever asks and whatever
+    // their allowance, with no workflow; the customer's allowance is left as it was.
+    expect((await shop.add(await shop.customerCart(uniqueId('cust')), sku, 1)).statusCode).toBe(201);
+    const soldOut = await shop.add(a!, sku, 1, 'sold-out');
+    expect(soldOut.statusCode).toBe(409);
+    expect(soldOut.json()).toMatchObject({ error: 'out_of_stock', available: 0 });
+    await expect(lineRun(a!, 'sold-out').describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    const fresh = await shop.add(await shop.customerCart(uniqueId('cust')), sku, 1, 'sold-out-fresh');
+    expect(fresh.json()).toMatchObject({ error: 'out_of_stock' });
+    expect(await shop.violations(sku, [a!, b!])).toEqual([]);
   });
 
   it('counts an anonymous cart alone', async () => {
