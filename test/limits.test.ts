@@ -4,7 +4,7 @@ import { keyDigest } from '../src/api/idempotency';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { checkSystem } from '../src/ops/check-system';
 import { uniqueId } from './helpers';
-import { bearer, ops, useTestApi, type UsedTestApi } from './api-helpers';
+import { bearer, ops, productDefinition, useTestApi, type UsedTestApi } from './api-helpers';
 
 interface Cart {
   readonly cartId: string;
@@ -260,6 +260,21 @@ describe('per-customer limits (maxPerCustomer)', () => {
     await stock.settle(again.hold, 'release');
     expect((await allowance()).balances).toMatchObject({ available: 3, held: 0 });
     expect(await shop.violations(sku, [])).toEqual([]);
+  });
+
+  it('keeps a product’s limit for good: the SKU created again with another limit is 409 product_exists', async () => {
+    const sku = await api.createProduct({ maxPerCustomer: 2 });
+    const again = await api.inject({
+      method: 'POST',
+      url: '/v1/products',
+      headers: ops,
+      payload: productDefinition(sku, { maxPerCustomer: 3 }),
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: 'product_exists' });
+    expect((await api.inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({
+      maxPerCustomer: 2,
+    });
   });
 
   it('refuses maxPerCustomer on a backorder product', async () => {
