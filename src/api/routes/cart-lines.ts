@@ -96,8 +96,8 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         summary: 'Add to cart: reserve stock and hold it (a hold workflow)',
         description:
           '201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how ' +
-          "many units are available; 409 limit_reached names the product's per-customer limit (limit). The same Idempotency-Key and body replays the first answer " +
-          '(idempotent-replayed: true).',
+          "many units are available; 409 limit_reached names the product's per-customer limit (limit). The same " +
+          'Idempotency-Key and body replays the first answer (idempotent-replayed: true).',
         security,
         headers: IdempotencyHeaders,
         params: CartParams,
