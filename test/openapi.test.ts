@@ -10,7 +10,7 @@ interface Operation {
   readonly tags?: string[];
   readonly security?: unknown[];
   readonly parameters?: unknown[];
-  readonly requestBody?: unknown;
+  readonly requestBody?: { readonly required?: boolean };
   readonly responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }>; headers?: object }>;
 }
 interface OpenApiDocument {
@@ -95,6 +95,14 @@ describe('OpenAPI document (/docs/json)', () => {
       return op.operationId;
     });
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('requires a body on every route that needs one, and none on POST /v1/carts (an anonymous cart)', () => {
+    const bodies = operations().flatMap(([route, op]) =>
+      op.requestBody ? [[route, op.requestBody.required] as const] : [],
+    );
+    expect(bodies.length).toBeGreaterThan(5);
+    for (const [route, required] of bodies) expect(required, route).toBe(route !== 'POST /v1/carts');
   });
 
   it('documents the statuses every route can answer, each error with the one shared error schema', () => {

@@ -1,6 +1,7 @@
 import { CartLineStore } from '../carts';
 import { unitsReturnedSignal } from '../contract/messages';
 import type { CartLine } from '../contract/types';
+import type { Buyer } from '../stock/allowances';
 import type { ReceivingState } from '../stock/balances';
 import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types';
 import type { ActivityDeps } from './deps';
@@ -45,13 +46,18 @@ export function holdActivities(deps: ActivityDeps) {
       };
     },
 
+    /**
+     * Reserves stock for a hold; with a buyer, a product's per-customer limit counts it (and may answer
+     * `limit_reached`). Its settles and trims mirror on the buyer's allowance by themselves (Hold.allowance).
+     */
     reserveStock(input: {
       holdId: string;
       sku: string;
       quantity: number;
       from?: ReceivingState;
+      buyer?: Buyer;
     }): Promise<TakeOutcome> {
-      return stock.reserve(input.holdId, input.sku, input.quantity, input.from);
+      return stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
     },
 
     /** A cart line's first reservation, with the product's policy for a refusal (one local activity). */
@@ -59,9 +65,13 @@ export function holdActivities(deps: ActivityDeps) {
       holdId: string;
       sku: string;
       quantity: number;
+      buyer?: Buyer;
     }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome }> {
       const { policy } = await stock.product(input.sku);
-      return { policy, outcome: await stock.reserve(input.holdId, input.sku, input.quantity) };
+      return {
+        policy,
+        outcome: await stock.reserve(input.holdId, input.sku, input.quantity, 'available', input.buyer),
+      };
     },
 
     /**

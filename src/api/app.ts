@@ -19,6 +19,7 @@ import type { Metrics } from '../metrics';
 import type { StockService } from '../stock';
 import { errorHandler, HttpError, invalidTokenChallenge } from './errors';
 import { IdempotencyStore } from './idempotency';
+import { optionalNullableBodies } from './optional-bodies';
 import { maxParamLength, sharedSchemas } from '../contract/http';
 import { backorderRoutes } from './routes/backorders';
 import { cartLineRoutes } from './routes/cart-lines';
@@ -30,7 +31,7 @@ import { orderRoutes } from './routes/orders';
 import { productRoutes } from './routes/products';
 import { reorderRoutes } from './routes/reorders';
 import { stockMovementRoutes } from './routes/stock-movements';
-import { sameSecret, CartTokens } from './tokens';
+import { sameSecret, CartTokens, type CartClaim } from './tokens';
 
 export interface ApiSettings {
   readonly namespace: string;
@@ -78,6 +79,8 @@ export interface RouteContext extends AppDeps {
   requireCart(request: FastifyRequest): Promise<void>;
   /** The cart a request's bearer token is for: 401 without a token or with one that is not ours. */
   cartOf(request: FastifyRequest): string;
+  /** The cart and its customer (bound at creation) a request's bearer token is for; 401 like cartOf. */
+  claimOf(request: FastifyRequest): CartClaim;
   requireOps(request: FastifyRequest): Promise<void>;
   /** The Web UI page of a workflow (of one of its runs, when `runId` is given: a cart's checkouts share an id). */
   runUrl(workflowId: string, runId?: string): string | undefined;
@@ -134,6 +137,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     // Shared schemas are components named by their $id (#/components/schemas/Error), not def-<n>.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      optionalNullableBodies(document.openapiObject);
+      return document.openapiObject;
+    },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   await app.register(fastifyRateLimit, {
@@ -163,11 +171,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotency: new IdempotencyStore(deps.shards),
     waitingRoom: new WaitingRoom(deps.shards),
     cartOf(request) {
-      const cartId = tokens.verify(bearer(request));
-      if (cartId === undefined) {
+      return context.claimOf(request).cartId;
+    },
+    claimOf(request) {
+      const claim = tokens.claim(bearer(request));
+      if (claim === undefined) {
         throw new HttpError('unauthorized', 'invalid token', {}, { 'www-authenticate': invalidTokenChallenge });
       }
-      return cartId;
+      return claim;
     },
     async requireCart(request) {
       if (context.cartOf(request) !== (request.params as { cartId: string }).cartId)

@@ -31,6 +31,7 @@ export const optionSpecs = {
   'low-stock': { type: 'string' },
   'admit-per-second': { type: 'string' },
   reorder: { type: 'string' },
+  'max-per-customer': { type: 'string' },
   reason: { type: 'string' },
   'idempotency-key': { type: 'string' },
   yes: { type: 'boolean', short: 'y' },

@@ -72,6 +72,7 @@ function productDetails(p: ProductView): string {
     'reorder quantity': p.reorderQuantity,
     buckets: p.buckets,
     'waiting room': p.admitPerSecond === undefined ? 'none' : `${p.admitPerSecond} shoppers/s`,
+    ...(p.maxPerCustomer !== undefined ? { 'max per customer': p.maxPerCustomer } : {}),
   });
 }
 
@@ -96,7 +97,7 @@ export const commands: readonly Command[] = [
   {
     words: ['product', 'create'],
     usage:
-      '--sku SKU --name NAME --price-cents N --quantity N --policy strict|backorder [--buckets N] [--low-stock N] [--reorder N] [--admit-per-second N]',
+      '--sku SKU --name NAME --price-cents N --quantity N --policy strict|backorder [--buckets N] [--low-stock N] [--reorder N] [--max-per-customer N] [--admit-per-second N]',
     summary: 'create a product and receive its initial stock',
     writes: true,
     params: [],
@@ -110,6 +111,7 @@ export const commands: readonly Command[] = [
       'low-stock',
       'reorder',
       'admit-per-second',
+      'max-per-customer',
     ],
     async run(client, _args, options) {
       const product = await client.createProduct({
@@ -122,6 +124,7 @@ export const commands: readonly Command[] = [
         lowStockThreshold: optionalNumber(options, 'low-stock'),
         reorderQuantity: optionalNumber(options, 'reorder'),
         admitPerSecond: optionalNumber(options, 'admit-per-second'),
+        maxPerCustomer: optionalNumber(options, 'max-per-customer'),
       });
       return { data: product, text: `created ${product.sku}\n${productDetails(product)}` };
     },

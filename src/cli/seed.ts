@@ -3,12 +3,16 @@ import type { ApiCommand } from './commands';
 import { price, table } from './output';
 
 /**
+ * A demo product: every field spelled out but a per-customer limit, which no demo product has, and a waiting
+ * room's rate, which only the drop has.
+ */
+type DemoProduct = Required<Omit<NewProduct, 'maxPerCustomer' | 'admitPerSecond'>> & Pick<NewProduct, 'admitPerSecond'>;
+
+/**
  * The demo catalogue: strict SKUs, one of them nearly sold out (and asking for a reorder when it runs low), and
  * one sold on backorder, and a drop behind a waiting room. Every field is spelled out (a waiting room's rate is
  * absent for no waiting room), so an existing product is compared with all of it.
  */
-type DemoProduct = Required<Omit<NewProduct, 'admitPerSecond'>> & Pick<NewProduct, 'admitPerSecond'>;
-
 export const demoCatalogue: readonly DemoProduct[] = [
   {
     sku: 'demo-poster',
@@ -73,7 +77,8 @@ function sameDefinition(product: ProductView, wanted: DemoProduct): boolean {
     product.buckets === wanted.buckets &&
     (product.lowStockThreshold ?? 0) === wanted.lowStockThreshold &&
     (product.reorderQuantity ?? 0) === wanted.reorderQuantity &&
-    product.admitPerSecond === wanted.admitPerSecond
+    product.admitPerSecond === wanted.admitPerSecond &&
+    product.maxPerCustomer === undefined
   );
 }
 

@@ -81,7 +81,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a cart and its bearer token */
+        /**
+         * Create a cart and its bearer token
+         * @description Anyone may create an anonymous cart. A cart bound to a customer (`customerId`) is created by the storefront's backend with the ops token: 401 without a token, 403 with a shopper's.
+         */
         post: operations["createCart"];
         delete?: never;
         options?: never;
@@ -117,7 +120,7 @@ export interface paths {
         put?: never;
         /**
          * Add to cart: reserve stock and hold it (a hold workflow)
-         * @description 201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how many units are available. The same Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send the same request again after Retry-After.
+         * @description 201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how many units are available; 409 limit_reached names the product's per-customer limit (limit). The same Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send the same request again after Retry-After.
          */
         post: operations["addCartItem"];
         delete?: never;
@@ -429,11 +432,12 @@ export interface components {
     schemas: {
         Error: {
             /** @enum {string} */
-            error: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "unknown_product" | "unknown_line" | "unknown_order" | "unknown_backorder" | "unknown_reorder" | "out_of_stock" | "insufficient_stock" | "product_exists" | "line_locked" | "line_not_pending" | "line_busy" | "checkout_in_progress" | "conflict" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal" | "unavailable";
+            error: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "unknown_product" | "unknown_line" | "unknown_order" | "unknown_backorder" | "unknown_reorder" | "out_of_stock" | "limit_reached" | "insufficient_stock" | "product_exists" | "line_locked" | "line_not_pending" | "line_busy" | "checkout_in_progress" | "conflict" | "payload_too_large" | "unsupported_media_type" | "idempotency_key_reused" | "rate_limited" | "internal" | "unavailable";
             message: string;
             requestId: string;
             holdId?: string;
             available?: number;
+            limit?: number;
             orderId?: string;
         };
         Hold: {
@@ -496,6 +500,7 @@ export interface components {
             reorderQuantity?: number;
             buckets?: number;
             admitPerSecond?: number;
+            maxPerCustomer?: number;
         };
         InvariantReport: {
             sku: string;
@@ -783,7 +788,14 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The customer whose per-customer limits (a product's maxPerCustomer) count this cart with all their others; only with the ops token. Fixed for the cart's life (it is part of the cart's token) */
+                    customerId?: string;
+                } | null;
+            };
+        };
         responses: {
             /** @description The cart, and the token its other routes need (Authorization: Bearer <token>) */
             201: {
@@ -796,11 +808,32 @@ export interface operations {
                     "application/json": {
                         cartId: string;
                         token: string;
+                        customerId?: string;
                     };
                 };
             };
             /** @description Invalid request: a body, path parameter or header the schema refuses, or malformed JSON (invalid_request) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No bearer token, or one that is not ours (unauthorized); WWW-Authenticate names the scheme */
+            401: {
+                headers: {
+                    /** @description Bearer realm="holdfast" */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is another cart's, or not the ops token (forbidden) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1635,6 +1668,8 @@ export interface operations {
                     buckets?: number;
                     lowStockThreshold?: number;
                     reorderQuantity?: number;
+                    /** @description The most units one customer may hold and have bought at once, over all their carts and orders (an anonymous cart counts alone); an add or a quantity increase past it is 409 limit_reached. Strict products only */
+                    maxPerCustomer?: number;
                     /** @description A waiting room for a drop: shoppers let through to the stock each second, in arrival order. The others are answered 202 with their position and Retry-After, and ask again. Absent: no waiting room */
                     admitPerSecond?: number;
                 };

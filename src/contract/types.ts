@@ -16,6 +16,11 @@ export interface CartLine {
   /** The order a checkout locked or purchased this line for. */
   readonly orderId?: string;
   /**
+   * Only on the line a run refused by the product's per-customer limit returns (never saved): that limit, so
+   * the first answer can be rebuilt from the run's result.
+   */
+  readonly refusedByLimit?: number;
+  /**
    * Bumped by every save: a write carrying an older rev never replaces a newer one (a timed-out write that lands
    * late cannot undo a later state).
    */
@@ -45,7 +50,9 @@ export const holdRevision = 3;
 export type AddToCartResult =
   | { readonly status: 'held'; readonly holdId: string; readonly quantity: number; readonly expiresAt: string }
   | { readonly status: 'backordered'; readonly holdId: string; readonly quantity: number }
-  | { readonly status: 'out_of_stock'; readonly holdId: string; readonly available: number };
+  | { readonly status: 'out_of_stock'; readonly holdId: string; readonly available: number }
+  /** The buyer already holds or has bought as many units of the SKU as its maxPerCustomer (`limit`) allows. */
+  | { readonly status: 'limit_reached'; readonly holdId: string; readonly limit: number };
 
 export interface HoldState {
   readonly line: CartLine;

@@ -8,3 +8,8 @@ export function stableHash(value: string): number {
 export function shardOf(key: string, shards: number): number {
   return stableHash(key) % shards;
 }
+
+/** A fixed-length id-safe digest of a string (SHA-256, base64url, 132 bits): to put a caller's key into ids. */
+export function idDigest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 22);
+}

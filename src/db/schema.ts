@@ -7,6 +7,8 @@ export const collections = {
     products: 'products',
     buckets: 'buckets',
     ledger: 'ledger',
+    /** Per (SKU, buyer) allowance ledgers of products with a per-customer limit (see src/stock/allowances.ts). */
+    allowances: 'allowances',
     ops: 'ops',
     /** Per bucket, the epochs of its owner's lease (see src/stock/ownership.ts). */
     leases: 'leases',
@@ -51,6 +53,9 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
     // with bucketId because a sharded MongoDB only enforces unique indexes prefixed by the shard key.
     await stock
       .collection(collections.stock.ledger)
+      .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
+    await stock
+      .collection(collections.stock.allowances)
       .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
     await carts.collection(collections.carts.lines).createIndex({ cartId: 1 }, { name: 'cartId' });
   }

@@ -1,10 +1,16 @@
 import { waitingRoomRecords, waitingRoomViolations } from '../admission';
-import { CartLineStore, OrderStore } from '../carts';
+import { CartLineStore, CartStore, OrderStore } from '../carts';
 import { collections, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
-import { checkInvariants, type InvariantReport, type StockService } from '../stock';
+import {
+  allowanceBucketId,
+  checkInvariants,
+  replayAllowances,
+  type InvariantReport,
+  type StockService,
+} from '../stock';
 import type { Hold, LedgerEntry } from '../stock/types';
-import type { Order } from '../contract/types';
+import type { CartLine, Order } from '../contract/types';
 
 export interface SystemReport {
   readonly ok: boolean;
@@ -59,7 +65,10 @@ const sumQty = (holds: readonly Hold[]) => holds.reduce((sum, h) => sum + h.qty,
  *  7. no backorder waits while its SKU has units available;
  *  8. no line is locked by a checkout that has finished;
  *  9. no charge without its order; charged − refunded = Σ completed orders;
- * 10. a drop's waiting room: places 0..n given once each, a gate that never goes back or past the last place,
+ * 10. per-customer limits: every allowance ledger replays clean from the product's limit; every hold of a
+ *     limited SKU is counted in its buyer's allowance (the cart's customer, or the cart), open there while its
+ *     line is pending and committed once an order bought it, and nothing else is held or committed there;
+ * 11. a drop's waiting room: places 0..n given once each, a gate that never goes back or past the last place,
  *     and every line of the SKU let in by the gate before it reached the stock.
  */
 export async function checkSystem(
@@ -197,7 +206,8 @@ export async function checkSystem(
     violations.push(`money: charged ${chargedCents} − refunded ${refundedCents} ≠ completed orders ${ordersCents}`);
   }
 
-  // 10: waiting rooms
+  violations.push(...(await checkAllowances(shards, products, lines, orders)));
+  // 11: waiting rooms
   for (const product of products.filter((p) => p.admitPerSecond !== undefined)) {
     const { sku } = product;
     const ofSku = lines.filter((l) => l.sku === sku).map((l) => l.holdId);
@@ -212,4 +222,84 @@ export async function checkSystem(
     counts: { lines: lineCounts, orders: orderCounts, charges: charges.length, refunds: refunds.length },
     totals: { chargedCents, refundedCents, ordersCents, sold },
   };
+}
+
+/**
+ * Rule 10: held allowance = the held stock of the buyer's pending lines of the SKU, hold by hold, and committed
+ * allowance = the units of the buyer's completed orders of it.
+ */
+async function checkAllowances(
+  shards: ShardSet,
+  products: readonly { sku: string; maxPerCustomer?: number }[],
+  lines: readonly CartLine[],
+  orders: readonly Order[],
+): Promise<string[]> {
+  const violations: string[] = [];
+  const limitOf = new Map(products.flatMap((p) => (p.maxPerCustomer !== undefined ? [[p.sku, p.maxPerCustomer]] : [])));
+  const reports = replayAllowances(await allOf<LedgerEntry>(shards, 'stock', collections.stock.allowances));
+  const customerOf = new Map((await new CartStore(shards).all()).map((c) => [c._id, c.customerId]));
+  const bucketOf = (cartId: string, sku: string) => {
+    const customerId = customerOf.get(cartId);
+    return allowanceBucketId(sku, customerId !== undefined ? { cartId, customerId } : { cartId });
+  };
+  /** Per bucket, per hold: the state and units the stock says its allowance must have. */
+  const expected = new Map<string, Map<string, { qty: number; state: 'open' | 'committed'; what: string }>>();
+  const expect = (cartId: string, sku: string, h: Hold, state: 'open' | 'committed', what: string) => {
+    const bucketId = bucketOf(cartId, sku);
+    if (h.allowance !== bucketId) {
+      violations.push(`${what}: hold ${h.holdId} of limited ${sku} counted in ${h.allowance ?? 'no allowance'}`);
+    }
+    const holds =
+      expected.get(bucketId) ?? new Map<string, { qty: number; state: 'open' | 'committed'; what: string }>();
+    holds.set(h.holdId, { qty: h.qty, state, what });
+    expected.set(bucketId, holds);
+  };
+  for (const line of lines) {
+    if (line.status !== 'pending' || !limitOf.has(line.sku)) continue;
+    for (const h of line.holds) expect(line.cartId, line.sku, h, 'open', `line ${line.holdId}`);
+  }
+  for (const order of orders) {
+    if (order.status !== 'completed') continue;
+    for (const ol of order.lines) {
+      if (!limitOf.has(ol.sku)) continue;
+      for (const h of ol.holds) expect(order.cartId, ol.sku, h, 'committed', `order ${order.orderId}`);
+    }
+  }
+  const reportOf = new Map(reports.map((r) => [r.bucketId, r]));
+  for (const r of reports) {
+    violations.push(...r.violations.map((v) => `allowance ${r.bucketId}: ${v}`));
+    const limit = limitOf.get(r.sku);
+    if (limit !== r.limit)
+      violations.push(`allowance ${r.bucketId}: opened with ${r.limit}, ${r.sku}'s limit is ${limit}`);
+    const wanted = expected.get(r.bucketId) ?? new Map<string, unknown>();
+    for (const h of r.holds.values()) {
+      if (h.state === 'released' || wanted.has(h.holdId)) continue;
+      violations.push(
+        `allowance ${r.bucketId}: hold ${h.holdId} ${h.state} (${h.qty}) for no pending line or completed order`,
+      );
+    }
+  }
+  for (const [bucketId, holds] of expected) {
+    const report = reportOf.get(bucketId);
+    let held = 0;
+    let bought = 0;
+    for (const [holdId, want] of holds) {
+      if (want.state === 'open') held += want.qty;
+      else bought += want.qty;
+      const got = report?.holds.get(holdId);
+      if (got?.state !== want.state || got.qty !== want.qty) {
+        violations.push(
+          `${want.what}: ${want.qty} of hold ${holdId} should be ${want.state} in allowance ${bucketId}, which has ${
+            got ? `${got.qty} ${got.state}` : 'nothing'
+          }`,
+        );
+      }
+    }
+    if (report && (report.balances.held !== held || report.balances.sold !== bought)) {
+      violations.push(
+        `allowance ${bucketId}: held ${report.balances.held} and bought ${report.balances.sold}, its lines hold ${held} and its orders bought ${bought}`,
+      );
+    }
+  }
+  return violations;
 }

@@ -42,6 +42,13 @@ export class Catalog {
     if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 10_000)) {
       throw new InvalidStockInputError('admitPerSecond must be 1..10000');
     }
+    if (input.maxPerCustomer !== undefined) {
+      if (!Number.isSafeInteger(input.maxPerCustomer) || input.maxPerCustomer < 1) {
+        throw new InvalidStockInputError('maxPerCustomer must be a positive integer');
+      }
+      // A backorder's fills are reserved by its queue, not by the buyer: only strict stock is limited.
+      if (input.policy !== 'strict') throw new InvalidStockInputError('only strict products take maxPerCustomer');
+    }
     const doc: ProductDoc = {
       _id: input.sku,
       sku: input.sku,
@@ -52,6 +59,7 @@ export class Catalog {
       lowStockThreshold: input.lowStockThreshold,
       reorderQuantity: input.reorderQuantity,
       ...(input.admitPerSecond !== undefined ? { admitPerSecond: input.admitPerSecond } : {}),
+      ...(input.maxPerCustomer !== undefined ? { maxPerCustomer: input.maxPerCustomer } : {}),
       initialQuantity,
       createdAt: this.clock(),
     };
@@ -116,6 +124,7 @@ function sameDefinition(a: ProductDoc, b: ProductDoc): boolean {
     'lowStockThreshold',
     'reorderQuantity',
     'admitPerSecond',
+    'maxPerCustomer',
     'initialQuantity',
   ] as const;
   return keys.every((k) => a[k] === b[k]);

@@ -1,19 +1,25 @@
+import { allowanceBucket, type Allowances, type Buyer } from './allowances';
 import type { Movement, ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { InvalidStockInputError } from './errors';
 import type { BucketLedger } from './ledger';
-import { settleOpId, trimOpId } from './op-keys';
+import { settleOpId, trimOpId, trimPrefixOf } from './op-keys';
 import type { Summaries } from './summaries';
 import type { TakeProtocol } from './take';
-import type { BucketRef, Hold, SettleKind, SettleResult, TakeOutcome } from './types';
+import type { BucketRef, Hold, ProductDoc, SettleKind, SettleResult, TakeOutcome } from './types';
 
-/** A hold's life: reserved by the take protocol, shrunk by trims, ended once by a settle (release or commit). */
+/**
+ * A hold's life: reserved by the take protocol, shrunk by trims, ended once by a settle (release or commit). A
+ * limited SKU's hold is backed by its buyer's allowance (`allowances.ts`), which every step mirrors.
+ */
 export class Holds {
   constructor(
     private readonly catalog: Catalog,
     private readonly ledger: BucketLedger,
     private readonly taking: TakeProtocol,
     private readonly summaries: Summaries,
+    private readonly allowances: Allowances,
+    private readonly shardCount: number,
   ) {}
 
   /**
@@ -21,13 +27,60 @@ export class Holds {
    * buckets). When no single bucket has qty but the SKU does, stock is first gathered into one bucket by
    * transfers. Returns the hold, `insufficient` with the units there were when every bucket was looked at, or,
    * run again after the hold was released or committed, `settled`: a settled hold is never reported open.
+   *
+   * For a product with `maxPerCustomer` and a buyer, the buyer's allowance is reserved first, under the same
+   * hold id: `limit_reached` when it has less than qty left (no stock is touched). A stock refusal gives the
+   * allowance back. Run again, each step finds what an earlier run wrote (and a stock refusal is final), so a
+   * crash between the two reservations heals on retry; a run that finds an earlier run's hold trimmed or
+   * settled brings the allowance up to the stock's steps first (a run that died between the two writes of a
+   * trim or a settle left it behind).
    */
-  reserve(holdId: string, sku: string, qty: number, from: ReceivingState = 'available'): Promise<TakeOutcome> {
-    return this.taking.take(
-      holdId,
-      sku,
-      from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from },
-    );
+  async reserve(
+    holdId: string,
+    sku: string,
+    qty: number,
+    from: ReceivingState = 'available',
+    buyer?: Buyer,
+  ): Promise<TakeOutcome> {
+    const take = () =>
+      this.taking.take(holdId, sku, from === 'available' ? { kind: 'reserve', qty } : { kind: 'reserve', qty, from });
+    const product = await this.catalog.product(sku);
+    const limit = product.maxPerCustomer;
+    if (limit === undefined || buyer === undefined) return take();
+    const allowance = this.allowances.bucketOf(sku, buyer);
+    // A buyer's held + bought units never exceed the limit: stock is reserved only under reserved allowance.
+    const allowed = await this.allowances.reserve(allowance, limit, holdId, qty);
+    if (!allowed.reserved) return { status: 'limit_reached', limit, left: allowed.left };
+    const outcome = await take();
+    if (outcome.status === 'insufficient') {
+      await this.allowances.settle({ holdId, sku, bucket: 0, qty }, allowance, 'release');
+      return outcome;
+    }
+    if (outcome.status === 'limit_reached') return outcome;
+    const hold = { ...outcome.hold, allowance: allowance.id };
+    // Only an earlier run's hold can have moved since it was taken (this run's is whole and open).
+    if (outcome.status === 'settled' || hold.qty < qty) await this.mirrorSteps(product, hold, allowance);
+    return { ...outcome, hold };
+  }
+
+  /**
+   * Writes on the allowance every trim and the settle the stock ledger has for an earlier run's hold, each under
+   * its stock entry's key and with its qty: a step already mirrored is found, so once caught up this writes
+   * nothing.
+   */
+  private async mirrorSteps(product: ProductDoc, taken: Hold, allowance: BucketRef): Promise<void> {
+    for (const step of await this.taking.stepsAfter(product, taken)) {
+      if (step.opId === settleOpId(taken.holdId)) {
+        await this.allowances.settle(
+          { ...taken, qty: step.qty },
+          allowance,
+          step.kind === 'commit' ? 'commit' : 'release',
+        );
+      } else {
+        const keep = Number(step.opId.slice(trimPrefixOf(taken.holdId).length));
+        await this.allowances.trim({ ...taken, qty: keep + step.qty }, allowance, keep);
+      }
+    }
   }
 
   /**
@@ -46,12 +99,22 @@ export class Holds {
       findDuplicateWhenRefused: true,
     });
     this.summaries.forget(hold.sku);
+    let settled: SettleResult;
     if (result.status === 'appended')
-      return { settled: kind === 'release' ? 'released' : 'committed', byThisCall: true };
-    if (result.status === 'duplicate') {
-      return { settled: result.entry.kind === 'commit' ? 'committed' : 'released', byThisCall: false };
+      settled = { settled: kind === 'release' ? 'released' : 'committed', byThisCall: true };
+    else if (result.status === 'duplicate') {
+      settled = { settled: result.entry.kind === 'commit' ? 'committed' : 'released', byThisCall: false };
+    } else throw new Error(`ledger of ${bucket.id} cannot settle hold ${hold.holdId}: ${result.status}`);
+    // The allowance follows the stock's one outcome, whichever settle won it (after the stock: a crash between
+    // the two leaves the buyer counted for units already released, never the reverse).
+    if (hold.allowance !== undefined) {
+      await this.allowances.settle(
+        hold,
+        allowanceBucket(hold.allowance, this.shardCount),
+        settled.settled === 'committed' ? 'commit' : 'release',
+      );
     }
-    throw new Error(`ledger of ${bucket.id} cannot settle hold ${hold.holdId}: ${result.status}`);
+    return settled;
   }
 
   /**
@@ -78,6 +141,9 @@ export class Holds {
     }
     if (result.status !== 'appended' && result.status !== 'duplicate') {
       throw new Error(`ledger of ${bucket.id} cannot trim hold ${hold.holdId}: ${result.status}`);
+    }
+    if (hold.allowance !== undefined) {
+      await this.allowances.trim(hold, allowanceBucket(hold.allowance, this.shardCount), keep);
     }
     return { ...hold, qty: keep };
   }

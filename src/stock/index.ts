@@ -1,3 +1,5 @@
+export * from './allowance-check';
+export * from './allowances';
 export * from './balances';
 export * from './errors';
 export * from './invariants';

@@ -66,12 +66,14 @@ export class BucketLedger {
   constructor(
     private readonly shards: ShardSet,
     clock: () => Date = () => new Date(),
+    /** The collection its entries live in: the stock ledger, or the per-customer allowances. */
+    private readonly collectionName: string = collections.stock.ledger,
   ) {
     this.clock = clock;
   }
 
   collection(shard: number): Collection<LedgerEntry> {
-    return this.shards.stockDb(shard).collection<LedgerEntry>(collections.stock.ledger);
+    return this.shards.stockDb(shard).collection<LedgerEntry>(this.collectionName);
   }
 
   /**

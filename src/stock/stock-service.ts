@@ -1,6 +1,7 @@
 import type { ShardSet } from '../db';
 import type { MovableState, ReceivingState } from './balances';
 import { randomUUID } from 'node:crypto';
+import { Allowances, type Buyer } from './allowances';
 import { Catalog } from './catalog';
 import { GroupCommit } from './group-commit';
 import { Holds } from './holds';
@@ -42,6 +43,8 @@ export interface StockServiceOptions {
  */
 export class StockService {
   readonly ledger: BucketLedger;
+  /** Per-customer limits: the buyers' allowance ledgers. */
+  readonly allowances: Allowances;
   private readonly catalog: Catalog;
   private readonly summaries: Summaries;
   private readonly transfers: Transfers;
@@ -81,7 +84,8 @@ export class StockService {
       this.ownership,
       clock,
     );
-    this.holds = new Holds(this.catalog, this.ledger, this.taking, this.summaries);
+    this.allowances = new Allowances(shards, clock);
+    this.holds = new Holds(this.catalog, this.ledger, this.taking, this.summaries, this.allowances, shards.size);
     this.moves = new StateMoves(this.catalog, this.ledger, this.taking, this.summaries);
   }
 
@@ -106,9 +110,18 @@ export class StockService {
 
   // ---- holds ------------------------------------------------------------------------------------------------
 
-  /** Reserves qty units for `holdId` in one bucket: `taken`, `insufficient`, or `settled` on a late re-run. */
-  reserve(holdId: string, sku: string, qty: number, from: ReceivingState = 'available'): Promise<TakeOutcome> {
-    return this.holds.reserve(holdId, sku, qty, from);
+  /**
+   * Reserves qty units for `holdId` in one bucket: `taken`, `insufficient`, or `settled` on a late re-run; for a
+   * limited product and a buyer, `limit_reached` when the buyer's allowance has less than qty left.
+   */
+  reserve(
+    holdId: string,
+    sku: string,
+    qty: number,
+    from: ReceivingState = 'available',
+    buyer?: Buyer,
+  ): Promise<TakeOutcome> {
+    return this.holds.reserve(holdId, sku, qty, from, buyer);
   }
 
   /**

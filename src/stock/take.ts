@@ -287,21 +287,26 @@ export class TakeProtocol {
 
   /** A hold an earlier run took: as its last trim left it, or `settled` once it was released or committed. */
   private async answerRecorded(product: ProductDoc, hold: Hold): Promise<TakeOutcome> {
+    const later = await this.stepsAfter(product, hold);
+    const settle = later.find((e) => e.opId === settleOpId(hold.holdId));
+    // The hold as its last trim left it: settling the recorded size would release units it no longer holds.
+    const now = { ...hold, qty: hold.qty - later.reduce((n, e) => n + (e === settle ? 0 : e.qty), 0) };
+    if (!settle) return { status: 'taken', hold: now };
+    return { status: 'settled', hold: now, settled: settle.kind === 'commit' ? 'committed' : 'released' };
+  }
+
+  /** The trims and the settle of a taken hold (it knows the seq of its entry), in seq order. */
+  async stepsAfter(product: ProductDoc, hold: Hold): Promise<LedgerEntry[]> {
     const bucket = this.catalog.bucketsOf(product)[hold.bucket]!;
     const settleKey = settleOpId(hold.holdId);
     const trims = trimPrefixOf(hold.holdId);
     // Its trims and settle come after the entry that took it.
-    const later = await this.ledger.findMatching(
+    return this.ledger.findMatching(
       bucket,
       hold.seq!,
       (e) => e.ref === hold.holdId && (e.opId === settleKey || e.opId.startsWith(trims)),
       { ref: hold.holdId },
     );
-    const settle = later.find((e) => e.opId === settleKey);
-    // The hold as its last trim left it: settling the recorded size would release units it no longer holds.
-    const now = { ...hold, qty: hold.qty - later.reduce((n, e) => n + (e === settle ? 0 : e.qty), 0) };
-    if (!settle) return { status: 'taken', hold: now };
-    return { status: 'settled', hold: now, settled: settle.kind === 'commit' ? 'committed' : 'released' };
   }
 
   private claimBase(product: ProductDoc, opId: string, movement: Movement, attempt: number) {

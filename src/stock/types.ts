@@ -16,6 +16,11 @@ export interface ProductInput {
    * Absent: no waiting room, every add-to-cart goes straight to the stock.
    */
   readonly admitPerSecond?: number;
+  /**
+   * The most units of this SKU one buyer (a customer over all their carts, or an anonymous cart) may hold and
+   * have bought at once; no limit when absent. Strict products only.
+   */
+  readonly maxPerCustomer?: number;
 }
 
 export interface ProductDoc extends ProductInput {
@@ -75,11 +80,18 @@ export interface Hold {
   readonly qty: number;
   /** The seq of the entry that took it (its batch), so settling it finds that entry by one read. */
   readonly seq?: number;
+  /**
+   * The buyer's allowance bucket (a product with maxPerCustomer) that counts this hold's units: every settle
+   * and trim of the hold is mirrored there (`allowances.ts`).
+   */
+  readonly allowance?: string;
 }
 
 export type TakeOutcome =
   | { readonly status: 'taken'; readonly hold: Hold }
   | { readonly status: 'insufficient'; readonly available: number }
+  /** The buyer's allowance had fewer than qty units left (`left`) of the product's `limit`: nothing was taken. */
+  | { readonly status: 'limit_reached'; readonly limit: number; readonly left: number }
   /** The operation took this hold earlier, and the hold has since been released or committed: it is not open. */
   | { readonly status: 'settled'; readonly hold: Hold; readonly settled: 'released' | 'committed' };
 

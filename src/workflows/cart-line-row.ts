@@ -81,6 +81,11 @@ export class CartLineRow {
     this.#line = ended;
   }
 
+  /** Marks a line its buyer's per-customer limit refused (nothing is saved: the run returns it). */
+  refuseByLimit(limit: number) {
+    this.#line = { ...this.#line, refusedByLimit: limit };
+  }
+
   /** Forgets the order that had the line locked (the next save stores it without one). */
   dropOrder() {
     const copy = { ...this.#line };

@@ -16,7 +16,7 @@ import { workflowIds } from '../contract/workflow-ids';
 
 /** Why a checkout failed, as the order's `reason` and the failure's type. */
 export type CheckoutFailure =
-  'cart_empty' | 'out_of_stock' | 'checkout_in_progress' | 'card_declined' | 'payment_failed';
+  'cart_empty' | 'out_of_stock' | 'limit_reached' | 'checkout_in_progress' | 'card_declined' | 'payment_failed';
 
 /**
  * One order of a cart (workflow id `checkout-<cartId>`: one checkout of a cart runs at a time), a saga:
@@ -85,7 +85,17 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
           holdId: `${input.orderId}:${line.holdId}`,
           sku: line.sku,
           quantity: lock.line.quantity,
+          buyer:
+            input.customerId !== undefined
+              ? { cartId: input.cartId, customerId: input.customerId }
+              : { cartId: input.cartId },
         });
+        if (again.status === 'limit_reached') {
+          throw failure(
+            'limit_reached',
+            `the hold on ${line.sku} expired and ${again.limit} per customer are held or bought`,
+          );
+        }
         if (again.status !== 'taken') {
           throw failure('out_of_stock', `the hold on ${line.sku} expired and the stock is gone`);
         }

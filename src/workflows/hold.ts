@@ -36,6 +36,9 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   /** Fills from the backorder queue not yet taken in; any the line cannot use go back before it ends. */
   const fills: Hold[] = [];
   let parts = 0;
+  /** Whom the product's per-customer limit counts this line for: its customer, or its cart when anonymous. */
+  const buyer =
+    input.customerId !== undefined ? { cartId: input.cartId, customerId: input.customerId } : { cartId: input.cartId };
 
   const assertChangeable = () => phase.assertChangeable(row.expiresAt, row.line.status);
 
@@ -128,7 +131,10 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
         holdId: nextPartId(),
         sku: row.line.sku,
         quantity: quantity - row.line.quantity,
+        buyer,
       });
+      if (more.status === 'limit_reached')
+        return { status: 'limit_reached', holdId: row.line.holdId, limit: more.limit };
       if (more.status !== 'taken') {
         return {
           status: 'out_of_stock',
@@ -173,6 +179,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     holdId: nextPartId(),
     sku: input.sku,
     quantity: input.quantity,
+    buyer,
   });
   if (outcome.status === 'settled') {
     // This line lived and ended before (a run started again for its id after Temporal forgot the first one):
@@ -187,6 +194,12 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     await startHeld(outcome.hold);
     first = row.heldResult();
     await data.afterStockTaken(input.sku);
+  } else if (outcome.status === 'limit_reached') {
+    // Like a refusal for stock: nothing was taken and no line is written.
+    row.refuseByLimit(outcome.limit);
+    first = { status: 'limit_reached', holdId: input.holdId, limit: outcome.limit };
+    await condition(allHandlersFinished);
+    return row.line;
   } else if (policy === 'backorder') {
     phase.backordered();
     await row.setStatus('backordered');

@@ -1,5 +1,5 @@
 /** The HTTP API as the pages see it: the typed client of src/client, on the origin that served the page. */
-import { ApiError, createApiClient, type ApiClient, type Schemas } from '../../src/client';
+import { ApiError, createApiClient, type ApiClient, type ErrorBody, type Schemas } from '../../src/client';
 
 export { ApiError, unwrap, type Answer, type ApiClient } from '../../src/client';
 export type {
@@ -41,6 +41,12 @@ const messages: Record<string, string> = {
 
 /** What to tell a person about a failed call. */
 export function describeError(err: unknown): string {
+  if (err instanceof ApiError && err.code === 'limit_reached') {
+    const { limit } = (err.body ?? {}) as Partial<ErrorBody>;
+    return typeof limit === 'number'
+      ? `Limit reached: at most ${limit} per customer, counting your other carts and orders.`
+      : 'Limit reached: you already have as many as one customer may buy.';
+  }
   if (err instanceof ApiError) return messages[err.code] ?? err.message;
   return err instanceof Error ? err.message : String(err);
 }

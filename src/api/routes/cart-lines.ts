@@ -37,6 +37,18 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
 
   function holdReply<C extends 200 | 201>(result: AddToCartResult, statusCode: C, requestId: string) {
     metrics.holds.labels(result.status).inc();
+    if (result.status === 'limit_reached') {
+      return {
+        statusCode: 409 as const,
+        body: {
+          error: 'limit_reached',
+          message: `at most ${result.limit} per customer: that many are already in your carts or bought`,
+          holdId: result.holdId,
+          limit: result.limit,
+          requestId,
+        } satisfies ErrorBody,
+      };
+    }
     if (result.status === 'out_of_stock') {
       return {
         statusCode: 409 as const,
@@ -86,9 +98,10 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         summary: 'Add to cart: reserve stock and hold it (a hold workflow)',
         description:
           '201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how ' +
-          'many units are available. The same Idempotency-Key and body replays the first answer ' +
-          "(idempotent-replayed: true). For a drop's SKU (a product with admitPerSecond), 202 queued: the " +
-          'shopper waits in line, nothing is reserved yet; send the same request again after Retry-After.',
+          "many units are available; 409 limit_reached names the product's per-customer limit (limit). The same " +
+          "Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a " +
+          'product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send ' +
+          'the same request again after Retry-After.',
         security,
         headers: IdempotencyHeaders,
         params: CartParams,
@@ -105,6 +118,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
     },
     async (request, reply) => {
       const { cartId } = request.params;
+      const { customerId } = ctx.claimOf(request);
       const key = request.headers['idempotency-key'];
       const { sku, quantity } = request.body;
       const holdId = `${cartId}.${keyDigest(cartId, key)}`;
@@ -137,6 +151,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
           cartId,
           sku,
           quantity,
+          ...(customerId !== undefined ? { customerId } : {}),
           ttlSeconds: settings.holdTtlSeconds,
           maxHoldSeconds: settings.maxHoldSeconds,
         };

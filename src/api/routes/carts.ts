@@ -1,5 +1,13 @@
 import { CartLineStore, CartStore } from '../../carts';
-import { Cart, CartParams, CreatedCart, described, errorResponses, locationHeader } from '../../contract/http';
+import {
+  Cart,
+  CartParams,
+  CreateCartBody,
+  CreatedCart,
+  described,
+  errorResponses,
+  locationHeader,
+} from '../../contract/http';
 import type { HttpApp, RouteContext } from '../app';
 
 /** A shopper's cart: creating it with its token, and reading its lines. */
@@ -16,22 +24,33 @@ export async function cartRoutes(app: HttpApp, ctx: RouteContext) {
         operationId: 'createCart',
         tags: ['carts'],
         summary: 'Create a cart and its bearer token',
+        description:
+          'Anyone may create an anonymous cart. A cart bound to a customer (`customerId`) is created by the ' +
+          "storefront's backend with the ops token: 401 without a token, 403 with a shopper's.",
+        body: CreateCartBody,
         response: {
           201: described(
             CreatedCart,
             'The cart, and the token its other routes need (Authorization: Bearer <token>)',
             locationHeader,
           ),
-          ...errorResponses(400, 413, 415, 429, 500),
+          ...errorResponses(400, 401, 403, 413, 415, 429, 500),
         },
       },
     },
-    async (_request, reply) => {
-      const cartId = await carts.create();
+    async (request, reply) => {
+      const customerId = request.body?.customerId;
+      // Only the backend that knows who signed in may say so: a shopper could otherwise claim anyone's limits.
+      if (customerId !== undefined) await ctx.requireOps(request);
+      const cartId = await carts.create(customerId);
       return reply
         .code(201)
         .header('location', `${app.prefix}/carts/${cartId}`)
-        .send({ cartId, token: ctx.tokens.issue(cartId) });
+        .send({
+          cartId,
+          token: ctx.tokens.issue(cartId, customerId),
+          ...(customerId !== undefined ? { customerId } : {}),
+        });
     },
   );
 

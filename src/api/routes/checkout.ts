@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { OrderStore } from '../../carts';
-import { CartId, OrderId } from '../../contract/search-attributes';
+import { CartId, CustomerId, OrderId } from '../../contract/search-attributes';
 import type { CheckoutInput } from '../../contract/types';
 import { workflowIds } from '../../contract/workflow-ids';
 import {
@@ -52,7 +52,13 @@ export async function checkoutRoutes(app: HttpApp, ctx: RouteContext) {
       const key = request.headers['idempotency-key'];
       const result = await ctx.idempotency.run(`checkout:${cartId}`, key, request.body, async () => {
         const orderId = `o${keyDigest(`checkout:${cartId}`, key)}`;
-        await startCheckout({ orderId, cartId, paymentToken: request.body.paymentToken });
+        const { customerId } = ctx.claimOf(request);
+        await startCheckout({
+          orderId,
+          cartId,
+          paymentToken: request.body.paymentToken,
+          ...(customerId !== undefined ? { customerId } : {}),
+        });
         return { statusCode: 202 as const, body: { orderId } };
       });
       if (result.statusCode === 202) {
@@ -82,6 +88,7 @@ export async function checkoutRoutes(app: HttpApp, ctx: RouteContext) {
           typedSearchAttributes: [
             { key: OrderId, value: input.orderId },
             { key: CartId, value: input.cartId },
+            ...(input.customerId !== undefined ? [{ key: CustomerId, value: input.customerId }] : []),
           ],
         });
         return;

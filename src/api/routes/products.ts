@@ -47,6 +47,7 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
       reorderQuantity: product.reorderQuantity,
       buckets: product.buckets,
       ...(product.admitPerSecond !== undefined ? { admitPerSecond: product.admitPerSecond } : {}),
+      ...(product.maxPerCustomer !== undefined ? { maxPerCustomer: product.maxPerCustomer } : {}),
     };
   }
 
@@ -109,6 +110,7 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
         lowStockThreshold: given.lowStockThreshold ?? 0,
         reorderQuantity: given.reorderQuantity ?? 0,
         ...(given.admitPerSecond !== undefined ? { admitPerSecond: given.admitPerSecond } : {}),
+        ...(given.maxPerCustomer !== undefined ? { maxPerCustomer: given.maxPerCustomer } : {}),
       };
       try {
         const result = await ctx.idempotency.run('product', input.sku, { ...input, quantity }, async () => ({

@@ -50,7 +50,33 @@ export const CartLine = Type.Object(
 );
 export type CartLine = Static<typeof CartLine>;
 
-export const CreatedCart = Type.Object({ cartId: Type.String(), token: Type.String() });
+/** A storefront's own id of a signed-in customer (binding a cart to one needs the ops token). */
+const customerIdPattern = '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$';
+
+/** No body (or `null`) creates an anonymous cart; a customer's needs the ops token (the storefront's backend). */
+export const CreateCartBody = Type.Union([
+  Type.Object(
+    {
+      customerId: Type.Optional(
+        Type.String({
+          pattern: customerIdPattern,
+          description:
+            "The customer whose per-customer limits (a product's maxPerCustomer) count this cart with all their " +
+            "others; only with the ops token. Fixed for the cart's life (it is part of the cart's token)",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Null(),
+]);
+export type CreateCartBody = Static<typeof CreateCartBody>;
+
+export const CreatedCart = Type.Object({
+  cartId: Type.String(),
+  token: Type.String(),
+  customerId: Type.Optional(Type.String()),
+});
 export type CreatedCart = Static<typeof CreatedCart>;
 
 export const Cart = Type.Object({ cartId: Type.String(), lines: List(ref(CartLine)) });

@@ -16,6 +16,7 @@ export const errorStatuses = {
   unknown_backorder: 404,
   unknown_reorder: 404,
   out_of_stock: 409,
+  limit_reached: 409,
   insufficient_stock: 409,
   product_exists: 409,
   line_locked: 409,
@@ -42,9 +43,11 @@ export const ErrorBody = Type.Object(
     message: Type.String(),
     requestId: Type.String(),
     // Set by the errors that name what they refer to: out_of_stock (the refused line and what is left),
-    // checkout_in_progress (the order checking the cart out).
+    // limit_reached (the refused line and the product's per-customer limit), checkout_in_progress (the order
+    // checking the cart out).
     holdId: Type.Optional(Type.String()),
     available: Type.Optional(Type.Integer()),
+    limit: Type.Optional(Type.Integer()),
     orderId: Type.Optional(Type.String()),
   },
   { $id: 'Error', additionalProperties: false },

@@ -29,6 +29,7 @@ export const ProductView = Type.Object(
     reorderQuantity: Type.Optional(Type.Integer()),
     buckets: Type.Optional(Type.Integer()),
     admitPerSecond: Type.Optional(Type.Integer()),
+    maxPerCustomer: Type.Optional(Type.Integer()),
   },
   { $id: 'Product' },
 );
@@ -57,6 +58,16 @@ export const CreateProductBody = Type.Object(
     ),
     lowStockThreshold: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     reorderQuantity: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    maxPerCustomer: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description:
+          'The most units one customer may hold and have bought at once, over all their carts and orders (an ' +
+          'anonymous cart counts alone); an add or a quantity increase past it is 409 limit_reached. Strict ' +
+          'products only',
+      }),
+    ),
     admitPerSecond: Type.Optional(
       Type.Integer({
         minimum: 1,
