@@ -18,24 +18,28 @@ describe('waiting room places and gate (real FerretDB)', () => {
       const sku = uniqueId('sku');
       const rate = gateRate(1); // one a second, a burst of one
       const lines = Array.from({ length: 40 }, (_, i) => `line-${i}`);
-      const first = await Promise.all(lines.map((line, i) => rooms[i % 2]!.admit(sku, line, rate)));
-      expect(first.map((a) => a.place).sort((a, b) => a - b)).toEqual(lines.map((_, i) => i));
-      expect(first.filter((a) => a.admitted)).toHaveLength(1);
-      const waiting = first.flatMap((a) => (a.admitted ? [] : [a.position]));
+      const first = await Promise.all(lines.map((line, i) => rooms[i % 2]!.admit(sku, line, 'one', rate)));
+      expect(first.map((a) => (a.status === 'conflict' ? -1 : a.place)).sort((a, b) => a - b)).toEqual(
+        lines.map((_, i) => i),
+      );
+      expect(first.filter((a) => a.status === 'admitted')).toHaveLength(1);
+      const waiting = first.flatMap((a) => (a.status === 'queued' ? [a.position] : []));
       expect(waiting.sort((a, b) => a - b)).toEqual(lines.slice(1).map((_, i) => i + 1));
 
       // The same line asks again, from either process: the same place.
-      const again = await Promise.all(lines.map((line, i) => rooms[(i + 1) % 2]!.admit(sku, line, rate)));
-      expect(again.map((a) => a.place)).toEqual(first.map((a) => a.place));
+      const again = await Promise.all(lines.map((line, i) => rooms[(i + 1) % 2]!.admit(sku, line, 'one', rate)));
+      expect(again.map((a) => (a.status === 'conflict' ? -1 : a.place))).toEqual(
+        first.map((a) => (a.status === 'conflict' ? -1 : a.place)),
+      );
 
       // A second later and again, every line asking again from both processes at once: one more each time
       // (a burst of one: time nobody asked in is not saved up), always the next in line.
       for (let second = 1; second <= 4; second++) {
         now += 1000;
-        const later = await Promise.all(lines.map((line, i) => rooms[(i + second) % 2]!.admit(sku, line, rate)));
-        const inside = later.filter((a) => a.admitted).map((a) => a.place);
+        const later = await Promise.all(lines.map((line, i) => rooms[(i + second) % 2]!.admit(sku, line, 'one', rate)));
+        const inside = later.flatMap((a) => (a.status === 'admitted' ? [a.place] : []));
         expect(inside.sort((a, b) => a - b)).toEqual(lines.slice(0, second + 1).map((_, i) => i));
-        for (const a of later) if (!a.admitted) expect(a.position).toBe(a.place - second);
+        for (const a of later) if (a.status === 'queued') expect(a.position).toBe(a.place - second);
       }
     } finally {
       await shards.close();
@@ -116,8 +120,11 @@ describe('add-to-cart through a waiting room (real Temporal and FerretDB)', () =
     const twins = await Promise.all([addItem(second, sku, 'k'), addItem(second, sku, 'k')]);
     expect(twins.map((r) => r.statusCode)).toEqual([202, 202]);
     expect(twins.map((r) => r.json().position)).toEqual([1, 1]);
-    // Not an answer: nothing kept under the key yet.
+    // Not an answer: nothing kept under the key yet; but the place is the request's, not the key's to reuse.
     expect(twins[0]!.headers['idempotent-replayed']).toBe('false');
+    const otherBody = await addItem(second, sku, 'k', 2);
+    expect(otherBody.statusCode).toBe(422);
+    expect(otherBody.json()).toMatchObject({ error: 'idempotency_key_reused' });
     let res = twins[0]!;
     while (res.statusCode === 202) {
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -19,6 +19,8 @@ export interface PlaceDoc {
   readonly _id: string;
   readonly sku: string;
   readonly place: number;
+  /** What the line asks for (a digest of the request): asking for something else under the place is refused. */
+  readonly request: string;
 }
 
 /** One opening of a SKU's gate: the gate's state is its highest step. */
@@ -31,14 +33,16 @@ export interface GateDoc extends GateState {
 }
 
 export type Admission =
-  | { readonly admitted: true; readonly place: number }
+  | { readonly status: 'admitted'; readonly place: number }
   | {
-      readonly admitted: false;
+      readonly status: 'queued';
       readonly place: number;
       /** 1 = the next to be let in. */
       readonly position: number;
       readonly retryAfterSeconds: number;
-    };
+    }
+  /** The line holds its place for another request (the same Idempotency-Key with another body). */
+  | { readonly status: 'conflict' };
 
 const pad = (n: number) => String(n).padStart(12, '0');
 /** A process trusts the gate it last read for this long before it looks again. */
@@ -76,19 +80,24 @@ export class WaitingRoom {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Lets the line in, or says its position: the first call for a line gives it a place at the back. */
-  async admit(sku: string, holdId: string, rate: GateRate): Promise<Admission> {
-    const place = await this.placeOf(sku, holdId);
+  /**
+   * Lets the line in, or says its position: the first call for a line gives it a place at the back. `request`
+   * identifies what the line asks for; the place is bound to it.
+   */
+  async admit(sku: string, holdId: string, request: string, rate: GateRate): Promise<Admission> {
+    const bound = await this.placeOf(sku, holdId, request);
+    if (bound.request !== request) return { status: 'conflict' };
+    const { place } = bound;
     let gate = await this.gate(sku, false);
     for (;;) {
       const state = gate ?? closedGate;
-      if (place <= state.through) return { admitted: true, place };
+      if (place <= state.through) return { status: 'admitted', place };
       const now = this.clock();
-      const lastPlace = Math.max(place, this.lastTicket.get(sku)?.n ?? -1);
+      const lastPlace = Math.max(place, this.lastTicket.get(sku)?.n ?? -1); // openGate adds the gate's own
       const opened = openGate(state, rate, lastPlace, now);
       if (!opened) {
         return {
-          admitted: false,
+          status: 'queued',
           place,
           position: place - state.through,
           retryAfterSeconds: secondsToWait(state, rate, place, now),
@@ -103,11 +112,11 @@ export class WaitingRoom {
   }
 
   /** The line's place: the one bound to it, or a new one at the back. */
-  private async placeOf(sku: string, holdId: string): Promise<number> {
+  private async placeOf(sku: string, holdId: string, request: string): Promise<PlaceDoc> {
     const places = this.places(sku);
     const _id = `${sku}|${holdId}`;
     const bound = await places.findOne({ _id });
-    if (bound) return bound.place;
+    if (bound) return bound;
     const place = await new Promise<number>((resolve, reject) => {
       const line = this.queued.get(sku) ?? [];
       line.push({ holdId, resolve, reject });
@@ -115,8 +124,9 @@ export class WaitingRoom {
       if (!this.issuing.has(sku)) void this.issue(sku);
     });
     // A twin request of the line may have bound another place first: that one stands (this one is skipped).
-    const { stands } = await insertOnce(places, { _id, sku, place }, 'read');
-    return stands?.place ?? place;
+    const doc: PlaceDoc = { _id, sku, place, request };
+    const { stands } = await insertOnce(places, doc, 'read');
+    return stands ?? doc;
   }
 
   /** Gives the queued arrivals the next places in their order, a batch per round trip. */
@@ -138,10 +148,14 @@ export class WaitingRoom {
               holdId: q.holdId,
               at: new Date(this.clock()),
             }));
-            const results = await insertManyOnce(this.tickets(sku), docs);
+            // A failure may have written some of the batch: the same documents once more say which (a hole in
+            // the run of places would otherwise stay, and an orphan ticket with it).
+            const results = await insertManyOnce(this.tickets(sku), docs).catch(() =>
+              insertManyOnce(this.tickets(sku), docs),
+            );
             const refused: typeof waiting = [];
             results.forEach((r, i) => {
-              if (r.inserted) {
+              if (r.inserted || r.stands?.holdId === docs[i]!.holdId) {
                 const doc = docs[i]!;
                 const known = this.lastTicket.get(sku);
                 if (!known || known.n < doc.place) this.lastTicket.set(sku, { n: doc.place, doc });
@@ -151,7 +165,7 @@ export class WaitingRoom {
             waiting = refused;
           }
         } catch (err) {
-          for (const q of batch) q.reject(err);
+          for (const q of batch) q.reject(err); // the ones given a place were resolved: a reject is a no-op
         }
       }
     } finally {
@@ -177,7 +191,8 @@ export class WaitingRoom {
   /** The SKU's gate: the one read less than gateMaxAgeMs ago, unless `fresh`; concurrent readers share a read. */
   private async gate(sku: string, fresh: boolean): Promise<GateDoc | null> {
     const cached = this.gates.get(sku);
-    if (cached?.reading) return cached.reading;
+    // A read under way may have started before a step this process wrote since: the later of the two.
+    if (cached?.reading) return later(await cached.reading, this.gates.get(sku)?.doc ?? null);
     if (cached && !fresh && this.clock() - cached.readAt < gateMaxAgeMs) return cached.doc;
     const readAt = this.clock();
     const reading = (async () => {

@@ -6,6 +6,8 @@ import { HttpError } from './errors';
 export interface StoredResponse {
   readonly statusCode: number;
   readonly body: unknown;
+  /** Not an answer yet (a place in a drop's waiting room): not kept, so the key asks again. */
+  readonly provisional?: true;
 }
 
 interface IdempotencyRecord {
@@ -24,8 +26,8 @@ interface IdempotencyRecord {
  * concurrent requests share a round trip per shard, see BatchedInserts). Requests
  * with one key that race may each run the handler, which is safe because handlers derive their workflow ids
  * from the key and never start a second run for it; the first response recorded stands, and the others answer
- * with it. A 202 is not an answer yet (a place in a drop's waiting room): it is not kept, and the key asks
- * again. A response that could not be recorded (a crash, FerretDB's SQLITE_BUSY under load) only means that
+ * with it. A provisional response (a place in a drop's waiting room) is not kept, and the key asks again.
+ * A response that could not be recorded (a crash, FerretDB's SQLITE_BUSY under load) only means that
  * a retry of the key runs the idempotent handler again.
  */
 export class IdempotencyStore {
@@ -41,14 +43,12 @@ export class IdempotencyStore {
     handler: () => Promise<R>,
   ): Promise<R & { replayed: boolean }> {
     const id = `${scope}:${key}`;
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify(body ?? null))
-      .digest('base64url');
+    const requestHash = requestDigest(body);
     const col = this.collection(id);
     const earlier = replayOf<R>(await col.findOne({ _id: id }), requestHash);
     if (earlier) return earlier;
     const response = await handler();
-    if (response.statusCode < 500 && response.statusCode !== 202) {
+    if (response.statusCode < 500 && !response.provisional) {
       const recorded = await this.writerFor(id)
         .insert({ _id: id, requestHash, createdAt: new Date(), response })
         .catch(
@@ -93,6 +93,13 @@ function replayOf<R extends StoredResponse>(
   if (!record) return undefined;
   if (record.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
   return { ...(record.response as R), replayed: true };
+}
+
+/** What a request asks for, as a digest: the same key with another digest is another request. */
+export function requestDigest(body: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify(body ?? null))
+    .digest('base64url');
 }
 
 /** A short stable id from an idempotency key, for ids derived from it (hold ids, order ids, ledger operations). */

@@ -1,7 +1,6 @@
 import type { Collection, Filter } from 'mongodb';
-import { collections, insertOnce, type ShardSet } from '../db';
+import { collections, insertOnce, lastOfRun, type ShardSet } from '../db';
 import { applyMovement, zeroBalances, type Movement, type MovementKind } from './balances';
-import { lastOfRun } from '../db';
 import type { BatchMember, BucketRef, LedgerEntry } from './types';
 
 export function entryId(bucketId: string, seq: number): string {

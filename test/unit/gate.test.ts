@@ -15,15 +15,19 @@ describe("a waiting room's gate", () => {
     // 1.5 s on, nobody asking in between while places waited: the time counts (the front may have left).
     expect(openGate(second, rate, 9, t0 + 2000)!.through).toBe(5);
     // Nobody beyond place 2 waits: nothing to open, however long it has been.
-    expect(openGate(second, rate, 2, t0 + 60_000)).toBeUndefined();
+    expect(openGate({ through: 2, tat: t0, lastPlace: 2 }, rate, 2, t0 + 60_000)).toBeUndefined();
   });
 
-  it('does not save up a lull with nobody waiting beyond its burst, nor a wait beyond the longest Retry-After', () => {
+  it('does not save up a lull beyond its burst: only places that waited through it catch up', () => {
     const t0 = 1_000_000;
     const idle: GateState = { through: 4, tat: t0, lastPlace: 4 };
     expect(openGate(idle, rate, 100, t0 + 3_600_000)!.through).toBe(4 + rate.burst);
-    const waited: GateState = { through: 4, tat: t0, lastPlace: 50 };
-    expect(openGate(waited, rate, 100, t0 + 3_600_000)!.through).toBe(4 + (catchUpMs / 1000) * 2 + rate.burst);
+    // One abandoned place before a long lull, then a crowd: the place, then a burst of the crowd, no more.
+    const abandoned: GateState = { through: 4, tat: t0, lastPlace: 5 };
+    expect(openGate(abandoned, rate, 500, t0 + 60_000)!.through).toBe(5 + rate.burst);
+    // Many waited: they catch up at the rate, at most catchUpMs of it (and what is left of the burst).
+    const waited: GateState = { through: 4, tat: t0, lastPlace: 1000 };
+    expect(openGate(waited, rate, 2000, t0 + 3_600_000)!.through).toBe(4 + (catchUpMs / 1000) * 2 + 1 + 1);
   });
 
   it('tells a waiting place how long it is likely to wait, 1 to 30 seconds', () => {

@@ -27,7 +27,7 @@ import {
 import type { HttpApp, RouteContext } from '../app';
 import { gateRate } from '../../admission';
 import { HttpError } from '../errors';
-import { keyDigest } from '../idempotency';
+import { IdempotencyKeyReusedError, keyDigest, requestDigest } from '../idempotency';
 
 /** A cart's lines, each a hold workflow: add (reserve), change the quantity, remove. */
 export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
@@ -136,13 +136,17 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         }
         if (product.admitPerSecond !== undefined) {
           // A drop: the line waits its turn (a place in arrival order) before it may reserve anything.
-          const admission = await ctx.waitingRoom.admit(sku, holdId, gateRate(product.admitPerSecond));
-          metrics.waitingRoom.labels(sku, admission.admitted ? 'admitted' : 'queued').inc();
-          if (!admission.admitted) {
+          const rate = gateRate(product.admitPerSecond);
+          const admission = await ctx.waitingRoom.admit(sku, holdId, requestDigest(request.body), rate);
+          // The key's place was taken for another body: 422, as for a recorded answer.
+          if (admission.status === 'conflict') throw new IdempotencyKeyReusedError();
+          metrics.waitingRoom.labels(sku, admission.status).inc();
+          if (admission.status === 'queued') {
             const { position, retryAfterSeconds } = admission;
             return {
               statusCode: 202 as const,
               body: { status: 'queued' as const, holdId, sku, position, retryAfterSeconds },
+              provisional: true as const,
             };
           }
         }
