@@ -21,6 +21,8 @@ export interface PlaceDoc {
   readonly place: number;
   /** What the line asks for (a digest of the request): asking for something else under the place is refused. */
   readonly request: string;
+  /** When the place was given: the line has waited since. */
+  readonly at: Date;
 }
 
 /** One opening of a SKU's gate: the gate's state is its highest step. */
@@ -67,7 +69,7 @@ export class WaitingRoom {
   private readonly lastTicket = new Map<string, { n: number; doc: TicketDoc } | null>();
   private readonly queued = new Map<
     string,
-    { holdId: string; resolve: (place: number) => void; reject: (err: unknown) => void }[]
+    { holdId: string; resolve: (ticket: TicketDoc) => void; reject: (err: unknown) => void }[]
   >();
   private readonly issuing = new Set<string>();
   private readonly gates = new Map<
@@ -88,19 +90,20 @@ export class WaitingRoom {
     const bound = await this.placeOf(sku, holdId, request);
     if (bound.request !== request) return { status: 'conflict' };
     const { place } = bound;
+    const waitingSince = bound.at.getTime();
     let gate = await this.gate(sku, false);
     for (;;) {
       const state = gate ?? closedGate;
       if (place <= state.through) return { status: 'admitted', place };
       const now = this.clock();
-      const lastPlace = Math.max(place, this.lastTicket.get(sku)?.n ?? -1); // openGate adds the gate's own
-      const opened = openGate(state, rate, lastPlace, now);
+      const lastPlace = Math.max(place, this.lastTicket.get(sku)?.n ?? -1);
+      const opened = openGate(state, rate, lastPlace, now, waitingSince);
       if (!opened) {
         return {
           status: 'queued',
           place,
           position: place - state.through,
-          retryAfterSeconds: secondsToWait(state, rate, place, now),
+          retryAfterSeconds: secondsToWait(state, rate, place, now, waitingSince),
         };
       }
       const step = gate ? gate.step + 1 : 0;
@@ -117,14 +120,14 @@ export class WaitingRoom {
     const _id = `${sku}|${holdId}`;
     const bound = await places.findOne({ _id });
     if (bound) return bound;
-    const place = await new Promise<number>((resolve, reject) => {
+    const ticket = await new Promise<TicketDoc>((resolve, reject) => {
       const line = this.queued.get(sku) ?? [];
       line.push({ holdId, resolve, reject });
       this.queued.set(sku, line);
       if (!this.issuing.has(sku)) void this.issue(sku);
     });
     // A twin request of the line may have bound another place first: that one stands (this one is skipped).
-    const doc: PlaceDoc = { _id, sku, place, request };
+    const doc: PlaceDoc = { _id, sku, place: ticket.place, request, at: ticket.at };
     const { stands } = await insertOnce(places, doc, 'read');
     return stands ?? doc;
   }
@@ -155,11 +158,12 @@ export class WaitingRoom {
             );
             const refused: typeof waiting = [];
             results.forEach((r, i) => {
-              if (r.inserted || r.stands?.holdId === docs[i]!.holdId) {
-                const doc = docs[i]!;
+              // Ours: inserted now, or by the try before this one.
+              const doc = r.inserted ? docs[i]! : r.stands?.holdId === docs[i]!.holdId ? r.stands : undefined;
+              if (doc) {
                 const known = this.lastTicket.get(sku);
                 if (!known || known.n < doc.place) this.lastTicket.set(sku, { n: doc.place, doc });
-                waiting[i]!.resolve(doc.place);
+                waiting[i]!.resolve(doc);
               } else refused.push(waiting[i]!); // another process took that number: the next round, further back
             });
             waiting = refused;

@@ -4,14 +4,13 @@ import { waitingRoomViolations, type WaitingRoomRecords } from '../../src/admiss
 const sku = 'drop-1';
 const at = new Date(0);
 const ticket = (place: number, holdId: string) => ({ _id: `${sku}#${place}`, sku, place, holdId, at });
-const place = (holdId: string, n: number) => ({ _id: `${sku}|${holdId}`, sku, place: n, request: 'r' });
+const place = (holdId: string, n: number) => ({ _id: `${sku}|${holdId}`, sku, place: n, request: 'r', at });
 const gate = (step: number, through: number, tat: number) => ({
   _id: `${sku}@${step}`,
   sku,
   step,
   through,
   tat,
-  lastPlace: 2,
   at,
 });
 
