@@ -165,6 +165,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     timeWindow: 60_000,
     keyGenerator: (request) => `cart:${(request.params as { cartId?: string }).cartId}`,
   });
+  // A request's token is verified once (requireCart, then the route asks for its customer): the claim is kept.
+  const claims = new WeakMap<FastifyRequest, CartClaim>();
   const context: RouteContext = {
     ...deps,
     tokens,
@@ -174,10 +176,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return context.claimOf(request).cartId;
     },
     claimOf(request) {
+      const kept = claims.get(request);
+      if (kept) return kept;
       const claim = tokens.claim(bearer(request));
       if (claim === undefined) {
         throw new HttpError('unauthorized', 'invalid token', {}, { 'www-authenticate': invalidTokenChallenge });
       }
+      claims.set(request, claim);
       return claim;
     },
     async requireCart(request) {
