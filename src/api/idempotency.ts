@@ -35,19 +35,22 @@ export class IdempotencyStore {
 
   constructor(private readonly shards: ShardSet) {}
 
-  /** `R` is what the handler answers; a replay answers what an earlier run of the same handler recorded. */
+  /**
+   * `R` is what the handler answers; a replay answers what an earlier run of the same handler recorded. The
+   * handler is given the request's digest (what a provisional answer binds, see StoredResponse).
+   */
   async run<R extends StoredResponse>(
     scope: string,
     key: string,
     body: unknown,
-    handler: () => Promise<R>,
+    handler: (requestHash: string) => Promise<R>,
   ): Promise<R & { replayed: boolean }> {
     const id = `${scope}:${key}`;
     const requestHash = requestDigest(body);
     const col = this.collection(id);
     const earlier = replayOf<R>(await col.findOne({ _id: id }), requestHash);
     if (earlier) return earlier;
-    const response = await handler();
+    const response = await handler(requestHash);
     if (response.statusCode < 500 && !response.provisional) {
       const recorded = await this.writerFor(id)
         .insert({ _id: id, requestHash, createdAt: new Date(), response })
@@ -96,7 +99,7 @@ function replayOf<R extends StoredResponse>(
 }
 
 /** What a request asks for, as a digest: the same key with another digest is another request. */
-export function requestDigest(body: unknown): string {
+function requestDigest(body: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify(body ?? null))
     .digest('base64url');

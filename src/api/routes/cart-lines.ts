@@ -27,7 +27,7 @@ import {
 import type { HttpApp, RouteContext } from '../app';
 import { gateRate } from '../../admission';
 import { HttpError } from '../errors';
-import { IdempotencyKeyReusedError, keyDigest, requestDigest } from '../idempotency';
+import { IdempotencyKeyReusedError, keyDigest } from '../idempotency';
 
 /** A cart's lines, each a hold workflow: add (reserve), change the quantity, remove. */
 export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
@@ -122,7 +122,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       const key = request.headers['idempotency-key'];
       const { sku, quantity } = request.body;
       const holdId = `${cartId}.${keyDigest(cartId, key)}`;
-      const handler = async () => {
+      const handler = async (requestHash: string) => {
         const product = await ctx.stock.product(sku); // 404 for an unknown SKU, before any workflow starts
         if (product.policy === 'strict') {
           // A sold-out SKU is refused here, with the evidence the line's first reservation would refuse it on
@@ -137,7 +137,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         if (product.admitPerSecond !== undefined) {
           // A drop: the line waits its turn (a place in arrival order) before it may reserve anything.
           const rate = gateRate(product.admitPerSecond);
-          const admission = await ctx.waitingRoom.admit(sku, holdId, requestDigest(request.body), rate);
+          const admission = await ctx.waitingRoom.admit(sku, holdId, requestHash, rate);
           // The key's place was taken for another body: 422, as for a recorded answer.
           if (admission.status === 'conflict') throw new IdempotencyKeyReusedError();
           metrics.waitingRoom.labels(sku, admission.status).inc();
