@@ -1,5 +1,5 @@
-import type { Collection } from 'mongodb';
-import { collections, insertManyOnce, insertOnce, lastOfRun, type ShardSet } from '../db';
+import type { Collection, Db } from 'mongodb';
+import { collections, insertManyOnce, insertOnce, lastOfRunFrom, type ShardSet } from '../db';
 import { closedGate, openGate, secondsToWait, type GateRate, type GateState } from './gate';
 
 /** A place in a SKU's line: given once, in arrival order, never changed. */
@@ -181,13 +181,7 @@ export class WaitingRoom {
   private async ticketHead(sku: string): Promise<{ n: number; doc: TicketDoc } | null> {
     const tickets = this.tickets(sku);
     const probe = (n: number) => tickets.findOne({ _id: `${sku}#${pad(n)}` });
-    let known = this.lastTicket.get(sku) ?? null;
-    if (!known) {
-      const first = await probe(0);
-      if (!first) return null;
-      known = { n: 0, doc: first };
-    }
-    const last = await lastOfRun(known, probe);
+    const last = await lastOfRunFrom(this.lastTicket.get(sku) ?? null, probe);
     this.lastTicket.set(sku, last);
     return last;
   }
@@ -202,12 +196,8 @@ export class WaitingRoom {
     const reading = (async () => {
       const steps = this.gateSteps(sku);
       const probe = (n: number) => steps.findOne({ _id: `${sku}@${pad(n)}` });
-      let known = cached?.doc ? { n: cached.doc.step, doc: cached.doc } : null;
-      if (!known) {
-        const first = await probe(0);
-        if (first) known = { n: 0, doc: first };
-      }
-      return known ? (await lastOfRun(known, probe)).doc : null;
+      const known = cached?.doc ? { n: cached.doc.step, doc: cached.doc } : null;
+      return (await lastOfRunFrom(known, probe))?.doc ?? null;
     })();
     this.gates.set(sku, { doc: cached?.doc ?? null, readAt: cached?.readAt ?? 0, reading });
     try {
@@ -228,15 +218,20 @@ export class WaitingRoom {
   }
 
   private tickets(sku: string): Collection<TicketDoc> {
-    return this.shards.stockDb(this.shards.shardFor(sku)).collection<TicketDoc>(collections.stock.queueTickets);
+    return this.homeOf(sku).collection<TicketDoc>(collections.stock.queueTickets);
   }
 
   private places(sku: string): Collection<PlaceDoc> {
-    return this.shards.stockDb(this.shards.shardFor(sku)).collection<PlaceDoc>(collections.stock.queuePlaces);
+    return this.homeOf(sku).collection<PlaceDoc>(collections.stock.queuePlaces);
   }
 
   private gateSteps(sku: string): Collection<GateDoc> {
-    return this.shards.stockDb(this.shards.shardFor(sku)).collection<GateDoc>(collections.stock.queueGates);
+    return this.homeOf(sku).collection<GateDoc>(collections.stock.queueGates);
+  }
+
+  /** Every record of a SKU's room is on the SKU's home shard. */
+  private homeOf(sku: string): Db {
+    return this.shards.stockDb(this.shards.shardFor(sku));
   }
 }
 

@@ -23,3 +23,13 @@ export async function lastOfRun<T>(
   }
   return last;
 }
+
+/** Like `lastOfRun`, from the known one or, knowing none, from the run's first (0): null when the run is empty. */
+export async function lastOfRunFrom<T>(
+  known: { readonly n: number; readonly doc: T } | null,
+  probe: (n: number) => Promise<T | null>,
+): Promise<{ n: number; doc: T } | null> {
+  if (known) return lastOfRun(known, probe);
+  const first = await probe(0);
+  return first ? lastOfRun({ n: 0, doc: first }, probe) : null;
+}

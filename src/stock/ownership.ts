@@ -1,5 +1,5 @@
 import type { Collection } from 'mongodb';
-import { collections, insertOnce, lastOfRun, type ShardSet } from '../db';
+import { collections, insertOnce, lastOfRunFrom, type ShardSet } from '../db';
 import type { BucketRef, ProductDoc } from './types';
 
 /** One epoch of a bucket's lease (collection `leases`, on the bucket's shard), written once. */
@@ -186,8 +186,8 @@ export class Ownership {
     const bucket = state.buckets[i]!;
     const col = this.collection(bucket);
     const probe = (epoch: number) => col.findOne({ _id: leaseId(bucket.id, epoch), bucketId: bucket.id });
-    const start = state.heads[i] ?? (await probe(0));
-    const known = start ? (await lastOfRun({ n: start.epoch, doc: start }, probe)).doc : undefined;
+    const seen = state.heads[i];
+    const known = (await lastOfRunFrom(seen ? { n: seen.epoch, doc: seen } : null, probe))?.doc;
     state.heads[i] = known;
     return known;
   }
