@@ -1,4 +1,4 @@
-import { applyMovement, zeroBalances, type Balances } from './balances';
+import { applyMovement, sameBalances, zeroBalances, type Balances } from './balances';
 import { skuOfAllowance } from './allowances';
 import { settleOpId, trimPrefixOf } from './op-keys';
 import type { LedgerEntry } from './types';
@@ -29,7 +29,11 @@ export interface AllowanceReport {
  */
 export function replayAllowances(entries: readonly LedgerEntry[]): AllowanceReport[] {
   const byBucket = new Map<string, LedgerEntry[]>();
-  for (const e of entries) byBucket.set(e.bucketId, [...(byBucket.get(e.bucketId) ?? []), e]);
+  for (const e of entries) {
+    const list = byBucket.get(e.bucketId);
+    if (list) list.push(e);
+    else byBucket.set(e.bucketId, [e]);
+  }
   return [...byBucket.entries()].map(([bucketId, list]) => replayOne(bucketId, list));
 }
 
@@ -47,7 +51,7 @@ function replayOne(bucketId: string, list: LedgerEntry[]): AllowanceReport {
       return;
     }
     balances = next;
-    if (JSON.stringify(orderedBalances(e.balances)) !== JSON.stringify(orderedBalances(balances))) {
+    if (!sameBalances(e.balances, balances)) {
       violations.push(`seq ${e.seq}: recorded balances differ from the replay`);
     }
     const holdId = e.ref ?? e.opId;
@@ -82,8 +86,4 @@ function replayOne(bucketId: string, list: LedgerEntry[]): AllowanceReport {
     holds: new Map(all.map((h) => [h.holdId, h])),
     violations,
   };
-}
-
-function orderedBalances(b: Balances): number[] {
-  return (Object.keys(zeroBalances) as (keyof Balances)[]).map((k) => b[k] ?? 0);
 }

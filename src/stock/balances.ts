@@ -126,3 +126,8 @@ export function addBalances(a: Readonly<Balances>, b: Readonly<Balances>): Balan
   for (const key of Object.keys(sum) as (keyof Balances)[]) sum[key] += b[key];
   return sum;
 }
+
+/** Whether two sets of balances are equal, state by state. */
+export function sameBalances(a: Balances, b: Balances): boolean {
+  return (Object.keys(zeroBalances) as (keyof Balances)[]).every((k) => a[k] === b[k]);
+}

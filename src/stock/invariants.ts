@@ -1,6 +1,14 @@
 import { collections } from '../db';
 import type { ShardSet } from '../db';
-import { addBalances, applyMovement, unitsAccountedFor, unitsInStates, zeroBalances, type Balances } from './balances';
+import {
+  addBalances,
+  applyMovement,
+  sameBalances,
+  unitsAccountedFor,
+  unitsInStates,
+  zeroBalances,
+  type Balances,
+} from './balances';
 import { settleOpId, trimOpId } from './op-keys';
 import type { StockService } from './stock-service';
 import type { LedgerEntry, TakeClaimDoc } from './types';
@@ -31,10 +39,6 @@ export interface InvariantOptions {
 /** The batch id a member's share of an entry was written under (the entry's own opId). */
 function batchOf(share: LedgerEntry): string {
   return share.opKey.slice(share.opKey.indexOf('|') + 1);
-}
-
-function same(a: Balances, b: Balances): boolean {
-  return (Object.keys(zeroBalances) as (keyof Balances)[]).every((k) => a[k] === b[k]);
 }
 
 /**
@@ -91,7 +95,8 @@ export async function checkInvariants(
         continue;
       }
       balances = next;
-      if (!same(balances, e.balances)) violations.push(`${bucket.id}#${e.seq}: written balances differ from replay`);
+      if (!sameBalances(balances, e.balances))
+        violations.push(`${bucket.id}#${e.seq}: written balances differ from replay`);
       // Taking operations: each member of a batch's entry (reservations and ops' state moves; not bulk moves).
       if (e.members) {
         batches.set(`${bucket.index}|${e.opId}`, e);
