@@ -56,7 +56,6 @@ export class Holds {
       await this.allowances.settle({ holdId, sku, bucket: 0, qty }, allowance, 'release');
       return outcome;
     }
-    if (outcome.status === 'limit_reached') return outcome;
     const hold = { ...outcome.hold, allowance: allowance.id };
     // Only an earlier run's hold can have moved since it was taken (this run's is whole and open).
     if (outcome.status === 'settled' || hold.qty < qty) await this.mirrorSteps(product, hold, allowance);

@@ -11,7 +11,7 @@ import type { Ownership } from './ownership';
 import { bucketOrder } from './placement';
 import type { Summaries } from './summaries';
 import type { Transfers } from './transfers';
-import type { BucketRef, Hold, LedgerEntry, OpOutcome, ProductDoc, TakeClaimDoc, TakeOutcome } from './types';
+import type { BucketRef, Hold, LedgerEntry, OpOutcome, ProductDoc, StockTakeOutcome, TakeClaimDoc } from './types';
 
 /** Attempts of one operation before it gives up (an attempt is given up when its bucket fell short, or voided). */
 const maxAttempts = 32;
@@ -66,7 +66,7 @@ export class TakeProtocol {
   }
 
   /** Takes qty units out of one state of one bucket for opId (a reserve or a state move), exactly once. */
-  async take(opId: string, sku: string, movement: Movement): Promise<TakeOutcome> {
+  async take(opId: string, sku: string, movement: Movement): Promise<StockTakeOutcome> {
     assertOpId(opId);
     assertQuantity(movement.qty);
     const product = await this.catalog.product(sku);
@@ -119,7 +119,11 @@ export class TakeProtocol {
    * attempt 0, and nothing else is written. Nothing was taken, so whichever attempt 0 is inserted first
    * stands. Undefined when the full path must decide.
    */
-  private async refuseAtOnce(product: ProductDoc, opId: string, movement: Movement): Promise<TakeOutcome | undefined> {
+  private async refuseAtOnce(
+    product: ProductDoc,
+    opId: string,
+    movement: Movement,
+  ): Promise<StockTakeOutcome | undefined> {
     const available = await this.soldOut(product, opId, movement);
     if (available === undefined) return undefined;
     const refusal = { ...this.claimBase(product, opId, movement, 0), result: 'insufficient' as const, available };
@@ -286,7 +290,7 @@ export class TakeProtocol {
   }
 
   /** A hold an earlier run took: as its last trim left it, or `settled` once it was released or committed. */
-  private async answerRecorded(product: ProductDoc, hold: Hold): Promise<TakeOutcome> {
+  private async answerRecorded(product: ProductDoc, hold: Hold): Promise<StockTakeOutcome> {
     const later = await this.stepsAfter(product, hold);
     const settle = later.find((e) => e.opId === settleOpId(hold.holdId));
     // The hold as its last trim left it: settling the recorded size would release units it no longer holds.

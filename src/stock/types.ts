@@ -95,6 +95,9 @@ export type TakeOutcome =
   /** The operation took this hold earlier, and the hold has since been released or committed: it is not open. */
   | { readonly status: 'settled'; readonly hold: Hold; readonly settled: 'released' | 'committed' };
 
+/** What the take protocol answers: the stock alone (a limit is the allowances' answer, before it). */
+export type StockTakeOutcome = Exclude<TakeOutcome, { readonly status: 'limit_reached' }>;
+
 /** Per-SKU totals for display: may lag by its max age, never used to decide a reservation. */
 export interface StockSummary {
   readonly sku: string;
