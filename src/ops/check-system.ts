@@ -239,8 +239,7 @@ async function checkAllowances(
   const reports = replayAllowances(await allOf<LedgerEntry>(shards, 'stock', collections.stock.allowances));
   const customerOf = new Map((await new CartStore(shards).all()).map((c) => [c._id, c.customerId]));
   const bucketOf = (cartId: string, sku: string) => {
-    const customerId = customerOf.get(cartId);
-    return allowanceBucketId(sku, customerId !== undefined ? { cartId, customerId } : { cartId });
+    return allowanceBucketId(sku, { cartId, customerId: customerOf.get(cartId) });
   };
   /** Per bucket, per hold: the state and units the stock says its allowance must have. */
   const expected = new Map<string, Map<string, { qty: number; state: 'open' | 'committed'; what: string }>>();

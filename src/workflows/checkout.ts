@@ -85,10 +85,7 @@ export async function checkoutWorkflow(input: CheckoutInput): Promise<Order> {
           holdId: `${input.orderId}:${line.holdId}`,
           sku: line.sku,
           quantity: lock.line.quantity,
-          buyer:
-            input.customerId !== undefined
-              ? { cartId: input.cartId, customerId: input.customerId }
-              : { cartId: input.cartId },
+          buyer: { cartId: input.cartId, customerId: input.customerId },
         });
         if (again.status === 'limit_reached') {
           throw failure(

@@ -37,8 +37,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   const fills: Hold[] = [];
   let parts = 0;
   /** Whom the product's per-customer limit counts this line for: its customer, or its cart when anonymous. */
-  const buyer =
-    input.customerId !== undefined ? { cartId: input.cartId, customerId: input.customerId } : { cartId: input.cartId };
+  const buyer = { cartId: input.cartId, customerId: input.customerId };
 
   const assertChangeable = () => phase.assertChangeable(row.expiresAt, row.line.status);
 
