@@ -236,20 +236,24 @@ async function checkAllowances(
 ): Promise<string[]> {
   const violations: string[] = [];
   const limitOf = new Map(products.flatMap((p) => (p.maxPerCustomer !== undefined ? [[p.sku, p.maxPerCustomer]] : [])));
-  const reports = replayAllowances(await allOf<LedgerEntry>(shards, 'stock', collections.stock.allowances));
-  const customerOf = new Map((await new CartStore(shards).all()).map((c) => [c._id, c.customerId]));
-  const bucketOf = (cartId: string, sku: string) => {
-    return allowanceBucketId(sku, { cartId, customerId: customerOf.get(cartId) });
-  };
-  /** Per bucket, per hold: the state and units the stock says its allowance must have. */
-  const expected = new Map<string, Map<string, { qty: number; state: 'open' | 'committed'; what: string }>>();
+  const [entries, carts] = await Promise.all([
+    allOf<LedgerEntry>(shards, 'stock', collections.stock.allowances),
+    new CartStore(shards).all(),
+  ]);
+  const reports = replayAllowances(entries);
+  const customerOf = new Map(carts.map((c) => [c._id, c.customerId]));
+  const bucketOf = (cartId: string, sku: string) =>
+    allowanceBucketId(sku, { cartId, customerId: customerOf.get(cartId) });
+  /** What the stock says a hold's allowance must have. */
+  type Expected = { qty: number; state: 'open' | 'committed'; what: string };
+  /** Per bucket, per hold. */
+  const expected = new Map<string, Map<string, Expected>>();
   const expect = (cartId: string, sku: string, h: Hold, state: 'open' | 'committed', what: string) => {
     const bucketId = bucketOf(cartId, sku);
     if (h.allowance !== bucketId) {
       violations.push(`${what}: hold ${h.holdId} of limited ${sku} counted in ${h.allowance ?? 'no allowance'}`);
     }
-    const holds =
-      expected.get(bucketId) ?? new Map<string, { qty: number; state: 'open' | 'committed'; what: string }>();
+    const holds = expected.get(bucketId) ?? new Map<string, Expected>();
     holds.set(h.holdId, { qty: h.qty, state, what });
     expected.set(bucketId, holds);
   };
