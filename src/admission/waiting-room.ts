@@ -59,8 +59,9 @@ const gateMaxAgeMs = 50;
  * duplicate-key insert is): a place is a ticket written by compare-and-append at the next number, and a line's
  * place is bound to it once (a twin request of the same line keeps the first); the gate is a run of steps, each
  * written once, so two processes opening it at once cannot both let the same shoppers in twice or skip any.
- * Places are given in batches per process: across API processes the order is the order in which their batches
- * landed (a few milliseconds apart at most).
+ * Places are given in batches per process, in arrival order within a batch; across API processes the order is
+ * the order in which their batches landed, and an arrival whose number another process took first goes to the
+ * back of the next batch.
  *
  * Invariants: places of a SKU are 0..n without repeats; the gate's `through` only grows; a line is let in only
  * when its place is at or below `through`.

@@ -3,6 +3,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
+import { gateRate } from '../../admission';
 import { CartLineStore } from '../../carts';
 import { addToCartUpdate, changeQuantityUpdate, removeLineUpdate } from '../../contract/messages';
 import { holdStartOperation, retryingStart } from '../hold-start';
@@ -25,7 +26,6 @@ import {
   type ErrorBody,
 } from '../../contract/http';
 import type { HttpApp, RouteContext } from '../app';
-import { gateRate } from '../../admission';
 import { HttpError } from '../errors';
 import { IdempotencyKeyReusedError, keyDigest } from '../idempotency';
 
