@@ -27,6 +27,11 @@ describe('the system check of a waiting room', () => {
     expect(waitingRoomViolations(room, ['c.a', 'c.b'])).toEqual([]);
   });
 
+  it('passes a ticket no line is bound to (a twin bound another, or a crash came before the binding)', () => {
+    const orphan = { ...room, tickets: [...room.tickets, ticket(3, 'c.a')] };
+    expect(waitingRoomViolations(orphan, ['c.a', 'c.b'])).toEqual([]);
+  });
+
   it('finds a line that reached the stock beyond the gate, or without a place', () => {
     expect(waitingRoomViolations(room, ['c.c'])).toEqual(['line c.c: reached the stock at place 2, gate at 1']);
     expect(waitingRoomViolations(room, ['c.x'])).toEqual(['line c.x: reached the stock without a place in line']);
