@@ -83,11 +83,11 @@ export class CartLineStore {
   }
 
   private linesOn(shard: number): Collection<CartLineDoc> {
-    return this.shards.cartsDb(shard).collection<CartLineDoc>(collections.carts.lines);
+    return this.shards.cartsCollection<CartLineDoc>(shard, collections.carts.lines);
   }
 
   private refs(cartId: string): Collection<LineRef> {
-    return this.shards.cartsDb(this.shards.shardFor(cartId)).collection<LineRef>(collections.carts.lineRefs);
+    return this.shards.cartsCollection<LineRef>(this.shards.shardFor(cartId), collections.carts.lineRefs);
   }
 }
 

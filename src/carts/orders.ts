@@ -50,7 +50,7 @@ export class OrderStore {
   }
 
   private ordersOn(shard: number): Collection<OrderDoc> {
-    return this.shards.cartsDb(shard).collection<OrderDoc>(collections.carts.orders);
+    return this.shards.cartsCollection<OrderDoc>(shard, collections.carts.orders);
   }
 }
 

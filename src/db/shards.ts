@@ -1,4 +1,4 @@
-import { MongoClient, type Db } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import { shardOf } from './hash';
 
 export interface ShardSetOptions {
@@ -20,6 +20,8 @@ export class ShardSet {
   readonly size: number;
   private readonly clients: MongoClient[];
   private readonly options: ShardSetOptions;
+  private readonly dbs = new Map<string, Db>();
+  private readonly collections = new Map<string, Collection<Document>>();
 
   private constructor(clients: MongoClient[], options: ShardSetOptions) {
     this.clients = clients;
@@ -47,11 +49,21 @@ export class ShardSet {
   }
 
   stockDb(shard: number): Db {
-    return this.client(shard).db(this.options.stockDb);
+    return this.db('stock', shard);
   }
 
   cartsDb(shard: number): Db {
-    return this.client(shard).db(this.options.cartsDb);
+    return this.db('carts', shard);
+  }
+
+  /** A collection of a shard's stock database; the handle is made once (the driver parses options for each). */
+  stockCollection<T extends Document>(shard: number, name: string): Collection<T> {
+    return this.collection<T>('stock', shard, name);
+  }
+
+  /** A collection of a shard's carts database, made once like stockCollection's. */
+  cartsCollection<T extends Document>(shard: number, name: string): Collection<T> {
+    return this.collection<T>('carts', shard, name);
   }
 
   /** The shard that owns a key (a cart id, an order id, an operation id). */
@@ -75,6 +87,26 @@ export class ShardSet {
 
   async close(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  private db(kind: 'stock' | 'carts', shard: number): Db {
+    const key = `${kind}:${shard}`;
+    let db = this.dbs.get(key);
+    if (!db) {
+      db = this.client(shard).db(kind === 'stock' ? this.options.stockDb : this.options.cartsDb);
+      this.dbs.set(key, db);
+    }
+    return db;
+  }
+
+  private collection<T extends Document>(kind: 'stock' | 'carts', shard: number, name: string): Collection<T> {
+    const key = `${kind}:${shard}:${name}`;
+    let col = this.collections.get(key);
+    if (!col) {
+      col = this.db(kind, shard).collection(name);
+      this.collections.set(key, col);
+    }
+    return col as unknown as Collection<T>;
   }
 
   private client(shard: number): MongoClient {

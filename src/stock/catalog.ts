@@ -107,11 +107,11 @@ export class Catalog {
   }
 
   private productsOn(shard: number): Collection<ProductDoc> {
-    return this.shards.stockDb(shard).collection<ProductDoc>(collections.stock.products);
+    return this.shards.stockCollection<ProductDoc>(shard, collections.stock.products);
   }
 
   private bucketsOn(shard: number): Collection<BucketDoc> {
-    return this.shards.stockDb(shard).collection<BucketDoc>(collections.stock.buckets);
+    return this.shards.stockCollection<BucketDoc>(shard, collections.stock.buckets);
   }
 }
 

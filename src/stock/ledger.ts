@@ -72,7 +72,7 @@ export class BucketLedger {
   }
 
   collection(shard: number): Collection<LedgerEntry> {
-    return this.shards.stockDb(shard).collection<LedgerEntry>(this.collectionName);
+    return this.shards.stockCollection<LedgerEntry>(shard, this.collectionName);
   }
 
   /**

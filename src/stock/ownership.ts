@@ -215,6 +215,6 @@ export class Ownership {
   }
 
   private collection(bucket: BucketRef): Collection<LeaseDoc> {
-    return this.shards.stockDb(bucket.shard).collection<LeaseDoc>(collections.stock.leases);
+    return this.shards.stockCollection<LeaseDoc>(bucket.shard, collections.stock.leases);
   }
 }

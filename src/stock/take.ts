@@ -340,7 +340,7 @@ export class TakeProtocol {
     const results: InsertOnce<TakeClaimDoc>[] = [];
     await Promise.all(
       [...byShard].map(async ([shard, indexes]) => {
-        const col = this.shards.stockDb(shard).collection<TakeClaimDoc>(collections.stock.ops);
+        const col = this.shards.stockCollection<TakeClaimDoc>(shard, collections.stock.ops);
         const written = await insertManyOnce(
           col,
           indexes.map((i) => claims[i]!),
@@ -352,7 +352,7 @@ export class TakeProtocol {
   }
 
   private claimsOn(opId: string): Collection<TakeClaimDoc> {
-    return this.shards.stockDb(this.shards.shardFor(opId)).collection<TakeClaimDoc>(collections.stock.ops);
+    return this.shards.stockCollection<TakeClaimDoc>(this.shards.shardFor(opId), collections.stock.ops);
   }
 }
 
