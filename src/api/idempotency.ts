@@ -3,6 +3,16 @@ import type { Collection } from 'mongodb';
 import { BatchedInserts, collections, type ShardSet } from '../db';
 import { HttpError } from './errors';
 
+export interface RunOptions<R extends StoredResponse> {
+  /**
+   * An answer found by reads alone, asked for before the key's record is looked up. When it answers, that answer
+   * is recorded like a handler's, and a record that already stands wins (it is replayed, or 422 for another
+   * body): so it may only read, never change anything. A path that answers most requests this way (a sold-out
+   * SKU's refusals) saves the lookup, and pays with a wasted answer when the key was answered before.
+   */
+  readonly beforeLookup?: (requestHash: string) => Promise<R | undefined>;
+}
+
 export interface StoredResponse {
   readonly statusCode: number;
   readonly body: unknown;
@@ -23,7 +33,8 @@ interface IdempotencyRecord {
  * nothing removes them yet).
  *
  * The record is written once, when the handler has answered: one read and one insert per request (inserts of
- * concurrent requests share a round trip per shard, see BatchedInserts). Requests
+ * concurrent requests share a round trip per shard, see BatchedInserts); an answer by reads alone
+ * (`RunOptions.beforeLookup`) needs only the insert. Requests
  * with one key that race may each run the handler, which is safe because handlers derive their workflow ids
  * from the key and never start a second run for it; the first response recorded stands, and the others answer
  * with it. A provisional response (a place in a drop's waiting room) is not kept, and the key asks again.
@@ -44,13 +55,25 @@ export class IdempotencyStore {
     key: string,
     body: unknown,
     handler: (requestHash: string) => Promise<R>,
+    options: RunOptions<R> = {},
   ): Promise<R & { replayed: boolean }> {
     const id = `${scope}:${key}`;
     const requestHash = requestDigest(body);
-    const col = this.collection(id);
-    const earlier = replayOf<R>(await col.findOne({ _id: id }), requestHash);
+    if (options.beforeLookup) {
+      const early = await options.beforeLookup(requestHash);
+      if (early) return this.record(id, requestHash, early);
+    }
+    const earlier = replayOf<R>(await this.collection(id).findOne({ _id: id }), requestHash);
     if (earlier) return earlier;
-    const response = await handler(requestHash);
+    return this.record(id, requestHash, await handler(requestHash));
+  }
+
+  /** Keeps a response as the key's answer, unless one stands already: then that one is answered (or 422). */
+  private async record<R extends StoredResponse>(
+    id: string,
+    requestHash: string,
+    response: R,
+  ): Promise<R & { replayed: boolean }> {
     if (response.statusCode < 500 && !response.provisional) {
       const recorded = await this.writerFor(id)
         .insert({ _id: id, requestHash, createdAt: new Date(), response })
@@ -68,7 +91,7 @@ export class IdempotencyStore {
   }
 
   private collection(id: string): Collection<IdempotencyRecord> {
-    return this.shards.cartsDb(this.shards.shardFor(id)).collection<IdempotencyRecord>(collections.carts.idempotency);
+    return this.shards.cartsCollection<IdempotencyRecord>(this.shards.shardFor(id), collections.carts.idempotency);
   }
 
   /** Records are inserted in batches per shard (a flash sale's refusals each keep one). */

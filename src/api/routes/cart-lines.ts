@@ -35,8 +35,13 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
   const security = [{ bearer: [] }];
   const cartLines = new CartLineStore(shards);
 
+  /** A line's answer as the HTTP response it is sent and kept as, counted in holdfast_holds_total. */
   function holdReply<C extends 200 | 201>(result: AddToCartResult, statusCode: C, requestId: string) {
     metrics.holds.labels(result.status).inc();
+    return holdAnswer(result, statusCode, requestId);
+  }
+
+  function holdAnswer<C extends 200 | 201>(result: AddToCartResult, statusCode: C, requestId: string) {
     if (result.status === 'limit_reached') {
       return {
         statusCode: 409 as const,
@@ -122,18 +127,21 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       const key = request.headers['idempotency-key'];
       const { sku, quantity } = request.body;
       const holdId = `${cartId}.${keyDigest(cartId, key)}`;
-      const handler = async (requestHash: string) => {
+      // A sold-out SKU is refused at once, by reads alone, with the evidence the line's first reservation would
+      // refuse it on (see StockService.refusesAtOnce): no workflow, no stock written. So it is asked before the
+      // key's record is looked up; its answer is kept under the key like any other (one that stands wins), so
+      // the key has one answer.
+      let refusedFast = false;
+      const refusedAtOnce = async () => {
         const product = await ctx.stock.product(sku); // 404 for an unknown SKU, before any workflow starts
-        if (product.policy === 'strict') {
-          // A sold-out SKU is refused here, with the evidence the line's first reservation would refuse it on
-          // (see StockService.refusesAtOnce): no workflow, no stock written. The answer is kept under the key
-          // like any other, so the key has one answer.
-          const available = await ctx.stock.refusesAtOnce(holdId, sku, quantity);
-          if (available !== undefined) {
-            metrics.soldOutRefusals.labels(sku).inc();
-            return holdReply({ status: 'out_of_stock', holdId, available }, 201, request.id);
-          }
-        }
+        if (product.policy !== 'strict') return undefined;
+        const available = await ctx.stock.refusesAtOnce(holdId, sku, quantity);
+        if (available === undefined) return undefined;
+        refusedFast = true;
+        return holdAnswer({ status: 'out_of_stock', holdId, available }, 201, request.id);
+      };
+      const handler = async (requestHash: string) => {
+        const product = await ctx.stock.product(sku);
         if (product.admitPerSecond !== undefined) {
           // A drop: the line waits its turn (a place in arrival order) before it may reserve anything.
           const rate = gateRate(product.admitPerSecond);
@@ -174,7 +182,13 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
           return holdReply(firstAnswerOf(line), 201, request.id);
         }
       };
-      const result = await ctx.idempotency.run(`items:${cartId}`, key, request.body, handler);
+      const result = await ctx.idempotency.run(`items:${cartId}`, key, request.body, handler, {
+        beforeLookup: refusedAtOnce,
+      });
+      if (refusedFast && !result.replayed) {
+        metrics.holds.labels('out_of_stock').inc();
+        metrics.soldOutRefusals.labels(sku).inc();
+      }
       if (result.statusCode === 201) {
         reply.header('location', `${app.prefix}/carts/${cartId}/items/${result.body.holdId}`);
       }
