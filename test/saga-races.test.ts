@@ -76,19 +76,28 @@ describe('checkout races (dev server)', () => {
   });
 
   it("a declined checkout that locked a line still busy after its first answer leaves the line the cart's", async () => {
-    // The hold answers `held` and then runs afterStockTaken; a checkout locks the line and gives it back (the
-    // card is declined) before that is done. The line must end the cart's again: pending, no order on its row.
+    // A revision 3 line (still running during a deploy) answers `held` and then runs afterStockTaken; a checkout
+    // locks the line and gives it back (the card is declined) before that is done. The line must end the cart's
+    // again: pending, no order on its row.
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
+    let entered = false;
     const held = await dev.startWorker((a) => ({
       afterStockTaken: async (sku: string) => {
+        entered = true;
         await gate;
         return a.afterStockTaken(sku);
       },
     }));
-    const { cartId, holdIds } = await cart(held, 4, [1]);
+    const { cartId, holdIds } = await cartWithHeldLines(env.client, held, {
+      units: 4,
+      quantities: [1],
+      priceCents: 300,
+      revision: 3,
+    });
     const order = await checkout(held, { orderId: uniqueId('order'), cartId, paymentToken: 'tok_chargeDeclined' });
     expect(order.status).toBe('failed');
+    expect(entered).toBe(true); // the checkout ran while the line was busy
     open();
     const rowOf = () => held.activities.getCartLine({ cartId, holdId: holdIds[0]! });
     await expect.poll(async () => (await rowOf())?.orderId ?? null, { timeout: 20_000 }).toBeNull();

@@ -10,7 +10,7 @@ import { connectTestShards, productInput, uniqueId } from './helpers';
 import { createMetrics } from '../src/metrics';
 import { StockService } from '../src/stock';
 import { addToCartUpdate } from '../src/contract/messages';
-import type { AddToCartResult, HoldWorkflowInput } from '../src/contract/types';
+import { holdRevision, type AddToCartResult, type HoldRevision, type HoldWorkflowInput } from '../src/contract/types';
 import { holdStartOperation } from '../src/api/hold-start';
 import { workflowsPath } from '../src/worker';
 
@@ -83,7 +83,11 @@ export async function addToCart(
   input: Omit<HoldWorkflowInput, 'ttlSeconds' | 'maxHoldSeconds'> & Partial<HoldWorkflowInput>,
 ): Promise<AddToCartResult> {
   return client.workflow.executeUpdateWithStart(addToCartUpdate, {
-    startWorkflowOperation: holdStartOperation({ ttlSeconds: 900, maxHoldSeconds: 3600, ...input }, taskQueue),
+    startWorkflowOperation: holdStartOperation(
+      { ttlSeconds: 900, maxHoldSeconds: 3600, ...input },
+      taskQueue,
+      input.revision ?? holdRevision,
+    ),
   });
 }
 
@@ -94,7 +98,7 @@ export async function addToCart(
 export async function cartWithHeldLines(
   client: Client,
   t: TestWorker,
-  { units, quantities, priceCents, ttlSeconds = 600 }: CartOptions,
+  { units, quantities, priceCents, ttlSeconds = 600, revision }: CartOptions,
 ): Promise<{ sku: string; cartId: string; holdIds: string[] }> {
   const sku = uniqueId('sku');
   await t.stock.createProduct(productInput(sku, { priceCents }), units);
@@ -103,7 +107,14 @@ export async function cartWithHeldLines(
   for (const quantity of quantities) {
     const holdId = uniqueId('line');
     holdIds.push(holdId);
-    const r = await addToCart(client, t.taskQueue, { holdId, cartId, sku, quantity, ttlSeconds });
+    const r = await addToCart(client, t.taskQueue, {
+      holdId,
+      cartId,
+      sku,
+      quantity,
+      ttlSeconds,
+      ...(revision !== undefined ? { revision } : {}),
+    });
     expect(r.status).toBe('held');
   }
   return { sku, cartId, holdIds };
@@ -114,6 +125,8 @@ interface CartOptions {
   readonly quantities: readonly number[];
   readonly priceCents: number;
   readonly ttlSeconds?: number;
+  /** The hold workflow revision its lines run (default: the current one). */
+  readonly revision?: HoldRevision;
 }
 
 export interface WorkerFixture {

@@ -5,6 +5,7 @@ import type { Buyer } from '../stock/allowances';
 import type { ReceivingState } from '../stock/balances';
 import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types';
 import type { ActivityDeps } from './deps';
+import { afterStockTaken } from './replenish-activities';
 import { signalQueue } from './workflow-starts';
 
 export interface ProductInfo {
@@ -60,18 +61,22 @@ export function holdActivities(deps: ActivityDeps) {
       return stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
     },
 
-    /** A cart line's first reservation, with the product's policy for a refusal (one local activity). */
+    /**
+     * A cart line's first reservation, with the product's policy for a refusal (one local activity). With
+     * `followUp` (hold workflows of revision 4 on), a reservation that took stock then does what
+     * `afterStockTaken` does, in the same activity: a held line's answer needs no activity task of its own.
+     */
     async reserveLineStock(input: {
       holdId: string;
       sku: string;
       quantity: number;
       buyer?: Buyer;
+      followUp?: boolean;
     }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome }> {
       const { policy } = await stock.product(input.sku);
-      return {
-        policy,
-        outcome: await stock.reserve(input.holdId, input.sku, input.quantity, 'available', input.buyer),
-      };
+      const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, 'available', input.buyer);
+      if (input.followUp && outcome.status === 'taken') await afterStockTaken(deps, input.sku);
+      return { policy, outcome };
     },
 
     /**

@@ -39,32 +39,9 @@ export function replenishActivities(deps: ActivityDeps) {
       return stock.rebalance(input.opId, input.sku);
     },
 
-    /**
-     * After stock left a SKU: asks a human for a reorder when availability fell below the threshold (one
-     * reorder workflow per SKU at a time), and starts the rebalancer when a bucket ran dry while others hold
-     * stock. Returns what it started.
-     */
-    async afterStockTaken(sku: string): Promise<{ reorder: boolean; rebalance: boolean }> {
-      const product = await stock.product(sku);
-      // First from the heads this process has cached (no I/O); a fresh look only when they suggest it.
-      const cached = stock.cachedAvailability(product);
-      const seen = cached.every((a) => a !== undefined);
-      const cachedTotal = cached.reduce<number>((sum, a) => sum + (a ?? 0), 0);
-      let reorder = false;
-      if (product.reorderQuantity > 0 && (!seen || cachedTotal < product.lowStockThreshold)) {
-        const { available } = await stock.summary(sku);
-        if (available < product.lowStockThreshold) {
-          reorder = await startOnce(deps, 'reorderWorkflow', workflowIds.reorder(sku), [
-            { sku, quantity: product.reorderQuantity, availableAtRequest: available },
-          ]);
-        }
-      }
-      let rebalance = false;
-      const maybeSkewed = !seen || planRebalance(cached as number[]).length > 0;
-      if (product.buckets > 1 && maybeSkewed && (await stock.needsRebalance(sku))) {
-        rebalance = await startOnce(deps, 'rebalanceWorkflow', workflowIds.rebalance(sku), [{ sku }]);
-      }
-      return { reorder, rebalance };
+    /** See `afterStockTaken` below (a cart line's first reservation runs it itself: reserveLineStock). */
+    afterStockTaken(sku: string): Promise<{ reorder: boolean; rebalance: boolean }> {
+      return afterStockTaken(deps, sku);
     },
 
     /** Records a notification for ops (reorder requests); idempotent by id. */
@@ -87,4 +64,36 @@ export function replenishActivities(deps: ActivityDeps) {
       await insertOnce(col, { _id: input.poId, ...input, at: new Date() }, 'ignore');
     },
   };
+}
+
+/**
+ * After stock left a SKU: asks a human for a reorder when availability fell below the threshold (one reorder
+ * workflow per SKU at a time), and starts the rebalancer when a bucket ran dry while others hold stock. Returns
+ * what it started. Idempotent: what it starts is started once (startOnce).
+ */
+export async function afterStockTaken(
+  deps: ActivityDeps,
+  sku: string,
+): Promise<{ reorder: boolean; rebalance: boolean }> {
+  const { stock } = deps;
+  const product = await stock.product(sku);
+  // First from the heads this process has cached (no I/O); a fresh look only when they suggest it.
+  const cached = stock.cachedAvailability(product);
+  const seen = cached.every((a) => a !== undefined);
+  const cachedTotal = cached.reduce<number>((sum, a) => sum + (a ?? 0), 0);
+  let reorder = false;
+  if (product.reorderQuantity > 0 && (!seen || cachedTotal < product.lowStockThreshold)) {
+    const { available } = await stock.summary(sku);
+    if (available < product.lowStockThreshold) {
+      reorder = await startOnce(deps, 'reorderWorkflow', workflowIds.reorder(sku), [
+        { sku, quantity: product.reorderQuantity, availableAtRequest: available },
+      ]);
+    }
+  }
+  let rebalance = false;
+  const maybeSkewed = !seen || planRebalance(cached as number[]).length > 0;
+  if (product.buckets > 1 && maybeSkewed && (await stock.needsRebalance(sku))) {
+    rebalance = await startOnce(deps, 'rebalanceWorkflow', workflowIds.rebalance(sku), [{ sku }]);
+  }
+  return { reorder, rebalance };
 }

@@ -3,7 +3,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { isUndecidedTemporalError } from './temporal-errors';
 import type { holdWorkflow } from '../workflows/hold';
 import { CartId, CustomerId, Sku } from '../contract/search-attributes';
-import { holdRevision, type HoldWorkflowInput } from '../contract/types';
+import { holdRevision, type HoldRevision, type HoldWorkflowInput } from '../contract/types';
 import { workflowIds } from '../contract/workflow-ids';
 
 /**
@@ -14,6 +14,8 @@ import { workflowIds } from '../contract/workflow-ids';
 export function holdStartOperation(
   input: Omit<HoldWorkflowInput, 'revision'>,
   taskQueue: string,
+  /** Tests start runs of an older revision still in flight during a deploy. */
+  revision: HoldRevision = holdRevision,
 ): WithStartWorkflowOperation<typeof holdWorkflow> {
   const searchAttributes: SearchAttributePair[] = [
     { key: CartId, value: input.cartId },
@@ -23,7 +25,7 @@ export function holdStartOperation(
   return new WithStartWorkflowOperation<typeof holdWorkflow>('holdWorkflow', {
     workflowId: workflowIds.hold(input.holdId),
     taskQueue,
-    args: [{ ...input, revision: holdRevision }],
+    args: [{ ...input, revision }],
     // A line's id comes from its request's Idempotency-Key: a retry joins the running line, and never starts
     // a second run once the line has ended (that would reserve again under a settled hold id).
     workflowIdConflictPolicy: 'USE_EXISTING',

@@ -38,14 +38,20 @@ export interface HoldWorkflowInput {
   /** A hold can be extended, but never past this long after it was first made. */
   readonly maxHoldSeconds: number;
   /** The workflow code path the run follows, set by holdStartOperation: see holdRevision. */
-  readonly revision?: typeof holdRevision;
+  readonly revision?: HoldRevision;
 }
 
 /**
- * The hold workflow's current revision. A change that would not replay a recorded run's history bumps it, and
- * the workflow branches on the revision its input carries (test/fixtures/histories/r<revision>).
+ * The hold workflow's revisions still running somewhere. A change that would not replay a recorded run's history
+ * bumps it, and the workflow branches on the revision its input carries (test/fixtures/histories/r<revision>):
+ * - 3: the first reservation is followed by an `afterStockTaken` activity of its own;
+ * - 4: the first reservation's local activity does that work itself (`followUp`): a held line's first answer
+ *   costs Temporal no activity task, as an empty workflow's would not.
  */
-export const holdRevision = 3;
+export type HoldRevision = 3 | 4;
+
+/** The revision new runs follow (set by holdStartOperation). */
+export const holdRevision: HoldRevision = 4;
 
 export type AddToCartResult =
   | { readonly status: 'held'; readonly holdId: string; readonly quantity: number; readonly expiresAt: string }

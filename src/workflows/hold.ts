@@ -174,11 +174,14 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   // ---- the first reservation ----
   row.tagRun(input.customerId);
 
+  /** Revision 4 on: the reservation's local activity checks for low stock and skew itself (see HoldRevision). */
+  const followUp = (input.revision ?? 3) >= 4;
   const { policy, outcome } = await localData.reserveLineStock({
     holdId: nextPartId(),
     sku: input.sku,
     quantity: input.quantity,
     buyer,
+    ...(followUp ? { followUp } : {}),
   });
   if (outcome.status === 'settled') {
     // This line lived and ended before (a run started again for its id after Temporal forgot the first one):
@@ -192,7 +195,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   if (outcome.status === 'taken') {
     await startHeld(outcome.hold);
     first = row.heldResult();
-    await data.afterStockTaken(input.sku);
+    if (!followUp) await data.afterStockTaken(input.sku);
   } else if (outcome.status === 'limit_reached') {
     // Like a refusal for stock: nothing was taken and no line is written.
     row.refuseByLimit(outcome.limit);
