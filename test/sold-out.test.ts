@@ -23,12 +23,12 @@ describe('sold-out answers at once (real Temporal and FerretDB)', () => {
     return res.json() as { cartId: string; token: string };
   }
   type Cart = Awaited<ReturnType<typeof createCart>>;
-  const addItem = (cart: Cart, sku: string, key = uniqueId('key')) =>
+  const addItem = (cart: Cart, sku: string, key = uniqueId('key'), quantity = 1) =>
     inject({
       method: 'POST',
       url: `/v1/carts/${cart.cartId}/items`,
       headers: { ...bearer(cart.token), 'idempotency-key': key },
-      payload: { sku, quantity: 1 },
+      payload: { sku, quantity },
     });
   const removeItem = (cart: Cart, holdId: string) =>
     inject({ method: 'DELETE', url: `/v1/carts/${cart.cartId}/items/${holdId}`, headers: bearer(cart.token) });
@@ -53,6 +53,13 @@ describe('sold-out answers at once (real Temporal and FerretDB)', () => {
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ error: 'out_of_stock', available: 0 });
     await expect(lineRun(shopper, 'late').describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    // Asked again while still sold out: the refusal is found before the key's record is looked up, and gives
+    // way to the one kept (its request id says which); another body under the key is a 422.
+    const twice = await addItem(shopper, sku, 'late');
+    expect(twice.statusCode).toBe(409);
+    expect(twice.headers['idempotent-replayed']).toBe('true');
+    expect(twice.json().requestId).toBe(refused.json().requestId);
+    expect((await addItem(shopper, sku, 'late', 2)).statusCode).toBe(422);
     const overview = await inject({ method: 'GET', url: '/v1/ops/overview', headers: ops });
     expect(overview.json().soldOutRefusals).toContainEqual({ sku, count: 1 });
 
