@@ -3,7 +3,7 @@ import { collections, insertOnce } from '../db';
 import type { ReceivingState } from '../stock/balances';
 import { planRebalance } from '../stock/rebalance';
 import type { ActivityDeps } from './deps';
-import { startOnce } from './workflow-starts';
+import { seenRunningRecently, startOnce } from './workflow-starts';
 
 /** A notification for ops (`notifications`, `_id` = its id). */
 interface NotificationDoc {
@@ -69,7 +69,9 @@ export function replenishActivities(deps: ActivityDeps) {
 /**
  * After stock left a SKU: asks a human for a reorder when availability fell below the threshold (one reorder
  * workflow per SKU at a time), and starts the rebalancer when a bucket ran dry while others hold stock. Returns
- * what it started. Idempotent: what it starts is started once (startOnce).
+ * what it started. Idempotent: what it starts is started once (startOnce). Neither is asked again while this
+ * process saw it running in the last second (seenRunningRecently): a running rebalancer plans from the heads it
+ * reads itself, and a reorder waits for its human; a take after that second asks again.
  */
 export async function afterStockTaken(
   deps: ActivityDeps,
@@ -82,18 +84,24 @@ export async function afterStockTaken(
   const seen = cached.every((a) => a !== undefined);
   const cachedTotal = cached.reduce<number>((sum, a) => sum + (a ?? 0), 0);
   let reorder = false;
-  if (product.reorderQuantity > 0 && (!seen || cachedTotal < product.lowStockThreshold)) {
+  const reorderId = workflowIds.reorder(sku);
+  const rebalanceId = workflowIds.rebalance(sku);
+  if (
+    product.reorderQuantity > 0 &&
+    (!seen || cachedTotal < product.lowStockThreshold) &&
+    !seenRunningRecently(reorderId)
+  ) {
     const { available } = await stock.summary(sku);
     if (available < product.lowStockThreshold) {
-      reorder = await startOnce(deps, 'reorderWorkflow', workflowIds.reorder(sku), [
+      reorder = await startOnce(deps, 'reorderWorkflow', reorderId, [
         { sku, quantity: product.reorderQuantity, availableAtRequest: available },
       ]);
     }
   }
   let rebalance = false;
   const maybeSkewed = !seen || planRebalance(cached as number[]).length > 0;
-  if (product.buckets > 1 && maybeSkewed && (await stock.needsRebalance(sku))) {
-    rebalance = await startOnce(deps, 'rebalanceWorkflow', workflowIds.rebalance(sku), [{ sku }]);
+  if (product.buckets > 1 && maybeSkewed && !seenRunningRecently(rebalanceId) && (await stock.needsRebalance(sku))) {
+    rebalance = await startOnce(deps, 'rebalanceWorkflow', rebalanceId, [{ sku }]);
   }
   return { reorder, rebalance };
 }
