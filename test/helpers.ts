@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { ensureSchema, ShardSet } from '../src/db';
+import { ensureSchema, ShardSet, shardKeyProblem } from '../src/db';
 import { checkInvariants, StockService, type ProductInput } from '../src/stock';
 
 /** A unique suffix for ids, task queues and database names, so tests never see each other's data. */
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
+
+/**
+ * Commands this test file sent that mongos would route badly or refuse (see shardKeyProblem): every test's
+ * databases are watched, and test/setup-runtime.ts fails the file when any were sent.
+ */
+export const shardKeyProblems = new Set<string>();
 
 /** Connects to the test run's shards with fresh stock and carts databases, schema in place. */
 export async function connectTestShards(): Promise<ShardSet> {
@@ -15,6 +21,10 @@ export async function connectTestShards(): Promise<ShardSet> {
     uris: inject('mongoUris'),
     stockDb: `t_stock_${suffix}`,
     cartsDb: `t_carts_${suffix}`,
+    onCommand: (db, event) => {
+      const problem = shardKeyProblem(db, event);
+      if (problem !== undefined) shardKeyProblems.add(problem);
+    },
   });
   await ensureSchema(shards);
   return shards;

@@ -5,6 +5,7 @@ import {
   type Filter,
   type OptionalUnlessRequiredId,
 } from 'mongodb';
+import { byIdWithShardKey } from './shard-keys';
 
 /** A unique index (`_id` or another) refused a write: the atomic primitive every write here rests on. */
 export function isDuplicateKey(err: unknown): boolean {
@@ -44,7 +45,10 @@ export async function insertOnce<T extends { _id: string }>(
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     if (onDuplicate === 'ignore') return false;
-    return { inserted: false, stands: (await col.findOne({ _id: doc._id } as Filter<T>)) as T | null };
+    return {
+      inserted: false,
+      stands: (await col.findOne(byIdWithShardKey(col.collectionName, doc) as Filter<T>)) as T | null,
+    };
   }
   return onDuplicate === 'ignore' ? true : { inserted: true, stands: doc };
 }
@@ -75,7 +79,10 @@ export async function insertManyOnce<T extends { _id: string }>(
   return Promise.all(
     docs.map(async (doc, i): Promise<InsertOnce<T>> => {
       if (!refused.has(i)) return { inserted: true, stands: doc };
-      return { inserted: false, stands: (await col.findOne({ _id: doc._id } as Filter<T>)) as T | null };
+      return {
+        inserted: false,
+        stands: (await col.findOne(byIdWithShardKey(col.collectionName, doc) as Filter<T>)) as T | null,
+      };
     }),
   );
 }

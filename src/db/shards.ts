@@ -1,4 +1,5 @@
-import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
+import { MongoClient, type Collection, type CommandStartedEvent, type Db, type Document } from 'mongodb';
+import type { DatabaseKind } from './shard-keys';
 import { shardOf } from './hash';
 
 export interface ShardSetOptions {
@@ -7,6 +8,8 @@ export interface ShardSetOptions {
   readonly cartsDb: string;
   /** Connections per shard; the ledger's compare-and-append is latency-bound, so a wide pool pays. */
   readonly maxPoolSize?: number;
+  /** Sees every command sent to the stock and carts databases (tests check them: see shardKeyProblem). */
+  readonly onCommand?: (db: DatabaseKind, event: CommandStartedEvent) => void;
 }
 
 /**
@@ -37,8 +40,22 @@ export class ShardSet {
           maxPoolSize: options.maxPoolSize ?? 64,
           writeConcern: { w: 'majority' },
           serverSelectionTimeoutMS: 10_000,
+          ...(options.onCommand ? { monitorCommands: true } : {}),
         }),
     );
+    const { onCommand } = options;
+    if (onCommand) {
+      const kinds = new Map<string, DatabaseKind>([
+        [options.stockDb, 'stock'],
+        [options.cartsDb, 'carts'],
+      ]);
+      for (const client of clients) {
+        client.on('commandStarted', (event) => {
+          const kind = kinds.get(event.databaseName);
+          if (kind) onCommand(kind, event);
+        });
+      }
+    }
     try {
       await Promise.all(clients.map((c) => c.connect()));
     } catch (err) {

@@ -11,10 +11,12 @@ const wrapperFiles = ['go.mod', 'go.sum', 'main.go'];
 
 /**
  * Files of the FerretDB module replaced at build time (in a vendored copy), by path inside the module. The
- * patch makes lookups by _id use the _id index (see the file's "holdfast patch" comment).
+ * patches make lookups by _id use the _id index, also when the filter has more fields than `_id` (see each
+ * file's "holdfast patch" comment).
  */
 const patches: Record<string, string> = {
   'internal/backends/sqlite/metadata/metadata.go': path.join(wrapperDir, 'patches', 'metadata.go'),
+  'internal/backends/sqlite/collection.go': path.join(wrapperDir, 'patches', 'collection.go'),
 };
 
 async function sourceHash(): Promise<string> {
