@@ -58,7 +58,10 @@ describe('checkout saga (dev server)', () => {
   }
 
   async function orderDoc(orderId: string) {
-    return shards.cartsDb(shards.shardFor(orderId)).collection<Order>(collections.carts.orders).findOne({ orderId });
+    return shards
+      .cartsDb(shards.shardFor(orderId))
+      .collection<Order>(collections.carts.orders)
+      .findOne({ _id: orderId } as never);
   }
 
   it('locks, charges, records the order, then sells the stock and marks the lines purchased', async () => {

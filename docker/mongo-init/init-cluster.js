@@ -1,4 +1,4 @@
-/* global EJSON, Mongo, print, process, sleep */
+/* global EJSON, Mongo, print, process, require, sleep */
 // Bootstraps holdfast's sharded MongoDB cluster for docker-compose.yml. Run by the one-shot `mongo-init` service:
 //
 //   mongosh --nodb --quiet --file /docker/mongo-init/init-cluster.js
@@ -23,18 +23,21 @@ const SHARD_RSS = [
 ];
 const MONGOS_HOST = env('MONGO_MONGOS_HOST', 'mongos:27017');
 
-// Shard keys. The ledger is range-sharded on bucketId so that all of one bucket's entries live on one shard: the
-// per-bucket compare-and-append (and its unique index, which a sharded cluster only allows when the shard key is its
-// prefix) stays a single-shard operation. The rest are spread by hashed _id, or by the id they are always read by.
-const SHARDED_COLLECTIONS = [
-  { ns: `${STOCK_DB}.ledger`, key: { bucketId: 1 } },
-  { ns: `${STOCK_DB}.ops`, key: { _id: 'hashed' } },
-  { ns: `${STOCK_DB}.buckets`, key: { _id: 1 } },
-  { ns: `${CARTS_DB}.carts`, key: { _id: 'hashed' } },
-  // Same name as the app's own index on cartId (src/db/schema.ts), so the app's createIndex is then a no-op.
-  { ns: `${CARTS_DB}.cart_lines`, key: { cartId: 1 }, indexName: 'cartId' },
-  { ns: `${CARTS_DB}.orders`, key: { _id: 'hashed' } },
-];
+// Shard keys: the one table, src/db/shard-keys.json (mounted here by docker-compose.yml), which holdfast's code
+// reads too (its filters carry these keys; a test checks every one). The ledger is range-sharded on bucketId so that
+// all of one bucket's entries live on one shard: the per-bucket compare-and-append (and its unique index, which a
+// sharded cluster only allows when the shard key is its prefix) stays a single-shard operation. The rest are spread
+// by hashed _id, or by the id they are always read by. cart_lines' key index has the app's own index name
+// (src/db/schema.ts), so the app's createIndex is then a no-op.
+// mongosh runs this file as a CommonJS script: require is how it reads a file.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const SHARD_KEYS = JSON.parse(require('fs').readFileSync(env('SHARD_KEYS_FILE', '/docker/shard-keys.json'), 'utf8'));
+const DATABASES = { stock: STOCK_DB, carts: CARTS_DB };
+const SHARDED_COLLECTIONS = SHARD_KEYS.collections.map((c) => ({
+  ns: `${DATABASES[c.db]}.${c.collection}`,
+  key: c.key,
+  indexName: c.indexName,
+}));
 
 const deadline = Date.now() + TIMEOUT_MS;
 

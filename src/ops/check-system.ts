@@ -1,6 +1,6 @@
 import { waitingRoomRecords, waitingRoomViolations } from '../admission';
 import { CartLineStore, CartStore, OrderStore } from '../carts';
-import { collections, type ShardSet } from '../db';
+import { collections, scanAllShards, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
 import {
   allowanceBucketId,
@@ -42,7 +42,10 @@ export interface CheckOptions {
 async function allOf<T>(shards: ShardSet, db: 'stock' | 'carts', name: string, filter: object = {}): Promise<T[]> {
   const parts = await Promise.all(
     Array.from({ length: shards.size }, (_, s) =>
-      (db === 'stock' ? shards.stockDb(s) : shards.cartsDb(s)).collection(name).find(filter).toArray(),
+      (db === 'stock' ? shards.stockDb(s) : shards.cartsDb(s))
+        .collection(name)
+        .find(filter, { comment: scanAllShards })
+        .toArray(),
     ),
   );
   return parts.flat() as T[];

@@ -1,4 +1,4 @@
-import { collections } from '../db';
+import { collections, scanAllShards } from '../db';
 import type { ShardSet } from '../db';
 import {
   addBalances,
@@ -174,7 +174,7 @@ export async function checkInvariants(
         shards
           .stockDb(s)
           .collection<TakeClaimDoc>(collections.stock.ops)
-          .find({ sku, opId: { $exists: true } })
+          .find({ sku, opId: { $exists: true } }, { comment: scanAllShards })
           .toArray(),
       ),
     )

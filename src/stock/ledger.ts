@@ -101,12 +101,9 @@ export class BucketLedger {
   async head(bucket: BucketRef, fresh: boolean): Promise<LedgerEntry | undefined> {
     const cached = this.heads.get(bucket.id);
     if (cached && !fresh) return cached;
-    const col = this.collection(bucket.shard);
-    const start = cached ?? (await col.findOne({ _id: entryId(bucket.id, 0) }));
+    const start = cached ?? (await this.at(bucket, 0));
     if (!start) return undefined;
-    const { doc: known } = await lastOfRun({ n: start.seq, doc: start }, (seq) =>
-      col.findOne({ _id: entryId(bucket.id, seq) }),
-    );
+    const { doc: known } = await lastOfRun({ n: start.seq, doc: start }, (seq) => this.at(bucket, seq));
     this.remember(known);
     return known;
   }
@@ -166,10 +163,9 @@ export class BucketLedger {
    * entry comes soon after the seq its members saw when they claimed it); null when it is not there (yet).
    */
   async findAfter(bucket: BucketRef, opId: string, afterSeq: number): Promise<LedgerEntry | null> {
-    const col = this.collection(bucket.shard);
     for (let lo = afterSeq + 1; ; lo += forwardBatch) {
       const seqs = Array.from({ length: forwardBatch }, (_, i) => lo + i);
-      const batch = await Promise.all(seqs.map((seq) => col.findOne({ _id: entryId(bucket.id, seq) })));
+      const batch = await Promise.all(seqs.map((seq) => this.at(bucket, seq)));
       for (const e of batch) {
         if (!e) return null; // seqs have no gaps: past the head
         this.remember(e);
@@ -180,7 +176,12 @@ export class BucketLedger {
 
   /** The bucket's entry at `seq`, if written. */
   entry(bucket: BucketRef, seq: number): Promise<LedgerEntry | null> {
-    return this.collection(bucket.shard).findOne({ _id: entryId(bucket.id, seq) });
+    return this.at(bucket, seq);
+  }
+
+  /** The entry at `seq`, read by `_id` with the shard key beside it (mongos sends it to the bucket's shard). */
+  private at(bucket: BucketRef, seq: number): Promise<LedgerEntry | null> {
+    return this.collection(bucket.shard).findOne({ bucketId: bucket.id, _id: entryId(bucket.id, seq) });
   }
 
   /** The last head this process saw (no I/O): for choosing buckets, never for deciding. */
@@ -237,12 +238,11 @@ export class BucketLedger {
   ): Promise<{ found: LedgerEntry[]; complete: boolean } | undefined> {
     const head = await this.head(bucket, true);
     if (!head) return undefined;
-    const col = this.collection(bucket.shard);
     const floor = Math.max(afterSeq, head.seq - recentProbeLimit); // exclusive
     const found: LedgerEntry[] = [];
     for (let hi = head.seq; hi > floor; hi -= probeBatch) {
       const seqs = Array.from({ length: Math.min(probeBatch, hi - floor) }, (_, i) => hi - i);
-      const batch = await Promise.all(seqs.map((seq) => col.findOne({ _id: entryId(bucket.id, seq) })));
+      const batch = await Promise.all(seqs.map((seq) => this.at(bucket, seq)));
       found.push(...batch.filter((e): e is LedgerEntry => e !== null && match(e)));
       if (firstOnly && found.length > 0) return { found, complete: false };
     }
