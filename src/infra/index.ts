@@ -1,3 +1,4 @@
+export * from './dynamic-config';
 export * from './ferretdb';
 export * from './health';
 export * from './paths';
