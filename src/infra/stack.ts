@@ -4,8 +4,20 @@ import type { Config } from '../config';
 import { ensureFerretDbBinary, startFerretDbShard, type ShardOptions } from './ferretdb';
 import { homePaths } from './paths';
 import { assertPortsFree, type PortUse } from './ports';
+import { findPostgresBinaries, startPostgres } from './postgres';
 import type { ManagedProcess } from './process';
 import { ensureTemporalBinaries, startTemporalDevServer } from './temporal';
+import {
+  ensureClusterSchema,
+  ensureTemporalServerBinaries,
+  pickClusterPorts,
+  registerClusterNamespace,
+  startTemporalService,
+  temporalClusterPaths,
+  temporalServices,
+  writeClusterConfig,
+  type TemporalServiceOptions,
+} from './temporal-cluster';
 
 /** Where the servers are, and how to stop the ones holdfast started itself. */
 export interface Stack {
@@ -15,6 +27,8 @@ export interface Stack {
   readonly mongoUris: readonly string[];
   /** Names of the servers this process started (empty when everything is external). */
   readonly started: readonly string[];
+  /** The processes of the servers now running (after a restart, the new one). */
+  servers(): readonly ManagedProcess[];
   /**
    * Stops one server this process started (by its name in `started`), waits `downtimeMs`, and starts it again on
    * its port with its data (a fault of the chaos run). Resolves to the process stopped and the one now serving.
@@ -43,6 +57,8 @@ export function stackDataPaths(dataDir: string) {
     ferretDb: path.join(dataDir, 'ferretdb'),
     /** The Temporal dev server's SQLite file: every run and its history. */
     temporalDb: path.join(dataDir, 'temporal.db'),
+    /** The Temporal cluster's (HOLDFAST_TEMPORAL=cluster): its PostgreSQL data and its servers' config. */
+    temporalCluster: path.join(dataDir, 'temporal-cluster'),
   };
 }
 
@@ -55,7 +71,10 @@ export function stackPorts(config: Config, options: StackOptions = {}): PortUse[
       uses.push({ port, host, what: `FerretDB shard ${shard}`, envVar: 'FERRETDB_BASE_PORT' });
     }
   }
-  if (!config.TEMPORAL_ADDRESS) {
+  if (!config.TEMPORAL_ADDRESS && config.HOLDFAST_TEMPORAL === 'cluster') {
+    // Its other ports (PostgreSQL, the other services') are free ones picked at each start.
+    uses.push({ port: config.TEMPORAL_PORT, host, what: 'Temporal cluster frontend', envVar: 'TEMPORAL_PORT' });
+  } else if (!config.TEMPORAL_ADDRESS) {
     uses.push({ port: config.TEMPORAL_PORT, host, what: 'Temporal dev server', envVar: 'TEMPORAL_PORT' });
     if (options.ui ?? true) {
       uses.push({ port: config.TEMPORAL_UI_PORT, host, what: 'Temporal Web UI', envVar: 'TEMPORAL_UI_PORT' });
@@ -71,7 +90,8 @@ function ferretDbPorts(config: Config, options: StackOptions): readonly number[]
 }
 
 /**
- * Brings up whatever is not external: Temporal unless TEMPORAL_ADDRESS is set, FerretDB shards unless
+ * Brings up whatever is not external: Temporal unless TEMPORAL_ADDRESS is set (the dev server, or with
+ * HOLDFAST_TEMPORAL=cluster PostgreSQL and the four services of a cluster), FerretDB shards unless
  * MONGODB_URI is set. Installs the pinned binaries on first use; later starts reuse them. Throws
  * PortsInUseError, having installed, started and written nothing, when one of its ports is taken.
  */
@@ -80,11 +100,16 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   const paths = homePaths(config.home);
   const dataDir = options.dataDir ?? paths.data;
   const logDir = options.logDir ?? paths.logs;
-  // Each server with the way to start it again: a restart starts exactly what the first start did.
-  const servers: { proc: ManagedProcess; start: () => Promise<ManagedProcess> }[] = [];
-  const serve = async (start: () => Promise<ManagedProcess>) => servers.push({ proc: await start(), start });
+  // Each server with the way to start it again: a restart starts exactly what the first start did. Servers that
+  // others depend on (the cluster's PostgreSQL) are stopped after them: `dependent` ones first.
+  const servers: { proc: ManagedProcess; start: () => Promise<ManagedProcess>; dependent: boolean }[] = [];
+  const serve = async (start: () => Promise<ManagedProcess>, dependent = false) =>
+    servers.push({ proc: await start(), start, dependent });
   const stop = async () => {
-    await Promise.all(servers.splice(0).map((s) => s.proc.stop()));
+    const all = servers.splice(0);
+    for (const dependent of [true, false]) {
+      await Promise.all(all.filter((s) => s.dependent === dependent).map((s) => s.proc.stop()));
+    }
   };
   const restart = async (name: string, downtimeMs: number) => {
     const server = servers.find((s) => s.proc.name === name);
@@ -114,7 +139,35 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
 
     let temporalAddress = config.TEMPORAL_ADDRESS ?? '';
     let temporalUiUrl = config.TEMPORAL_UI_URL;
-    if (temporalBinaries) {
+    if (temporalBinaries && config.HOLDFAST_TEMPORAL === 'cluster') {
+      const cluster = {
+        binaries: ensureTemporalServerBinaries(config.home, config.PATH),
+        postgres: findPostgresBinaries(config.PATH),
+        paths: temporalClusterPaths(stackDataPaths(dataDir).temporalCluster),
+      };
+      const ports = await pickClusterPorts(config.TEMPORAL_PORT);
+      const postgres = {
+        binaries: await cluster.postgres,
+        port: ports.postgres,
+        dataDir: cluster.paths.postgres,
+        logFile: path.join(logDir, 'postgres.log'),
+      };
+      await serve(() => startPostgres(postgres));
+      const binaries = await cluster.binaries;
+      await ensureClusterSchema(binaries, cluster.paths.dir, ports.postgres);
+      await writeClusterConfig(cluster.paths.config, ports);
+      const service: TemporalServiceOptions = {
+        server: binaries.server,
+        configDir: cluster.paths.config,
+        ports,
+        logDir,
+      };
+      const [first, ...rest] = temporalServices;
+      await serve(() => startTemporalService(service, first), true);
+      await Promise.all(rest.map((name) => serve(() => startTemporalService(service, name), true)));
+      temporalAddress = `127.0.0.1:${config.TEMPORAL_PORT}`;
+      await registerClusterNamespace((await temporalBinaries).cli, temporalAddress, config.TEMPORAL_NAMESPACE);
+    } else if (temporalBinaries) {
       const ui = options.ui ?? true;
       const devServer = {
         cli: (await temporalBinaries).cli,
@@ -130,7 +183,15 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     }
 
     const started = servers.map((s) => s.proc.name);
-    return { temporalAddress, temporalUiUrl, mongoUris, started, restart, stop };
+    return {
+      temporalAddress,
+      temporalUiUrl,
+      mongoUris,
+      started,
+      servers: () => servers.map((s) => s.proc),
+      restart,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
