@@ -4,20 +4,9 @@ import type { Config } from '../config';
 import { ensureFerretDbBinary, startFerretDbShard, type ShardOptions } from './ferretdb';
 import { homePaths } from './paths';
 import { assertPortsFree, type PortUse } from './ports';
-import { findPostgresBinaries, startPostgres } from './postgres';
 import type { ManagedProcess } from './process';
 import { ensureTemporalBinaries, startTemporalDevServer } from './temporal';
-import {
-  ensureClusterSchema,
-  ensureTemporalServerBinaries,
-  pickClusterPorts,
-  registerClusterNamespace,
-  startTemporalService,
-  temporalClusterPaths,
-  temporalServices,
-  writeClusterConfig,
-  type TemporalServiceOptions,
-} from './temporal-cluster';
+import { startTemporalCluster } from './temporal-cluster';
 
 /** Where the servers are, and how to stop the ones holdfast started itself. */
 export interface Stack {
@@ -100,15 +89,15 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   const paths = homePaths(config.home);
   const dataDir = options.dataDir ?? paths.data;
   const logDir = options.logDir ?? paths.logs;
-  // Each server with the way to start it again: a restart starts exactly what the first start did. Servers that
-  // others depend on (the cluster's PostgreSQL) are stopped after them: `dependent` ones first.
-  const servers: { proc: ManagedProcess; start: () => Promise<ManagedProcess>; dependent: boolean }[] = [];
-  const serve = async (start: () => Promise<ManagedProcess>, dependent = false) =>
-    servers.push({ proc: await start(), start, dependent });
+  // Each server with the way to start it again: a restart starts exactly what the first start did. Its tier orders
+  // the stop: the highest first, since a server depends on lower ones (the cluster's services on its PostgreSQL).
+  const servers: { proc: ManagedProcess; start: () => Promise<ManagedProcess>; tier: number }[] = [];
+  const serve = async (start: () => Promise<ManagedProcess>, tier = 0) =>
+    servers.push({ proc: await start(), start, tier });
   const stop = async () => {
     const all = servers.splice(0);
-    for (const dependent of [true, false]) {
-      await Promise.all(all.filter((s) => s.dependent === dependent).map((s) => s.proc.stop()));
+    for (const tier of [...new Set(all.map((s) => s.tier))].sort((a, b) => b - a)) {
+      await Promise.all(all.filter((s) => s.tier === tier).map((s) => s.proc.stop()));
     }
   };
   const restart = async (name: string, downtimeMs: number) => {
@@ -141,32 +130,15 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     let temporalUiUrl = config.TEMPORAL_UI_URL;
     if (temporalBinaries && config.HOLDFAST_TEMPORAL === 'cluster') {
       const cluster = {
-        binaries: ensureTemporalServerBinaries(config.home, config.PATH),
-        postgres: findPostgresBinaries(config.PATH),
-        paths: temporalClusterPaths(stackDataPaths(dataDir).temporalCluster),
-      };
-      const ports = await pickClusterPorts(config.TEMPORAL_PORT);
-      const postgres = {
-        binaries: await cluster.postgres,
-        port: ports.postgres,
-        dataDir: cluster.paths.postgres,
-        logFile: path.join(logDir, 'postgres.log'),
-      };
-      await serve(() => startPostgres(postgres));
-      const binaries = await cluster.binaries;
-      await ensureClusterSchema(binaries, cluster.paths.dir, ports.postgres);
-      await writeClusterConfig(cluster.paths.config, ports);
-      const service: TemporalServiceOptions = {
-        server: binaries.server,
-        configDir: cluster.paths.config,
-        ports,
+        home: config.home,
+        searchPath: config.PATH,
+        cli: (await temporalBinaries).cli,
+        frontendPort: config.TEMPORAL_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dir: stackDataPaths(dataDir).temporalCluster,
         logDir,
       };
-      const [first, ...rest] = temporalServices;
-      await serve(() => startTemporalService(service, first), true);
-      await Promise.all(rest.map((name) => serve(() => startTemporalService(service, name), true)));
-      temporalAddress = `127.0.0.1:${config.TEMPORAL_PORT}`;
-      await registerClusterNamespace((await temporalBinaries).cli, temporalAddress, config.TEMPORAL_NAMESPACE);
+      temporalAddress = await startTemporalCluster(cluster, serve);
     } else if (temporalBinaries) {
       const ui = options.ui ?? true;
       const devServer = {

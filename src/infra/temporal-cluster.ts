@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dynamicConfigFile } from './dynamic-config';
 import { homePaths, versions } from './paths';
-import { postgresUser } from './postgres';
+import { findPostgresBinaries, postgresUser, startPostgres } from './postgres';
 import { freePortsBetween } from './ports';
 import { run, SetupError, startProcess, waitForPort, which, type ManagedProcess } from './process';
 import { searchAttributes } from './temporal';
@@ -271,4 +271,49 @@ export async function registerClusterNamespace(cli: string, address: string, nam
     `the Temporal cluster at ${address} did not register namespace ${namespace} within ${timeoutMs / 1000} s: ` +
       (last instanceof Error ? last.message : String(last)),
   );
+}
+
+export interface TemporalClusterOptions {
+  readonly home: string;
+  readonly searchPath: string;
+  /** The Temporal CLI, which registers the namespace and the search attributes. */
+  readonly cli: string;
+  /** The frontend's gRPC port: the cluster's address. */
+  readonly frontendPort: number;
+  readonly namespace: string;
+  /** The cluster's state (see temporalClusterPaths). */
+  readonly dir: string;
+  readonly logDir: string;
+}
+
+/**
+ * Brings up PostgreSQL and the four services, each handed to `serve` (startStack's) with the way to start it again
+ * and its stop tier, and registers the namespace. Returns the frontend's address.
+ */
+export async function startTemporalCluster(
+  options: TemporalClusterOptions,
+  serve: (start: () => Promise<ManagedProcess>, tier: number) => Promise<unknown>,
+): Promise<string> {
+  const paths = temporalClusterPaths(options.dir);
+  const postgresBinaries = await findPostgresBinaries(options.searchPath);
+  const binaries = await ensureTemporalServerBinaries(options.home, options.searchPath);
+  const ports = await pickClusterPorts(options.frontendPort);
+  const postgres = {
+    binaries: postgresBinaries,
+    port: ports.postgres,
+    dataDir: paths.postgres,
+    logFile: path.join(options.logDir, 'postgres.log'),
+  };
+  await serve(() => startPostgres(postgres), 0);
+  await ensureClusterSchema(binaries, paths.dir, ports.postgres);
+  await writeClusterConfig(paths.config, ports);
+  const service = { server: binaries.server, configDir: paths.config, ports, logDir: options.logDir };
+  // Stopped before PostgreSQL; the worker service, a client of the frontend (its system workflows), before them.
+  const tier = (name: TemporalService) => (name === 'worker' ? 2 : 1);
+  const [first, ...rest] = temporalServices;
+  await serve(() => startTemporalService(service, first), tier(first));
+  await Promise.all(rest.map((name) => serve(() => startTemporalService(service, name), tier(name))));
+  const address = `127.0.0.1:${options.frontendPort}`;
+  await registerClusterNamespace(options.cli, address, options.namespace);
+  return address;
 }
