@@ -18,6 +18,8 @@ export const configSchema = z.object({
   HOLDFAST_HOME: z.string().default('.holdfast'),
 
   TEMPORAL_ADDRESS: optionalString,
+  /** Which Temporal holdfast starts when TEMPORAL_ADDRESS is unset: the dev server, or a multi-service cluster. */
+  HOLDFAST_TEMPORAL: z.enum(['dev', 'cluster']).default('dev'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('holdfast'),
   TEMPORAL_PORT: port.default(7233),

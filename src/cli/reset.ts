@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import type { Config } from '../config';
@@ -41,6 +42,15 @@ function embeddedSteps(config: Readonly<Config>): Step[] {
         return `deleted ${data.temporalDb}`;
       },
     });
+    if (existsSync(data.temporalCluster)) {
+      steps.push({
+        says: `delete ${data.temporalCluster} (the local Temporal cluster's PostgreSQL: every run and its history)`,
+        run: async () => {
+          await rm(data.temporalCluster, { recursive: true, force: true });
+          return `deleted ${data.temporalCluster}`;
+        },
+      });
+    }
   }
   return steps;
 }

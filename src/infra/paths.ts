@@ -9,6 +9,8 @@ export const versions = {
   temporalCli: '1.9.1',
   temporalTestServer: '1.40.0',
   ferretdb: 'v1.24.2',
+  /** The Go module go.temporal.io/server: the multi-service cluster (`HOLDFAST_TEMPORAL=cluster`); compose pins it too. */
+  temporalServer: 'v1.29.1',
 } as const;
 
 export interface HomePaths {

@@ -15,7 +15,7 @@ export interface ManagedProcess {
   running(): boolean;
   /** Sends `signal` while it runs (a fault: SIGKILL mid-work). */
   kill(signal: NodeJS.Signals): void;
-  /** SIGTERM, then SIGKILL after the grace time; a group leader's stop also ends whatever is left of its group. */
+  /** SIGTERM (or its stop signal), then SIGKILL after the grace time; a group leader's stop also ends whatever is left of its group. */
   stop(): Promise<void>;
 }
 
@@ -29,6 +29,10 @@ export interface StartOptions {
   readonly group?: boolean;
   /** How long stop() waits after SIGTERM before SIGKILL (default 10 s). */
   readonly graceMs?: number;
+  /** Run as this OS user (needs setpriv, and root to switch): PostgreSQL refuses to run as root. */
+  readonly user?: string;
+  /** What stop() sends first (default SIGTERM). */
+  readonly stopSignal?: NodeJS.Signals;
 }
 
 export class SetupError extends Error {
@@ -47,9 +51,13 @@ export function startProcess(
   logFile: string,
   options: StartOptions = {},
 ): ManagedProcess {
+  if (options.user !== undefined && !setpriv) throw new SetupError(`${name}: running as ${options.user} needs setpriv`);
   mkdirSync(path.dirname(logFile), { recursive: true });
   const log = openSync(logFile, 'a');
-  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, args];
+  // One setpriv for both: a second one that switched user would clear the first one's death signal.
+  const [file, argv] = setpriv
+    ? [setpriv, [...userArgs(options.user), '--pdeathsig', 'TERM', '--', command, ...args]]
+    : [command, args];
   const child = spawn(file, argv, {
     env: options.env ?? process.env,
     cwd: options.cwd,
@@ -77,7 +85,7 @@ export function startProcess(
     },
     async stop() {
       if (running()) {
-        child.kill('SIGTERM');
+        child.kill(options.stopSignal ?? 'SIGTERM');
         if (!(await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]))) {
           child.kill('SIGKILL');
           await exited;
@@ -118,9 +126,20 @@ async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
   }
 }
 
+function userArgs(user: string | undefined): string[] {
+  return user === undefined ? [] : [`--reuid=${user}`, `--regid=${user}`, '--init-groups'];
+}
+
 /** Runs a command to completion, throwing with its output when it fails. */
-export async function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; user?: string } = {},
+) {
+  const { user, ...spawnOptions } = options;
+  if (user !== undefined && !setpriv) throw new SetupError(`running ${command} as ${user} needs setpriv`);
+  const [file, argv] = user === undefined ? [command, args] : [setpriv!, [...userArgs(user), '--', command, ...args]];
+  const child = spawn(file, argv, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,7 +1,12 @@
-/** `npm run setup`: installs the pinned Temporal CLI, test server and FerretDB build; safe to run again. */
+/**
+ * `npm run setup`: installs the pinned Temporal CLI, test server and FerretDB build, and with
+ * HOLDFAST_TEMPORAL=cluster the Temporal server build (and checks for PostgreSQL); safe to run again.
+ */
 import { loadConfig } from '../config';
 import { ensureFerretDbBinary } from './ferretdb';
+import { findPostgresBinaries } from './postgres';
 import { ensureTemporalBinaries } from './temporal';
+import { ensureTemporalServerBinaries } from './temporal-cluster';
 
 async function run() {
   const config = loadConfig();
@@ -12,6 +17,15 @@ async function run() {
   console.log(`temporal CLI:          ${temporal.cli}`);
   console.log(`temporal test server:  ${temporal.testServer}`);
   console.log(`ferretdb:              ${ferretdb}`);
+  if (config.HOLDFAST_TEMPORAL === 'cluster') {
+    const [server, postgres] = await Promise.all([
+      ensureTemporalServerBinaries(config.home, config.PATH),
+      findPostgresBinaries(config.PATH),
+    ]);
+    console.log(`temporal server:       ${server.server}`);
+    console.log(`temporal-sql-tool:     ${server.sqlTool}`);
+    console.log(`postgres:              ${postgres.postgres}`);
+  }
 }
 
 run().catch((err: unknown) => {

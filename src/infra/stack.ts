@@ -6,6 +6,7 @@ import { homePaths } from './paths';
 import { assertPortsFree, type PortUse } from './ports';
 import type { ManagedProcess } from './process';
 import { ensureTemporalBinaries, startTemporalDevServer } from './temporal';
+import { startTemporalCluster } from './temporal-cluster';
 
 /** Where the servers are, and how to stop the ones holdfast started itself. */
 export interface Stack {
@@ -15,6 +16,8 @@ export interface Stack {
   readonly mongoUris: readonly string[];
   /** Names of the servers this process started (empty when everything is external). */
   readonly started: readonly string[];
+  /** The processes of the servers now running (after a restart, the new one). */
+  servers(): readonly ManagedProcess[];
   /**
    * Stops one server this process started (by its name in `started`), waits `downtimeMs`, and starts it again on
    * its port with its data (a fault of the chaos run). Resolves to the process stopped and the one now serving.
@@ -43,6 +46,8 @@ export function stackDataPaths(dataDir: string) {
     ferretDb: path.join(dataDir, 'ferretdb'),
     /** The Temporal dev server's SQLite file: every run and its history. */
     temporalDb: path.join(dataDir, 'temporal.db'),
+    /** The Temporal cluster's (HOLDFAST_TEMPORAL=cluster): its PostgreSQL data and its servers' config. */
+    temporalCluster: path.join(dataDir, 'temporal-cluster'),
   };
 }
 
@@ -55,7 +60,10 @@ export function stackPorts(config: Config, options: StackOptions = {}): PortUse[
       uses.push({ port, host, what: `FerretDB shard ${shard}`, envVar: 'FERRETDB_BASE_PORT' });
     }
   }
-  if (!config.TEMPORAL_ADDRESS) {
+  if (!config.TEMPORAL_ADDRESS && config.HOLDFAST_TEMPORAL === 'cluster') {
+    // Its other ports (PostgreSQL, the other services') are free ones picked at each start.
+    uses.push({ port: config.TEMPORAL_PORT, host, what: 'Temporal cluster frontend', envVar: 'TEMPORAL_PORT' });
+  } else if (!config.TEMPORAL_ADDRESS) {
     uses.push({ port: config.TEMPORAL_PORT, host, what: 'Temporal dev server', envVar: 'TEMPORAL_PORT' });
     if (options.ui ?? true) {
       uses.push({ port: config.TEMPORAL_UI_PORT, host, what: 'Temporal Web UI', envVar: 'TEMPORAL_UI_PORT' });
@@ -71,7 +79,8 @@ function ferretDbPorts(config: Config, options: StackOptions): readonly number[]
 }
 
 /**
- * Brings up whatever is not external: Temporal unless TEMPORAL_ADDRESS is set, FerretDB shards unless
+ * Brings up whatever is not external: Temporal unless TEMPORAL_ADDRESS is set (the dev server, or with
+ * HOLDFAST_TEMPORAL=cluster PostgreSQL and the four services of a cluster), FerretDB shards unless
  * MONGODB_URI is set. Installs the pinned binaries on first use; later starts reuse them. Throws
  * PortsInUseError, having installed, started and written nothing, when one of its ports is taken.
  */
@@ -80,11 +89,16 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
   const paths = homePaths(config.home);
   const dataDir = options.dataDir ?? paths.data;
   const logDir = options.logDir ?? paths.logs;
-  // Each server with the way to start it again: a restart starts exactly what the first start did.
-  const servers: { proc: ManagedProcess; start: () => Promise<ManagedProcess> }[] = [];
-  const serve = async (start: () => Promise<ManagedProcess>) => servers.push({ proc: await start(), start });
+  // Each server with the way to start it again: a restart starts exactly what the first start did. Its tier orders
+  // the stop: the highest first, since a server depends on lower ones (the cluster's services on its PostgreSQL).
+  const servers: { proc: ManagedProcess; start: () => Promise<ManagedProcess>; tier: number }[] = [];
+  const serve = async (start: () => Promise<ManagedProcess>, tier = 0) =>
+    servers.push({ proc: await start(), start, tier });
   const stop = async () => {
-    await Promise.all(servers.splice(0).map((s) => s.proc.stop()));
+    const all = servers.splice(0);
+    for (const tier of [...new Set(all.map((s) => s.tier))].sort((a, b) => b - a)) {
+      await Promise.all(all.filter((s) => s.tier === tier).map((s) => s.proc.stop()));
+    }
   };
   const restart = async (name: string, downtimeMs: number) => {
     const server = servers.find((s) => s.proc.name === name);
@@ -114,7 +128,18 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
 
     let temporalAddress = config.TEMPORAL_ADDRESS ?? '';
     let temporalUiUrl = config.TEMPORAL_UI_URL;
-    if (temporalBinaries) {
+    if (temporalBinaries && config.HOLDFAST_TEMPORAL === 'cluster') {
+      const cluster = {
+        home: config.home,
+        searchPath: config.PATH,
+        cli: (await temporalBinaries).cli,
+        frontendPort: config.TEMPORAL_PORT,
+        namespace: config.TEMPORAL_NAMESPACE,
+        dir: stackDataPaths(dataDir).temporalCluster,
+        logDir,
+      };
+      temporalAddress = await startTemporalCluster(cluster, serve);
+    } else if (temporalBinaries) {
       const ui = options.ui ?? true;
       const devServer = {
         cli: (await temporalBinaries).cli,
@@ -130,7 +155,15 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     }
 
     const started = servers.map((s) => s.proc.name);
-    return { temporalAddress, temporalUiUrl, mongoUris, started, restart, stop };
+    return {
+      temporalAddress,
+      temporalUiUrl,
+      mongoUris,
+      started,
+      servers: () => servers.map((s) => s.proc),
+      restart,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { devServerDynamicConfigArgs } from './dynamic-config';
 import { homePaths, versions } from './paths';
 import { run, SetupError, startProcess, waitForPort, which, type ManagedProcess } from './process';
 
-/** The custom search attributes holdfast's workflows upsert, registered on the dev server at start. */
+/** The custom search attributes holdfast's workflows upsert (all Keyword), registered on every server at start. */
 export const searchAttributes = ['CartId', 'Sku', 'OrderId', 'CustomerId', 'HoldStatus'] as const;
 
 export interface TemporalBinaries {
@@ -71,15 +72,8 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     options.dbFile,
     '--log-level',
     'warn',
-    // Frequent small history writes are the dev server's bottleneck; a larger cache keeps hot runs in memory.
-    '--dynamic-config-value',
-    'history.cacheMaxSize=4096',
-    // One partition per task queue: with the default four, a workflow task written to a partition no poller
-    // is waiting on sits there for seconds (add-to-cart p99 was 4-9x its p50, the Temporal floor's too).
-    '--dynamic-config-value',
-    'matching.numTaskqueueReadPartitions=1',
-    '--dynamic-config-value',
-    'matching.numTaskqueueWritePartitions=1',
+    // The settings every Temporal server of holdfast's runs with (config/temporal-dynamic.yaml).
+    ...(await devServerDynamicConfigArgs()),
     ...searchAttributes.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
   if (options.uiPort === undefined) args.push('--headless');
