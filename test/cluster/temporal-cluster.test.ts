@@ -1,35 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Connection } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
-import {
-  dynamicConfigFile,
-  listeningPorts,
-  numHistoryShards,
-  parseDynamicConfig,
-  portHolder,
-  temporalServices,
-} from '../src/infra';
+import { listeningPorts, numHistoryShards, portHolder, temporalServices } from '../../src/infra';
 
-describe('config/temporal-dynamic.yaml (every Temporal server holdfast starts reads it)', () => {
-  it('is read as the settings the dev server is given', async () => {
-    const settings = parseDynamicConfig(await readFile(dynamicConfigFile, 'utf8'));
-    expect(settings.get('matching.numTaskqueueReadPartitions')).toBe(1);
-    expect(settings.get('matching.numTaskqueueWritePartitions')).toBe(1);
-  });
-
-  it('refuses what the reader does not take (a constraint would be lost on the dev server)', () => {
-    expect(parseDynamicConfig('# a comment\nkey.one:\n  - value: "x"\nkey.two:\n  - value: true\n')).toEqual(
-      new Map<string, unknown>([
-        ['key.one', 'x'],
-        ['key.two', true],
-      ]),
-    );
-    expect(() => parseDynamicConfig('key:\n  - value: 1\n    constraints:\n      namespace: a\n')).toThrow(/line 3/);
-    expect(() => parseDynamicConfig('key:\n')).toThrow(/no value/);
-  });
-});
-
-describe.runIf(inject('temporalServer') === 'cluster')('the Temporal cluster (npm run test:cluster)', () => {
+// Only `npm run test:cluster` includes this folder (vitest.config.ts): on the dev server it could only fail.
+describe('the Temporal cluster (npm run test:cluster)', () => {
   it('runs frontend, history, matching and worker as processes of their own, with more than one history shard', async () => {
     const servers = inject('servers');
     const pids = temporalServices.map((service) => {
