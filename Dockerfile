@@ -1,8 +1,8 @@
 # holdfast API and worker image. The app runs its TypeScript sources directly with tsx (a runtime dependency);
 # the only build is the storefront and ops console (Vite), in a first stage with the dev dependencies.
 #
-#   API (default):  npx tsx src/api/server.ts
-#   Worker:         npx tsx src/worker.ts
+#   API (default):  node --import tsx src/api/server.ts
+#   Worker:         node --import tsx src/worker.ts
 #   Ops CLI:        npx holdfast help
 #
 # All configuration comes from environment variables (see src/config.ts and docker-compose.yml).
@@ -30,4 +30,4 @@ USER node
 
 # 3000: the API (and its /metrics); 9464: a worker's /metrics (WORKER_METRICS_PORT).
 EXPOSE 3000 9464
-CMD ["npx", "tsx", "src/api/server.ts"]
+CMD ["node", "--import", "tsx", "src/api/server.ts"]

@@ -4,8 +4,8 @@
 #
 #   bash /docker/temporal-init/register-search-attributes.sh
 #
-# Waits for the frontend to serve and for auto-setup to have created the namespace, then creates each attribute
-# that is not there yet. Safe to re-run: existing attributes of the right type are left alone.
+# Waits for the frontend to serve, creates the namespace when it is missing, then creates each attribute that is
+# not there yet. Safe to re-run: an existing namespace, and existing attributes of the right type, are left alone.
 set -euo pipefail
 
 address="${TEMPORAL_ADDRESS:-temporal:7233}"
@@ -43,9 +43,14 @@ attribute_type() {
   list_attributes | awk -v name="$1" '$1 == name { t = tolower($2); sub(/^indexed_value_type_/, "", t); print t; exit }'
 }
 
+create_namespace() {
+  namespace_exists || temporal operator namespace create --address "$address" --namespace "$namespace" \
+    --retention "${TEMPORAL_RETENTION:-72h}"
+}
+
 wait_until "Temporal frontend at ${address}" server_serving
 log "Temporal frontend at ${address} is serving"
-wait_until "namespace ${namespace}" namespace_exists
+wait_until "namespace ${namespace} (created when missing)" create_namespace
 wait_until "search attributes of namespace ${namespace}" list_attributes
 log "namespace ${namespace} is ready"
 
