@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { loadConfig } from '../../src/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Tally } from '../harness/tally';
 import type { Progress } from './progress';
@@ -49,7 +50,13 @@ export async function waitUntil(
 }
 
 export function environment() {
-  return { node: process.version, cpus: os.cpus().length, platform: `${os.type()} ${os.release()}` };
+  return {
+    node: process.version,
+    cpus: os.cpus().length,
+    platform: `${os.type()} ${os.release()}`,
+    // The Temporal a started stack runs on (HOLDFAST_TEMPORAL): the dev server or the multi-service cluster.
+    temporal: loadConfig().HOLDFAST_TEMPORAL,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, symlink } from 'node:fs/promises';
+import { chmod, mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { configSchema, loadConfig } from '../config';
 import { ensureFerretDbBinary } from './ferretdb';
@@ -9,6 +9,7 @@ import { consecutiveFreePorts } from './ports';
 import { freePorts, startProcess, type ManagedProcess, type StartOptions } from './process';
 import { startStack, type Stack } from './stack';
 import { ensureTemporalBinaries } from './temporal';
+import { ensureTemporalServerBinaries } from './temporal-cluster';
 
 /**
  * How the run's processes are laid out.
@@ -61,12 +62,17 @@ export class RunStack {
   static async start(options: RunStackOptions): Promise<RunStack> {
     // The binaries are installed in the repository's HOLDFAST_HOME once; the run's home links to them.
     const installed = loadConfig();
+    // Which Temporal the run gets follows HOLDFAST_TEMPORAL, as for `npm start`: the dev server or the cluster.
+    const cluster = installed.HOLDFAST_TEMPORAL === 'cluster';
     await Promise.all([
       ensureTemporalBinaries(installed.home, installed.PATH),
       ensureFerretDbBinary(installed.home, installed.PATH),
+      cluster ? ensureTemporalServerBinaries(installed.home, installed.PATH) : undefined,
     ]);
     const { bin, venv } = homePaths(installed.home);
     await mkdir(options.dir, { recursive: true });
+    // A mkdtemp home's 0700 would keep out PostgreSQL's own user (it refuses to run as root).
+    if (cluster) await chmod(options.dir, 0o711);
     await symlink(bin, homePaths(options.dir).bin);
     await symlink(venv, homePaths(options.dir).venv);
 
@@ -92,6 +98,7 @@ export class RunStack {
       RATE_LIMIT_IP_PER_MINUTE: '100000000',
       RATE_LIMIT_CART_PER_MINUTE: '1000000',
       FERRETDB_SHARDS: String(shards),
+      HOLDFAST_TEMPORAL: installed.HOLDFAST_TEMPORAL,
     };
     const servers = { ...ours, TEMPORAL_PORT: String(temporalPort) };
     const env =
