@@ -24,6 +24,11 @@ COPY src ./src
 COPY bin ./bin
 COPY --from=web /app/web/dist ./web/dist
 
+# The workflow bundle, built once here: the worker loads it (WORKFLOW_BUNDLE) instead of running webpack at start.
+COPY scripts/build-workflow-bundle.ts ./scripts/
+RUN node --import tsx scripts/build-workflow-bundle.ts dist/workflow-bundle.js
+ENV WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
+
 # Run unprivileged; HOLDFAST_HOME (default .holdfast, relative to /app) must be writable by that user.
 RUN mkdir -p /app/.holdfast && chown node:node /app/.holdfast
 USER node

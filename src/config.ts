@@ -47,6 +47,11 @@ export const configSchema = z.object({
    * histories when they next wake; it bounds worker memory (about 0.1-0.2 MB per cached run).
    */
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt.default(1000),
+  /**
+   * A workflow bundle built ahead (`npm run build:workflows`, the Docker image does): the worker loads it
+   * instead of bundling the workflow sources with webpack at every start.
+   */
+  WORKFLOW_BUNDLE: optionalString,
 
   HOLD_TTL_SECONDS: positiveInt.default(900),
   MAX_HOLD_SECONDS: positiveInt.default(3600),

@@ -19,6 +19,8 @@ export interface WorkerOptions {
   readonly deps: ActivityDeps;
   /** WORKER_MAX_CACHED_WORKFLOWS: runs kept in memory (the SDK sizes it from the heap when left out). */
   readonly maxCachedWorkflows?: number;
+  /** WORKFLOW_BUNDLE: a bundle built ahead (scripts/build-workflow-bundle.ts); else the sources are bundled. */
+  readonly workflowBundlePath?: string;
 }
 
 export function createWorker(options: WorkerOptions): Promise<Worker> {
@@ -26,7 +28,7 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.deps.taskQueue,
-    workflowsPath,
+    ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath }),
     activities: createActivities(options.deps),
     shutdownGraceTime: '10 seconds',
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
@@ -104,6 +106,7 @@ async function run() {
       namespace: config.TEMPORAL_NAMESPACE,
       deps,
       maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      ...(config.WORKFLOW_BUNDLE ? { workflowBundlePath: config.WORKFLOW_BUNDLE } : {}),
     });
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer.url }, 'worker running');
     try {
