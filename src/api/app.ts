@@ -33,6 +33,9 @@ import { reorderRoutes } from './routes/reorders';
 import { stockMovementRoutes } from './routes/stock-movements';
 import { sameSecret, CartTokens, type CartClaim } from './tokens';
 
+/** How often an API process sweeps expired Idempotency-Key answers (see IdempotencyStore.sweep). */
+const idempotencySweepMs = 10 * 60_000;
+
 export interface ApiSettings {
   readonly namespace: string;
   readonly taskQueue: string;
@@ -206,6 +209,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           }`
         : undefined,
   };
+
+  // Kept answers older than their retention go, where no TTL index removes them (FerretDB). A failed sweep is
+  // logged and tried again at the next.
+  const sweeps = setInterval(() => {
+    context.idempotency.sweep().catch((err: unknown) => app.log.warn({ err }, 'idempotency sweep failed'));
+  }, idempotencySweepMs).unref();
+  app.addHook('onClose', async () => clearInterval(sweeps));
 
   await healthRoutes(app, deps);
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Collection } from 'mongodb';
-import { BatchedInserts, collections, type ShardSet } from '../db';
+import { BatchedInserts, collections, idempotencyRetentionSeconds, type ShardSet } from '../db';
 import { HttpError } from './errors';
 
 export interface RunOptions<R extends StoredResponse> {
@@ -29,8 +29,8 @@ interface IdempotencyRecord {
 
 /**
  * Stripe-style idempotency keys: the first response for a key is kept; the same key with the same body replays
- * it; the same key with another body is a 422. Records are kept (at least 24 h; FerretDB has no TTL indexes, so
- * nothing removes them yet).
+ * it; the same key with another body is a 422. Records are kept 48 h (`idempotencyRetentionSeconds`): a TTL
+ * index removes them on MongoDB, `sweep` on FerretDB (which has no TTL indexes).
  *
  * The record is written once, when the handler has answered: one read and one insert per request (inserts of
  * concurrent requests share a round trip per shard, see BatchedInserts); an answer by reads alone
@@ -88,6 +88,23 @@ export class IdempotencyStore {
       }
     }
     return { ...response, replayed: false };
+  }
+
+  /**
+   * Removes the answers kept longer than `retentionSeconds` from every shard whose collection has no TTL index
+   * (FerretDB has none; MongoDB's removes them by itself). Returns how many were removed. Run now and then by
+   * the API (buildApp); any process may run it at the same time as another.
+   */
+  async sweep(retentionSeconds = idempotencyRetentionSeconds, now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - retentionSeconds * 1000);
+    let removed = 0;
+    for (let shard = 0; shard < this.shards.size; shard++) {
+      const col = this.shards.cartsCollection<IdempotencyRecord>(shard, collections.carts.idempotency);
+      const indexes = await col.indexes();
+      if (indexes.some((index) => index.expireAfterSeconds !== undefined)) continue;
+      removed += (await col.deleteMany({ createdAt: { $lt: cutoff } })).deletedCount;
+    }
+    return removed;
   }
 
   private collection(id: string): Collection<IdempotencyRecord> {

@@ -31,6 +31,12 @@ export const collections = {
   },
 } as const;
 
+/** How long an Idempotency-Key's answer is kept (Stripe keeps them 24 h): a TTL index, or a sweep on FerretDB. */
+export const idempotencyRetentionSeconds = 48 * 3600;
+
+/** FerretDB v1 answers NotImplemented to an index option it lacks (expireAfterSeconds: TTL indexes). */
+const notImplemented = 238;
+
 /**
  * Creates every collection and index up front on every shard: FerretDB can fail with SQLITE_BUSY when
  * many connections race to create a collection implicitly. Safe to run again.
@@ -58,6 +64,13 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
       .collection(collections.stock.allowances)
       .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
     await carts.collection(collections.carts.lines).createIndex({ cartId: 1 }, { name: 'cartId' });
+    // MongoDB removes kept answers by itself; on FerretDB (no TTL indexes) the API sweeps them (IdempotencyStore).
+    await carts
+      .collection(collections.carts.idempotency)
+      .createIndex({ createdAt: 1 }, { name: 'createdAt_ttl', expireAfterSeconds: idempotencyRetentionSeconds })
+      .catch((err: unknown) => {
+        if (!(err instanceof MongoServerError && err.code === notImplemented)) throw err;
+      });
   }
 }
 
