@@ -45,12 +45,14 @@ export async function insertOnce<T extends { _id: string }>(
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     if (onDuplicate === 'ignore') return false;
-    return {
-      inserted: false,
-      stands: (await col.findOne(byIdWithShardKey(col.collectionName, doc) as Filter<T>)) as T | null,
-    };
+    return { inserted: false, stands: await standing(col, doc) };
   }
   return onDuplicate === 'ignore' ? true : { inserted: true, stands: doc };
+}
+
+/** The document standing under a refused one's `_id`, read with the collection's shard key beside it. */
+async function standing<T extends { _id: string }>(col: Collection<T>, doc: T): Promise<T | null> {
+  return (await col.findOne(byIdWithShardKey(col.collectionName, doc) as Filter<T>)) as T | null;
 }
 
 /**
@@ -79,10 +81,7 @@ export async function insertManyOnce<T extends { _id: string }>(
   return Promise.all(
     docs.map(async (doc, i): Promise<InsertOnce<T>> => {
       if (!refused.has(i)) return { inserted: true, stands: doc };
-      return {
-        inserted: false,
-        stands: (await col.findOne(byIdWithShardKey(col.collectionName, doc) as Filter<T>)) as T | null,
-      };
+      return { inserted: false, stands: await standing(col, doc) };
     }),
   );
 }

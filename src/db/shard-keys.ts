@@ -25,6 +25,7 @@ export const shardedCollections: readonly ShardedCollection[] = table.collection
 });
 
 const byName = new Map(shardedCollections.map((c) => [`${c.db}.${c.collection}`, c]));
+const byCollection = new Map(shardedCollections.map((c) => [c.collection, c]));
 
 /** The shard key fields of a collection, or undefined when it is not sharded. */
 export function shardKeyOf(db: DatabaseKind, collection: string): readonly string[] | undefined {
@@ -37,7 +38,8 @@ export function shardKeyOf(db: DatabaseKind, collection: string): readonly strin
  * (`{ bucketId, _id }` for a ledger entry): what a write's refusal reads back (insertOnce).
  */
 export function byIdWithShardKey<T extends { _id: string }>(collection: string, doc: T): Document {
-  const sharded = shardedCollections.find((c) => c.collection === collection);
+  // Collection names are unique across the stock and carts databases.
+  const sharded = byCollection.get(collection);
   const filter: Document = {};
   for (const field of Object.keys(sharded?.key ?? {})) {
     if (field !== '_id') filter[field] = (doc as Document)[field];
