@@ -81,6 +81,32 @@ describe('transfers between buckets', () => {
     expect((await heads(sku)).map((b) => b.available)).toEqual([2, 8]);
   });
 
+  it('reads the ledgers as of one instant while a transfer moves stock between them', async () => {
+    const sku = uniqueId('audit-skew');
+    await stock.createProduct(backorderProductInput(sku, 2), 8);
+    // The auditor reads bucket 0, then a transfer from 0 to 1 runs, then it reads bucket 1: read one after the
+    // other, its transfer_in has no transfer_out and 2 units look made from nothing.
+    const auditor = new StockService(shards, { ownership: false });
+    const entries = auditor.ledger.entries.bind(auditor.ledger);
+    let moved: Promise<number> | undefined;
+    let readFirst!: () => void;
+    const firstRead = new Promise<void>((resolve) => (readFirst = resolve));
+    auditor.ledger.entries = async (bucket, kinds) => {
+      if (bucket.index === 0) {
+        const read = await entries(bucket, kinds);
+        moved ??= stock.transfer(uniqueId('move'), sku, 0, 1, 2);
+        readFirst();
+        return read;
+      }
+      await firstRead;
+      await moved;
+      return entries(bucket, kinds);
+    };
+    const report = await checkInvariants(auditor, shards, sku);
+    expect(report).toMatchObject({ violations: [], inTransit: 0 });
+    expect(report.totals).toMatchObject({ available: 8, transferredIn: 2, transferredOut: 2 });
+  });
+
   it('flags a transfer_in that no transfer_out sent', async () => {
     const sku = uniqueId('orphan');
     await stock.createProduct(backorderProductInput(sku, 2), 4);

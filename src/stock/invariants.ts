@@ -11,7 +11,7 @@ import {
 } from './balances';
 import { settleOpId, trimOpId } from './op-keys';
 import type { StockService } from './stock-service';
-import type { LedgerEntry, TakeClaimDoc } from './types';
+import type { BucketRef, LedgerEntry, TakeClaimDoc } from './types';
 
 export interface InvariantReport {
   readonly sku: string;
@@ -41,8 +41,29 @@ function batchOf(share: LedgerEntry): string {
   return share.opKey.slice(share.opKey.indexOf('|') + 1);
 }
 
+/** How often the check reads the ledgers again when stock moved while it read them. */
+const snapshotAttempts = 50;
+
 /**
- * Checks every invariant of one SKU's stock by replaying its ledgers:
+ * Every bucket's entries as of one instant. Reading the buckets one after another is not enough: a transfer
+ * (a background refill, say) that writes its out to a bucket already read and its in to one read later looks
+ * like a transfer_in without its transfer_out, and like units made from nothing. Entries are append-only with
+ * gapless seqs, so once every bucket is read, finding no entry after any bucket's last seq means no bucket
+ * changed since its own read began: at the moment the last read ended, every bucket was as read.
+ */
+async function consistentLedgers(stock: StockService, buckets: readonly BucketRef[]): Promise<LedgerEntry[][]> {
+  for (let attempt = 1; ; attempt++) {
+    const ledgers = await Promise.all(buckets.map((bucket) => stock.ledger.entries(bucket)));
+    const after = await Promise.all(buckets.map((bucket, b) => stock.ledger.entry(bucket, ledgers[b]!.length)));
+    if (after.every((e) => e === null)) return ledgers;
+    if (attempt >= snapshotAttempts) {
+      throw new Error(`${buckets[0]?.sku}: stock kept moving through ${snapshotAttempts} reads of its ledgers`);
+    }
+  }
+}
+
+/**
+ * Checks every invariant of one SKU's stock by replaying its ledgers, as of one instant:
  * - each bucket's seqs run 0..n without gaps, starting with its genesis;
  * - replaying the movements from zero gives, at every entry, the balances written with it, and no movement
  *   took a balance below zero;
@@ -75,8 +96,9 @@ export async function checkInvariants(
   /** Every batch's entry (written or voided), by `<bucket index>|<batch id>`. */
   const batches = new Map<string, LedgerEntry>();
 
-  for (const bucket of buckets) {
-    const entries = await stock.ledger.entries(bucket);
+  const ledgers = await consistentLedgers(stock, buckets);
+  for (const [b, bucket] of buckets.entries()) {
+    const entries = ledgers[b]!;
     entryCount += entries.length;
     let balances: Balances = { ...zeroBalances };
     const taken = new Map<string, LedgerEntry>();
