@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ShardSet } from '../src/db';
+import { collections, ensureSchema, type ShardSet } from '../src/db';
 import {
   checkInvariants,
   holdForBackordersRef,
@@ -95,6 +95,38 @@ describe('stock ledger on FerretDB', () => {
       hold: { holdId: opId, sku: soldOut, bucket: 0, qty: 3, seq: 1 },
     });
     expect((await expectInvariants(soldOut)).totals).toMatchObject({ available: 0, held: 3 });
+  });
+
+  it('gives entries written before the placement slot their slot once, at the next start', async () => {
+    const sku = uniqueId('legacy');
+    await stock.createProduct(productInput(sku, { buckets: 2 }), 4);
+    const taken = await stock.reserve(uniqueId('op'), sku, 1);
+    expect(taken.status).toBe('taken');
+    // The ledger as an older holdfast left it: no slot on any entry, the old unique index, no migration done.
+    const buckets = stock.bucketsOf(await stock.product(sku));
+    for (const b of buckets) {
+      await shards
+        .stockDb(b.shard)
+        .collection(collections.stock.ledger)
+        .updateMany({ slot: b.slot, bucketId: b.id }, { $unset: { slot: '' } });
+    }
+    for (let s = 0; s < shards.size; s++) {
+      const db = shards.stockDb(s);
+      await db.collection(collections.stock.migrations).deleteMany({ _id: 'ledger-slots' as never });
+      await db
+        .collection(collections.stock.ledger)
+        .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
+    }
+    const fresh = () => new StockService(shards, { ownership: false });
+    // Read by the shard key (slot, bucketId), the entries are not found until they have their slot.
+    expect(await fresh().ledger.head(buckets[0]!, true)).toBeUndefined();
+    await ensureSchema(shards);
+    for (let s = 0; s < shards.size; s++) {
+      const indexes = await shards.stockDb(s).collection(collections.stock.ledger).indexes();
+      expect(indexes.map((i) => i.name)).not.toContain('bucketId_opKey_unique');
+    }
+    expect(await fresh().reserve(uniqueId('op'), sku, 3)).toMatchObject({ status: 'taken' });
+    expect((await expectInvariants(sku)).totals).toMatchObject({ available: 0, held: 4 });
   });
 
   /** Writes what a run leaves that claimed a place in a batch of `bucket` and died: the claim, and the batch if `written`. */

@@ -23,6 +23,7 @@ export function rawInsert(shards: ShardSet): Variant {
       // `key` is unique within the SKU across processes; a per-process seq is not.
       await ledgers[n % buckets]!.insertOne({
         _id: `${bucket.id}#${key}`,
+        slot: bucket.slot,
         bucketId: bucket.id,
         sku,
         seq: n,

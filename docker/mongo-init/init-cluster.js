@@ -1,4 +1,4 @@
-/* global EJSON, Mongo, print, process, require, sleep */
+/* global EJSON, MinKey, Mongo, print, process, require, sleep */
 // Bootstraps holdfast's sharded MongoDB cluster for docker-compose.yml. Run by the one-shot `mongo-init` service:
 //
 //   mongosh --nodb --quiet --file /docker/mongo-init/init-cluster.js
@@ -24,10 +24,14 @@ const SHARD_RSS = [
 const MONGOS_HOST = env('MONGO_MONGOS_HOST', 'mongos:27017');
 
 // Shard keys: the one table, src/db/shard-keys.json (mounted here by docker-compose.yml), which holdfast's code
-// reads too (its filters carry these keys; a test checks every one). The ledger is range-sharded on bucketId so that
-// all of one bucket's entries live on one shard: the per-bucket compare-and-append (and its unique index, which a
-// sharded cluster only allows when the shard key is its prefix) stays a single-shard operation. The rest are spread
-// by hashed _id, or by the id they are always read by. cart_lines' key index has the app's own index name
+// reads too (its filters carry these keys; a test checks every one). The ledger is range-sharded on
+// { slot, bucketId } so that all of one bucket's entries live on one shard: the per-bucket compare-and-append (and
+// its unique index, which a sharded cluster only allows when the shard key is its prefix) stays a single-shard
+// operation. `slot` is the bucket's placement slot (a SKU's buckets are in consecutive slots), and the ledger's
+// slots are zoned round-robin over the shards before it is sharded, so MongoDB creates its chunks on the zones'
+// shards at once: a hot SKU's buckets are written on every shard from the first sale, without waiting for chunk
+// splits and migrations that a SKU's few, small buckets would never trigger. The rest are spread by hashed _id, or
+// by the id they are always read by. cart_lines' key index has the app's own index name
 // (src/db/schema.ts), so the app's createIndex is then a no-op.
 // mongosh runs this file as a CommonJS script: require is how it reads a file.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -110,11 +114,37 @@ function sameKey(a, b) {
   return fa.length === fb.length && fa.every((f, i) => f === fb[i] && String(a[f]) === String(b[f]));
 }
 
+/**
+ * Zones for the ledger's placement slots, slot s on shard s mod n: defined before the collection is sharded (MongoDB
+ * allows that since 4.0.2), so that sharding the empty collection creates a chunk per zone range on its shard.
+ * A range already there is left alone, so a re-run changes nothing.
+ */
+function zoneLedgerSlots(admin, ns, slots) {
+  const zoneOf = (s) => `ledger-${s % SHARD_RSS.length}`;
+  for (let k = 0; k < SHARD_RSS.length; k++) {
+    admin.runCommand({ addShardToZone: SHARD_RSS[k].name, zone: zoneOf(k) });
+  }
+  const tags = admin.getSiblingDB('config').getCollection('tags');
+  for (let s = 0; s < slots; s++) {
+    if (tags.findOne({ ns, 'min.slot': s })) continue;
+    admin.runCommand({
+      updateZoneKeyRange: ns,
+      min: { slot: s, bucketId: MinKey() },
+      max: { slot: s + 1, bucketId: MinKey() },
+      zone: zoneOf(s),
+    });
+  }
+  log(`${ns}: ${slots} placement slots zoned over ${SHARD_RSS.length} shards`);
+}
+
 function shardCollection(admin, { ns, key, indexName }) {
   const existing = admin.getSiblingDB('config').getCollection('collections').findOne({ _id: ns });
   if (existing && existing.key && !existing.unsplittable) {
     if (!sameKey(existing.key, key)) {
-      throw new Error(`${ns} is already sharded on ${EJSON.stringify(existing.key)}, expected ${JSON.stringify(key)}`);
+      throw new Error(
+        `${ns} is already sharded on ${EJSON.stringify(existing.key)}, expected ${JSON.stringify(key)} ` +
+          '(a cluster set up by an older holdfast: reshardCollection it to the new key, or start from empty volumes)',
+      );
     }
     log(`${ns}: already sharded on ${JSON.stringify(key)}`);
     return;
@@ -161,6 +191,9 @@ for (const dbName of [STOCK_DB, CARTS_DB]) {
   mongos.runCommand({ enableSharding: dbName });
   log(`${dbName}: sharding enabled`);
 }
-for (const c of SHARDED_COLLECTIONS) shardCollection(mongos, c);
+for (const c of SHARDED_COLLECTIONS) {
+  if (c.key.slot !== undefined) zoneLedgerSlots(mongos, c.ns, SHARD_KEYS.ledgerSlots);
+  shardCollection(mongos, c);
+}
 
 log('cluster ready');

@@ -1,4 +1,6 @@
 import { MongoServerError, type Db } from 'mongodb';
+import { insertOnce } from './insert-once';
+import { ledgerSlotOf, scanAllShards } from './shard-keys';
 import type { ShardSet } from './shards';
 
 /** Collection names, one place. Stock and carts are separate databases on every shard. */
@@ -18,6 +20,8 @@ export const collections = {
     queueTickets: 'queue_tickets',
     queuePlaces: 'queue_places',
     queueGates: 'queue_gates',
+    /** One document per data migration done on this shard (`migrate`). */
+    migrations: 'migrations',
   },
   carts: {
     carts: 'carts',
@@ -55,11 +59,14 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
     for (const name of Object.values(collections.carts)) {
       if (!existing.has(`carts.${name}`)) await createIfMissing(carts, name);
     }
+    await migrateLedgerSlots(stock);
     // One movement per (bucket, operation): the idempotency of every ledger write rests on this index. It leads
-    // with bucketId because a sharded MongoDB only enforces unique indexes prefixed by the shard key.
-    await stock
-      .collection(collections.stock.ledger)
-      .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
+    // with the shard key (slot, bucketId) because a sharded MongoDB only enforces unique indexes prefixed by it.
+    const ledger = stock.collection(collections.stock.ledger);
+    await ledger.createIndex({ slot: 1, bucketId: 1, opKey: 1 }, { unique: true, name: 'slot_bucketId_opKey_unique' });
+    await ledger.dropIndex('bucketId_opKey_unique').catch((err: unknown) => {
+      if (!(err instanceof MongoServerError && err.code === indexNotFound)) throw err;
+    });
     await stock
       .collection(collections.stock.allowances)
       .createIndex({ bucketId: 1, opKey: 1 }, { unique: true, name: 'bucketId_opKey_unique' });
@@ -72,6 +79,28 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
         if (!(err instanceof MongoServerError && err.code === notImplemented)) throw err;
       });
   }
+}
+
+/** A dropIndex of an index that is not there (never made, or another process dropped it first). */
+const indexNotFound = 27;
+
+/**
+ * Ledger entries written before the shard key led with the placement slot have none: each gets its bucket's
+ * (entries are never updated otherwise, so two processes doing this at once write the same value). Done once
+ * per shard, remembered in `migrations`, so a start does not scan the ledger every time.
+ */
+async function migrateLedgerSlots(stock: Db): Promise<void> {
+  const migrations = stock.collection<{ _id: string; at: Date }>(collections.stock.migrations);
+  const id = 'ledger-slots';
+  if (await migrations.findOne({ _id: id })) return;
+  const ledger = stock.collection<{ bucketId: string; slot?: number | null }>(collections.stock.ledger);
+  const legacy = await ledger.distinct('bucketId', { slot: null }, { comment: scanAllShards });
+  for (const bucketId of legacy) {
+    const cut = bucketId.lastIndexOf('#');
+    const slot = ledgerSlotOf(bucketId.slice(0, cut), Number(bucketId.slice(cut + 1)));
+    await ledger.updateMany({ slot: null, bucketId }, { $set: { slot } });
+  }
+  await insertOnce(migrations, { _id: id, at: new Date() }, 'ignore');
 }
 
 /** Creates a collection; another process (API and worker start together) may have just created it. */

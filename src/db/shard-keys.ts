@@ -1,4 +1,5 @@
 import type { CommandStartedEvent, Document } from 'mongodb';
+import { stableHash } from './hash';
 import table from './shard-keys.json' with { type: 'json' };
 
 export type DatabaseKind = 'stock' | 'carts';
@@ -23,6 +24,18 @@ export const shardedCollections: readonly ShardedCollection[] = table.collection
   }
   return c as unknown as ShardedCollection;
 });
+
+/**
+ * How many placement slots the ledger's shard key has (`slot`, its first field): a bucket's slot is fixed by
+ * its SKU and index (src/stock/placement.ts), and a cluster's zones spread the slots over its shards.
+ */
+export const ledgerSlots: number = table.ledgerSlots;
+if (!Number.isInteger(ledgerSlots) || ledgerSlots < 1) throw new Error('src/db/shard-keys.json: bad ledgerSlots');
+
+/** The placement slot of a SKU's bucket `index`: a SKU's consecutive buckets in consecutive slots. */
+export function ledgerSlotOf(sku: string, index: number): number {
+  return ((stableHash(sku) % ledgerSlots) + index) % ledgerSlots;
+}
 
 const byName = new Map(shardedCollections.map((c) => [`${c.db}.${c.collection}`, c]));
 const byCollection = new Map(shardedCollections.map((c) => [c.collection, c]));

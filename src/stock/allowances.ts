@@ -23,7 +23,8 @@ export function skuOfAllowance(bucketId: string): string {
 
 /** Where an allowance bucket lives: on a shard by the hash of its id, like any other document keyed by id. */
 export function allowanceBucket(bucketId: string, shards: number): BucketRef {
-  return { sku: skuOfAllowance(bucketId), index: 0, id: bucketId, shard: shardOf(bucketId, shards) };
+  // Allowances are not sharded behind mongos (src/db/shard-keys.json): the slot only rides along.
+  return { sku: skuOfAllowance(bucketId), index: 0, id: bucketId, shard: shardOf(bucketId, shards), slot: 0 };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Collection, Filter } from 'mongodb';
-import { collections, insertOnce, lastOfRun, type ShardSet } from '../db';
+import { collections, insertOnce, lastOfRun, shardKeyOf, type ShardSet } from '../db';
 import { applyMovement, zeroBalances, type Movement, type MovementKind } from './balances';
 import type { BatchMember, BucketRef, LedgerEntry } from './types';
 
@@ -55,7 +55,7 @@ export interface AppendOptions {
  * Compare-and-append: a movement is written as entry seq+1 of its bucket by a plain insert. The `_id` unique
  * index makes two writers of the same seq collide, so exactly one wins and the loser re-reads the head and
  * tries again; the `opKey` unique index makes one operation move stock in one bucket at most once. Both are
- * atomic on FerretDB v1 and on a sharded MongoDB (all of a bucket's entries share the shard key bucketId).
+ * atomic on FerretDB v1 and on a sharded MongoDB (all of a bucket's entries share the shard key: slot, bucketId).
  * No update of a shared document is ever needed, so lost updates cannot happen.
  */
 export class BucketLedger {
@@ -69,6 +69,15 @@ export class BucketLedger {
     private readonly collectionName: string = collections.stock.ledger,
   ) {
     this.clock = clock;
+    this.slotted = shardKeyOf('stock', collectionName)?.includes('slot') ?? false;
+  }
+
+  /** Whether the collection's shard key has the placement slot (the stock ledger; not allowances). */
+  private readonly slotted: boolean;
+
+  /** What selects a bucket's entries: its id, and the slot where that is part of the shard key. */
+  private where(bucket: BucketRef): { slot?: number; bucketId: string } {
+    return this.slotted ? { slot: bucket.slot, bucketId: bucket.id } : { bucketId: bucket.id };
   }
 
   collection(shard: number): Collection<LedgerEntry> {
@@ -179,9 +188,9 @@ export class BucketLedger {
     return this.at(bucket, seq);
   }
 
-  /** The entry at `seq`, read by `_id` with the shard key beside it (mongos sends it to the bucket's shard). */
+  /** The entry at `seq`, read by `_id` with the shard key (slot, bucketId) beside it (mongos sends it to the bucket's shard). */
   private at(bucket: BucketRef, seq: number): Promise<LedgerEntry | null> {
-    return this.collection(bucket.shard).findOne({ bucketId: bucket.id, _id: entryId(bucket.id, seq) });
+    return this.collection(bucket.shard).findOne({ ...this.where(bucket), _id: entryId(bucket.id, seq) });
   }
 
   /** The last head this process saw (no I/O): for choosing buckets, never for deciding. */
@@ -199,7 +208,7 @@ export class BucketLedger {
   async findOwn(bucket: BucketRef, opId: string, afterSeq = -1): Promise<LedgerEntry | null> {
     const probed = await this.probeBack(bucket, afterSeq, (e) => e.opId === opId, true);
     if (!probed || probed.found.length > 0 || probed.complete) return probed?.found[0] ?? null;
-    return this.collection(bucket.shard).findOne({ bucketId: bucket.id, opKey: opKeyOf(bucket.id, opId) });
+    return this.collection(bucket.shard).findOne({ ...this.where(bucket), opKey: opKeyOf(bucket.id, opId) });
   }
 
   /**
@@ -219,7 +228,7 @@ export class BucketLedger {
       ? probed.found
       : (
           await this.collection(bucket.shard)
-            .find({ ...query, bucketId: bucket.id })
+            .find({ ...query, ...this.where(bucket) })
             .toArray()
         ).filter(match);
     return found.filter((e) => e.seq > afterSeq).sort((a, b) => a.seq - b.seq);
@@ -251,7 +260,8 @@ export class BucketLedger {
 
   /** Every entry of the bucket in seq order, or only those of some kinds (for replay, checks and repairs). */
   async entries(bucket: BucketRef, kinds?: readonly MovementKind[]): Promise<LedgerEntry[]> {
-    const filter = kinds ? { bucketId: bucket.id, kind: { $in: [...kinds] } } : { bucketId: bucket.id };
+    const where = this.where(bucket);
+    const filter = kinds ? { ...where, kind: { $in: [...kinds] } } : where;
     const all = await this.collection(bucket.shard).find(filter).toArray();
     return all.sort((a, b) => a.seq - b.seq);
   }
@@ -271,6 +281,7 @@ export class BucketLedger {
   ): LedgerEntry {
     return {
       _id: entryId(bucket.id, seq),
+      slot: bucket.slot,
       bucketId: bucket.id,
       sku: bucket.sku,
       seq,

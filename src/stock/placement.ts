@@ -1,4 +1,5 @@
 import { stableHash } from '../db/hash';
+import { ledgerSlotOf } from '../db/shard-keys';
 import type { BucketRef } from './types';
 
 /**
@@ -9,15 +10,17 @@ export const skuPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
  * A SKU's buckets, placed round-robin over the shards from a hash of the SKU: with at least as many buckets as
- * shards, a hot SKU's buckets live on every shard.
+ * shards, a hot SKU's buckets live on every shard. Behind mongos (one ShardSet shard) the same round-robin over
+ * the ledger's placement slots, which the cluster's zones spread over its shards, does it.
  */
 export function bucketsOf(sku: string, buckets: number, shards: number): BucketRef[] {
-  const first = stableHash(sku) % shards;
+  const hash = stableHash(sku);
   return Array.from({ length: buckets }, (_, index) => ({
     sku,
     index,
     id: `${sku}#${index}`,
-    shard: (first + index) % shards,
+    shard: ((hash % shards) + index) % shards,
+    slot: ledgerSlotOf(sku, index),
   }));
 }
 

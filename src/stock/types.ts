@@ -35,13 +35,18 @@ export interface BucketRef {
   readonly sku: string;
   readonly index: number;
   readonly id: string;
+  /** The FerretDB shard (index into the ShardSet) its entries are on. */
   readonly shard: number;
+  /** Its placement slot behind mongos: the first field of the ledger's shard key (src/db/shard-keys.json). */
+  readonly slot: number;
 }
 
 /** One movement of a bucket's append-only ledger: the source of truth and the audit trail. */
 export interface LedgerEntry {
   /** `<bucketId>#<seq, zero-padded>`: the compare-and-append key. */
   readonly _id: string;
+  /** The bucket's placement slot (BucketRef.slot): with bucketId, the shard key. */
+  readonly slot: number;
   readonly bucketId: string;
   readonly sku: string;
   readonly seq: number;

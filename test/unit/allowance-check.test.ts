@@ -15,6 +15,7 @@ function ledger(...steps: [opId: string, movement: Movement, ref?: string][]): L
     balances = applyMovement(balances, movement) ?? balances;
     return {
       _id: entryId(bucketId, seq),
+      slot: 0,
       bucketId,
       sku: 'sku-1',
       seq,
