@@ -6,8 +6,11 @@
  * requests with the same Idempotency-Key, change and remove lines, check out with tok_visa, tok_chargeDeclined
  * and tok_timeout — some from two tabs at once, some while changing a line's quantity — or let their holds
  * expire; others want a backorder SKU that ops restock during the sale, and wait for it or remove their line,
- * while ops move waiting backorders to the head of the queue. Meanwhile the run SIGKILLs the worker and starts
- * another, restarts the Temporal dev server and restarts FerretDB shard 1. Once every order has finished and
+ * while ops move waiting backorders to the head of the queue. The API and the worker reach the servers through
+ * Toxiproxy, and meanwhile the run slows FerretDB shard 0 (latency and jitter), cuts shard 1 off for tens of
+ * seconds (lost packets, then reset connections) and heals it, resets shard 0's connections mid-write, SIGKILLs
+ * FerretDB shard 1, the worker and the Temporal dev server and starts each again. The sales made during the
+ * partition (from the buckets on the reachable shard) are reported. Once every order has finished and
  * every hold's TTL has passed (filled backorders included), the system check (GET /v1/ops/check) and each
  * SKU's ledger check must be clean: sold <= received = what was created and restocked, every hold resolved,
  * ledger = balances, no order completed without its stock, no double charge, no charge without an order or a
@@ -15,7 +18,7 @@
  * summary, writes bench/results/chaos.json, exits 1 on any violation or when something never finished.
  *
  *   npm run chaos                # 300 shoppers
- *   npm run chaos -- --short     # CI: 60 shoppers, under 3 minutes
+ *   npm run chaos -- --short     # CI: 60 shoppers, under 4 minutes
  */
 import { setMaxListeners } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +32,9 @@ import { parseChaosArgs, usage, type ChaosArgs } from './chaos/args';
 import { runFaults } from './chaos/faults';
 import { elapsed, log } from './chaos/log';
 import { restockAt, runOps } from './chaos/ops';
-import { judge, resultJson, summaryText } from './chaos/report';
+import { judge, resultJson, summaryText, type PartitionAdd } from './chaos/report';
+import { shardOf } from '../src/db/hash';
+import { keyDigest } from '../src/api/idempotency';
 import { readQueue, readStock, waitForOrders, waitUntilQuiet } from './chaos/settle';
 import { runSale, SaleRecord } from './chaos/shoppers';
 
@@ -84,13 +89,47 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
       canaryExpiry = Math.max(canaryExpiry, Date.parse(held.body.expiresAt));
     };
     await probe(); // the worker is up and polling before the first shopper arrives
+    // Carts whose records, and keys whose lines and answers, live on shard 0: what the partition of shard 1 must
+    // not stop (see docs/architecture.md, "During a partition").
+    const reachableCarts: { cartId: string; token: string }[] = [];
+    while (reachableCarts.length < 2) {
+      const cart = await api.send<{ cartId: string; token: string }>('POST', '/v1/carts', 'partition cart');
+      if (cart.status !== 201) throw new Error(`partition cart: ${describe(cart)}`);
+      if (shardOf(cart.body.cartId, 2) === 0) reachableCarts.push(cart.body);
+    }
+    const partitionAdds: PartitionAdd[] = [];
+    let partitionKeys = 0;
+    const partitionLoad = async (stop: AbortSignal) => {
+      while (!stop.aborted) {
+        const cart = reachableCarts[partitionKeys % reachableCarts.length]!;
+        let key: string;
+        do key = `partition-${tag}-${partitionKeys++}`;
+        while (
+          shardOf(`items:${cart.cartId}:${key}`, 2) !== 0 ||
+          shardOf(`${cart.cartId}.${keyDigest(cart.cartId, key)}`, 2) !== 0
+        );
+        const from = Date.now();
+        const added = await api.send('POST', `/v1/carts/${cart.cartId}/items`, 'partition add', {
+          token: cart.token,
+          idempotencyKey: key,
+          body: { sku: canarySku, quantity: 1 },
+        });
+        partitionAdds.push({
+          outcome: added.status === 201 ? String(added.body.status) : describe(added),
+          from,
+          to: Date.now(),
+        });
+        if (added.status === 201) canaryExpiry = Math.max(canaryExpiry, Date.parse(String(added.body.expiresAt)));
+        await sleep(200, undefined, { signal });
+      }
+    };
     log(
       `servers up; ${args.skus} SKUs x ${args.units} units, a backorder SKU with ${args.backorderUnits} ` +
         `(${restockAt.length} restocks of ${args.restockUnits}); ${args.shoppers} shoppers at concurrency ` +
         `${args.concurrency}; hold TTL ${args.ttlSeconds} s; ` +
         (args.faultIntervalSeconds
           ? `a fault every ${args.faultIntervalSeconds} s`
-          : 'faults at 1/4, 2/4 and 3/4 of the shoppers'),
+          : 'six faults spread over the shoppers'),
     );
 
     const loadStart = Date.now();
@@ -130,6 +169,8 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
       loadDone: loadDone.catch(() => undefined),
       probe,
       signal,
+      partitionMs: args.short ? 20_000 : 30_000,
+      partitionLoad,
     });
     const [, faultRecords] = await Promise.all([sale, faults, ops]);
     const loadSeconds = Math.round((Date.now() - loadStart) / 100) / 10;
@@ -167,6 +208,7 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
       sale: record,
       loadSeconds,
       faults: faultRecords,
+      partitionAdds,
       orders,
       quiet,
       stock,

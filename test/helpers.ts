@@ -14,11 +14,14 @@ export function uniqueId(prefix: string): string {
  */
 export const shardKeyProblems = new Set<string>();
 
-/** Connects to the test run's shards with fresh stock and carts databases, schema in place. */
-export async function connectTestShards(): Promise<ShardSet> {
+/**
+ * Connects to the test run's shards (or to `uris`: proxies of them) with fresh stock and carts databases, schema
+ * in place.
+ */
+export async function connectTestShards(uris: readonly string[] = inject('mongoUris')): Promise<ShardSet> {
   const suffix = randomUUID().replaceAll('-', '').slice(0, 12);
   const shards = await ShardSet.connect({
-    uris: inject('mongoUris'),
+    uris,
     stockDb: `t_stock_${suffix}`,
     cartsDb: `t_carts_${suffix}`,
     onCommand: (db, event) => {

@@ -28,6 +28,45 @@ export interface RunFacts {
   readonly quiet: QuietState;
   readonly stock: readonly { invariants: SkuInvariants; product: ProductView }[];
   readonly unexpectedExits: readonly string[];
+  /** The add-to-carts sent during the partition from carts and keys that live on the reachable shard. */
+  readonly partitionAdds: readonly PartitionAdd[];
+}
+
+export interface PartitionAdd {
+  readonly outcome: string;
+  /** Sent and answered (epoch ms). */
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * What add-to-carts came to while a shard was cut off (sent and answered inside its window): the shoppers' (of
+ * strict SKUs, whatever shard their carts live on), and those of carts and keys that live on the reachable shard.
+ */
+export function partitionSales(facts: Pick<RunFacts, 'faults' | 'sale' | 'partitionAdds'>) {
+  const window = facts.faults.find((f) => f.window)?.window;
+  if (!window) return null;
+  const summarise = (adds: readonly PartitionAdd[]) => {
+    const inside = adds.filter((a) => a.from >= window.from && a.to <= window.to);
+    const ms = inside
+      .filter((a) => a.outcome === 'held')
+      .map((a) => a.to - a.from)
+      .sort((x, y) => x - y);
+    const answers: Record<string, number> = {};
+    for (const a of inside) answers[a.outcome] = (answers[a.outcome] ?? 0) + 1;
+    return {
+      held: ms.length,
+      answers,
+      heldMs: { p50: ms[Math.floor(ms.length / 2)] ?? null, max: ms.at(-1) ?? null },
+      /** Sent during the partition, answered after it healed. */
+      answeredAfterHealing: adds.filter((a) => a.from >= window.from && a.from < window.to && a.to > window.to).length,
+    };
+  };
+  return {
+    seconds: Math.round((window.to - window.from) / 100) / 10,
+    shoppers: summarise(facts.sale.strictAdds),
+    reachable: summarise(facts.partitionAdds),
+  };
 }
 
 /** The verdict: what broke an invariant, what never finished, and what merely deserves a look. */
@@ -45,6 +84,10 @@ export function judge(facts: RunFacts): Verdict {
   const anomalies: string[] = [];
 
   for (const f of facts.faults) if (f.error) unfinished.push(`fault "${f.fault}": ${f.error}`);
+  const partition = partitionSales(facts);
+  if (partition && partition.reachable.held === 0) {
+    violations.push('no add-to-cart was held from the reachable shard while shard 1 was cut off');
+  }
   if (!quiet.quiet && quiet.runningWorkflows > 0) {
     unfinished.push(`${quiet.runningWorkflows} workflows still running after every order and hold should have ended`);
   }
@@ -199,7 +242,7 @@ export function resultJson(facts: RunFacts, verdict: Verdict, extra: Record<stri
       ttlSeconds: args.ttlSeconds,
       faultSchedule: args.faultIntervalSeconds
         ? `every ${args.faultIntervalSeconds} s`
-        : 'at 1/4, 2/4 and 3/4 of the shoppers',
+        : `at 1/${facts.faults.length + 1} ... ${facts.faults.length}/${facts.faults.length + 1} of the shoppers`,
     },
     load: {
       seconds: facts.loadSeconds,
@@ -211,6 +254,7 @@ export function resultJson(facts: RunFacts, verdict: Verdict, extra: Record<stri
       transientFailures: api.transient.toJSON(),
     },
     faults: facts.faults,
+    partition: partitionSales(facts),
     adds: sale.adds.toJSON(),
     changes: sale.changes.toJSON(),
     removes: sale.removes.toJSON(),
@@ -294,6 +338,16 @@ export function summaryText(r: Result): string {
       f.recoveredAfterSeconds === null ? `NOT RECOVERED: ${f.error}` : `recovered in ${f.recoveredAfterSeconds} s`;
     out.push(`fault     +${f.at}s ${f.fault}${f.duringLoad ? '' : ' (after the load)'}: ${recovered}`);
   }
+  const p = r.partition;
+  if (p) {
+    const line = (q: typeof p.reachable) =>
+      `${q.held} held (p50 ${q.heldMs.p50} ms, max ${q.heldMs.max} ms; answers: ${counts(q.answers)}; ` +
+      `${q.answeredAfterHealing} answered after healing)`;
+    out.push(`partition shard 1 cut off ${p.seconds} s: carts on shard 0 ${line(p.reachable)}`);
+    out.push(`            the shoppers' adds (any shard): ${line(p.shoppers)}`);
+  }
+  const oversold = r.stock.filter((k) => k.sold > k.received).length;
+  out.push(`oversold  ${oversold === 0 ? 'none' : `${oversold} SKUs`}`);
   out.push(
     `requests  adds: ${counts(r.adds)}; changes: ${counts(r.changes)}; removes: ${counts(r.removes)}; ` +
       `repeated keys: ${r.duplicates.adds} adds, ${r.duplicates.checkouts} checkouts`,

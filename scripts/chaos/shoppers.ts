@@ -63,6 +63,13 @@ export class SaleRecord {
   /** Ops moving a waiting backorder to the head of the queue, by answer. */
   readonly reprioritised = new Tally();
   readonly orders: PlacedOrder[] = [];
+  /** Every add-to-cart of a strict SKU with its answer and when it was sent and answered (epoch ms). */
+  readonly strictAdds: {
+    readonly sku: string;
+    readonly outcome: string;
+    readonly from: number;
+    readonly to: number;
+  }[] = [];
   /** The latest expiry any hold was given: after it (and the orders), nothing may still be held. */
   lastExpiry = 0;
   /** Broken promises the shoppers saw themselves: a repeated Idempotency-Key answered differently. */
@@ -262,6 +269,7 @@ class Shopper {
 
   private async add(key: string, sku: string, quantity: number): Promise<void> {
     const { cartId } = this.cart;
+    const from = Date.now();
     const answers = await send(this.sending(0.3), () =>
       this.api.send<HoldAnswer>('POST', `/v1/carts/${cartId}/items`, 'add to cart', {
         ...this.asCart,
@@ -272,6 +280,7 @@ class Shopper {
     const first = answers[0]!;
     const outcome = first.status === 201 ? first.body.status : describe(first);
     const expected = sku === this.options.backorderSku ? ['held', 'backordered'] : ['held', '409 out_of_stock'];
+    if (sku !== this.options.backorderSku) this.record.strictAdds.push({ sku, outcome, from, to: Date.now() });
     if (!expected.includes(outcome)) {
       this.record.unexpectedAnswer(`add to cart: ${outcome}`, `cart ${cartId} ${sku} ${JSON.stringify(first.body)}`);
       return;

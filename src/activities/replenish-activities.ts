@@ -79,6 +79,10 @@ export async function afterStockTaken(
 ): Promise<{ reorder: boolean; rebalance: boolean }> {
   const { stock } = deps;
   const product = await stock.product(sku);
+  // Both checks read every bucket's head: while one of the SKU's shards is cut off they wait for the next take,
+  // so that a held line's answer never waits on a shard it took nothing from.
+  if (stock.bucketsOf(product).some((b) => !deps.shards.reachable(b.shard)))
+    return { reorder: false, rebalance: false };
   // First from the heads this process has cached (no I/O); a fresh look only when they suggest it.
   const cached = stock.cachedAvailability(product);
   const seen = cached.every((a) => a !== undefined);

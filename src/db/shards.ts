@@ -13,6 +13,21 @@ export interface ShardSetOptions {
 }
 
 /**
+ * Per-shard time limits: a shard cut off by the network must cost a caller a bounded wait, never a hang (a
+ * socket whose packets vanish never closes by itself). Every command holdfast sends addresses documents by
+ * `_id` and answers in milliseconds; the scans of the checks fetch batches, each far below the socket limit.
+ */
+export const shardTimeouts = {
+  connectTimeoutMS: 2_000,
+  serverSelectionTimeoutMS: 5_000,
+  socketTimeoutMS: 10_000,
+  /** How often each shard is pinged to learn whether it is reachable (see `reachable`). */
+  probeEveryMs: 250,
+  /** A ping slower than this counts the shard as cut off. */
+  probeTimeoutMS: 1_000,
+} as const;
+
+/**
  * The MongoDB deployments holdfast spreads its data over. Locally each FerretDB process is one shard and
  * holdfast places documents itself (by hash); against a real sharded cluster one mongos URI is one
  * logical shard and MongoDB places chunks by the collections' shard keys.
@@ -25,11 +40,19 @@ export class ShardSet {
   private readonly options: ShardSetOptions;
   private readonly dbs = new Map<string, Db>();
   private readonly collections = new Map<string, Collection<Document>>();
+  /** Whether each shard answered its last ping (see `reachable`). */
+  private readonly answered: boolean[];
+  private readonly probeTimer: NodeJS.Timeout;
+  private readonly pinging: boolean[];
+  private closed = false;
 
   private constructor(clients: MongoClient[], options: ShardSetOptions) {
     this.clients = clients;
     this.options = options;
     this.size = clients.length;
+    this.answered = clients.map(() => true);
+    this.pinging = clients.map(() => false);
+    this.probeTimer = setInterval(() => this.probe(), shardTimeouts.probeEveryMs).unref();
   }
 
   static async connect(options: ShardSetOptions): Promise<ShardSet> {
@@ -39,7 +62,9 @@ export class ShardSet {
         new MongoClient(uri, {
           maxPoolSize: options.maxPoolSize ?? 64,
           writeConcern: { w: 'majority' },
-          serverSelectionTimeoutMS: 10_000,
+          connectTimeoutMS: shardTimeouts.connectTimeoutMS,
+          serverSelectionTimeoutMS: shardTimeouts.serverSelectionTimeoutMS,
+          socketTimeoutMS: shardTimeouts.socketTimeoutMS,
           ...(options.onCommand ? { monitorCommands: true } : {}),
         }),
     );
@@ -88,6 +113,39 @@ export class ShardSet {
     return shardOf(key, this.size);
   }
 
+  /**
+   * Whether the shard answered its last ping (every 250 ms, within 1 s): a hint for choosing where to work
+   * during a partition (which buckets to take stock from), never a decision that needs the truth. A shard cut
+   * off counts as unreachable within about 1.25 s, and as reachable again as soon as a ping gets through.
+   */
+  reachable(shard: number): boolean {
+    return this.answered[shard] ?? false;
+  }
+
+  /**
+   * Pings each shard that has no ping in flight. A ping that takes longer than `probeTimeoutMS` marks its shard
+   * unreachable at once (the driver's own time-outs are the socket's, far longer); its answer, when it comes,
+   * marks the shard again.
+   */
+  private probe(): void {
+    for (const [shard, client] of this.clients.entries()) {
+      if (this.pinging[shard] || this.closed) continue;
+      this.pinging[shard] = true;
+      const late = setTimeout(() => (this.answered[shard] = false), shardTimeouts.probeTimeoutMS).unref();
+      client
+        .db('admin')
+        .command({ ping: 1 })
+        .then(
+          () => (this.answered[shard] = true),
+          () => (this.answered[shard] = false),
+        )
+        .finally(() => {
+          clearTimeout(late);
+          this.pinging[shard] = false;
+        });
+    }
+  }
+
   /** Pings every shard; resolves to one boolean per shard. */
   async ping(): Promise<boolean[]> {
     return Promise.all(
@@ -103,6 +161,8 @@ export class ShardSet {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.probeTimer);
     await Promise.all(this.clients.map((c) => c.close()));
   }
 

@@ -9,3 +9,4 @@ export * from './run-stack';
 export * from './stack';
 export * from './temporal';
 export * from './temporal-cluster';
+export * from './toxiproxy';

@@ -11,6 +11,8 @@ export const versions = {
   ferretdb: 'v1.24.2',
   /** The Go module go.temporal.io/server: the multi-service cluster (`HOLDFAST_TEMPORAL=cluster`); compose pins it too. */
   temporalServer: 'v1.29.1',
+  /** The Go module github.com/Shopify/toxiproxy/v2: network faults between holdfast and its servers (chaos, tests). */
+  toxiproxy: 'v2.5.0',
 } as const;
 
 export interface HomePaths {

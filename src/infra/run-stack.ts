@@ -10,6 +10,7 @@ import { freePorts, startProcess, type ManagedProcess, type StartOptions } from 
 import { startStack, type Stack } from './stack';
 import { ensureTemporalBinaries } from './temporal';
 import { ensureTemporalServerBinaries } from './temporal-cluster';
+import { ensureToxiproxyBinary, Toxiproxies } from './toxiproxy';
 
 /**
  * How the run's processes are laid out.
@@ -42,6 +43,11 @@ export class RunStack {
   api: ManagedProcess | undefined;
   /** `split`: the worker now running. */
   worker: ManagedProcess | undefined;
+  /**
+   * `split`: the Toxiproxy between the API and worker and each server: proxies `shard-<n>` (FerretDB shard n)
+   * and `temporal`, for the network faults.
+   */
+  network: Toxiproxies | undefined;
   private workers = 0;
   private servers: Stack | undefined;
   private readonly asked = new Set<ManagedProcess>();
@@ -64,10 +70,11 @@ export class RunStack {
     const installed = loadConfig();
     // Which Temporal the run gets follows HOLDFAST_TEMPORAL, as for `npm start`: the dev server or the cluster.
     const cluster = installed.HOLDFAST_TEMPORAL === 'cluster';
-    await Promise.all([
+    const [, , , toxiproxy] = await Promise.all([
       ensureTemporalBinaries(installed.home, installed.PATH),
       ensureFerretDbBinary(installed.home, installed.PATH),
       cluster ? ensureTemporalServerBinaries(installed.home, installed.PATH) : undefined,
+      options.layout === 'split' ? ensureToxiproxyBinary(installed.home, installed.PATH) : undefined,
     ]);
     const { bin, venv } = homePaths(installed.home);
     await mkdir(options.dir, { recursive: true });
@@ -129,6 +136,17 @@ export class RunStack {
         await stack.waitForHealth(180_000);
       } else {
         stack.servers = await startStack(loadConfig(runEnv(servers)), { ui: false, ferretDbPorts: shardPorts });
+        // The API and the worker reach every server through its proxy (the run's own checks go straight to them).
+        stack.network = await Toxiproxies.start({
+          binary: toxiproxy!,
+          logFile: path.join(homePaths(options.dir).logs, 'toxiproxy.log'),
+        });
+        const proxied: string[] = [];
+        for (const [n, port] of shardPorts.entries()) {
+          proxied.push(`mongodb://${await stack.network.proxy(`shard-${n}`, `127.0.0.1:${port}`)}/`);
+        }
+        env.MONGODB_URI = proxied.join(',');
+        env.TEMPORAL_ADDRESS = await stack.network.proxy('temporal', `127.0.0.1:${temporalPort}`);
         stack.api = stack.startNode('api', 'src/api/server.ts', 'api.log');
         // The worker starts once the API is healthy: both run ensureSchema at start, and two processes creating
         // the collections of a fresh database at once make one of them exit with NamespaceExists.
@@ -162,10 +180,17 @@ export class RunStack {
     await proc.exited;
   }
 
-  /** `split`: stops a server (`temporal`, `ferretdb shard <n>`), waits, starts it again on its port and data. */
-  restartServer(name: string, downtimeMs: number): Promise<{ stopped: ManagedProcess; serving: ManagedProcess }> {
+  /**
+   * `split`: stops a server (`temporal`, `ferretdb shard <n>`; with `signal`, kills it so: SIGKILL is a hard crash),
+   * waits, starts it again on its port and data.
+   */
+  restartServer(
+    name: string,
+    downtimeMs: number,
+    signal?: NodeJS.Signals,
+  ): Promise<{ stopped: ManagedProcess; serving: ManagedProcess }> {
     if (!this.servers) throw new Error('only a split stack restarts its servers');
-    return this.servers.restart(name, downtimeMs);
+    return this.servers.restart(name, downtimeMs, signal);
   }
 
   /** Stops everything the run started: the API and the worker first, then the servers. */
@@ -173,6 +198,7 @@ export class RunStack {
     const children = [this.api, this.worker].filter((p): p is ManagedProcess => p !== undefined);
     for (const child of children) this.asked.add(child);
     await Promise.all(children.map((c) => c.stop()));
+    await this.network?.stop();
     await this.servers?.stop();
   }
 

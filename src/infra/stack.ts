@@ -19,10 +19,14 @@ export interface Stack {
   /** The processes of the servers now running (after a restart, the new one). */
   servers(): readonly ManagedProcess[];
   /**
-   * Stops one server this process started (by its name in `started`), waits `downtimeMs`, and starts it again on
-   * its port with its data (a fault of the chaos run). Resolves to the process stopped and the one now serving.
+   * Stops one server this process started (by its name in `started`; with `signal`, kills it so instead: SIGKILL
+   * is a hard crash), waits `downtimeMs`, and starts it again on its port with its data (a fault of the chaos run). Resolves to the process stopped and the one now serving.
    */
-  restart(name: string, downtimeMs: number): Promise<{ stopped: ManagedProcess; serving: ManagedProcess }>;
+  restart(
+    name: string,
+    downtimeMs: number,
+    signal?: NodeJS.Signals,
+  ): Promise<{ stopped: ManagedProcess; serving: ManagedProcess }>;
   stop(): Promise<void>;
 }
 
@@ -100,11 +104,16 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       await Promise.all(all.filter((s) => s.tier === tier).map((s) => s.proc.stop()));
     }
   };
-  const restart = async (name: string, downtimeMs: number) => {
+  const restart = async (name: string, downtimeMs: number, signal?: NodeJS.Signals) => {
     const server = servers.find((s) => s.proc.name === name);
     if (!server) throw new Error(`no server named ${name} was started here`);
     const stopped = server.proc;
-    await stopped.stop();
+    if (signal) {
+      stopped.kill(signal);
+      await stopped.exited;
+    } else {
+      await stopped.stop();
+    }
     await sleep(downtimeMs);
     server.proc = await server.start();
     return { stopped, serving: server.proc };

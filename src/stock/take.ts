@@ -148,6 +148,8 @@ export class TakeProtocol {
   ): Promise<number | undefined> {
     const state = takenFrom(movement);
     const buckets = this.catalog.bucketsOf(product);
+    // A moment needs every head: while a shard is cut off, the full path decides from the reachable buckets.
+    if (this.outOfReach(buckets).length > 0) return undefined;
     const lookedAgo = this.looks.sinceLastLook(product.sku);
     if (lookedAgo < cacheMaxAgeMs && this.cachedCanServe(buckets, state, movement.qty)) return undefined;
     const heads = await this.looks.moment(product.sku, buckets);
@@ -187,7 +189,11 @@ export class TakeProtocol {
    */
   private async choose(product: ProductDoc, opId: string, movement: Movement, attempt: number) {
     const state = takenFrom(movement);
-    const buckets = this.catalog.bucketsOf(product);
+    const all = this.catalog.bucketsOf(product);
+    // While a shard is cut off, its buckets are left out: a walk never waits for one shard's answer, it sells
+    // from the buckets it can reach and refuses when they cannot serve (see "During a partition").
+    const cut = new Set(this.outOfReach(all).map((b) => b.index));
+    const buckets = all.filter((b) => !cut.has(b.index));
     const order = this.order(product, buckets, opId, state);
     // A first attempt trusts the cached heads; one after an attempt that fell short reads them all again.
     const cached = attempt === 0 && order.find((b) => this.cachedCanServe([b], state, movement.qty));
@@ -203,7 +209,7 @@ export class TakeProtocol {
       );
     let available = cachedUnits();
     const heads = buckets.map((b) => this.ledger.cachedHead(b)).filter((h): h is LedgerEntry => h !== undefined);
-    if (available < movement.qty && available + inTransit(heads) >= movement.qty) {
+    if (cut.size === 0 && available < movement.qty && available + inTransit(heads) >= movement.qty) {
       // A refill or a rebalance is between a transfer's two entries (or died there): complete it, look again.
       await this.transfers.repairTransfers(product.sku);
       await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
@@ -211,7 +217,7 @@ export class TakeProtocol {
       if (again) return again;
       available = cachedUnits();
     }
-    if (available < movement.qty) {
+    if (cut.size === 0 && available < movement.qty) {
       // A refusal rests on the heads at one moment when one can be shown: reads at different times could miss a
       // unit that moved from a bucket not yet read to one already read. (A SKU that keeps moving shows none, and
       // the reads above stand.)
@@ -223,12 +229,19 @@ export class TakeProtocol {
       }
     }
     const gathered = gatheredIn(movement);
-    if (!gathered || available < movement.qty) return available;
+    // No gathering across a partition: a transfer's retry after healing could pick another target and strand the
+    // first one's units in transit. A quantity no reachable bucket has alone is refused.
+    if (!gathered || available < movement.qty || cut.size > 0) return available;
     // The target is the operation's own (by its hash, not by the balances of the moment), so a run that died
     // half way through a transfer and its retry gather into the same bucket: the retry completes the transfer.
     const target = bucketOrder(buckets, opId, () => 0)[0]!;
     await this.gather(`${opId}:gather${attempt}`, buckets, target, movement.qty, gathered);
     return target; // fallen short (others took stock meanwhile), the batch does not fit and the next attempt looks again
+  }
+
+  /** The buckets on shards that did not answer their last ping. */
+  private outOfReach(buckets: readonly BucketRef[]): BucketRef[] {
+    return buckets.filter((b) => !this.shards.reachable(b.shard));
   }
 
   /**
