@@ -54,6 +54,11 @@ export default tseslint.config(
     { group: ['fastify', '@temporalio/workflow'], message: 'The stock library knows no HTTP and no Temporal.' },
     ours(['workflows', 'activities', 'api', 'ops', 'infra', 'cli', 'contract']),
   ]),
+  layer('src/events/**/*.ts', 'events and webhooks storage know no HTTP and no Temporal', [
+    { group: ['@temporalio/*', 'fastify', '@fastify/*'], message: 'Events storage knows no HTTP and no Temporal.' },
+    ours(['api', 'activities', 'workflows', 'ops', 'cli', 'infra', 'stock', 'admission']),
+    { group: ['**/contract/*', '**/contract'], allowTypeImports: true, message: 'Only types of the contract.' },
+  ]),
   layer('src/admission/**/*.ts', 'the waiting rooms know no HTTP and no Temporal', [
     { group: ['@temporalio/*', 'fastify', '@fastify/*'], message: 'The waiting rooms know no HTTP and no Temporal.' },
     ours(['api', 'activities', 'workflows', 'ops', 'cli', 'infra', 'stock', 'carts', 'contract']),

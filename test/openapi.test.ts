@@ -18,7 +18,7 @@ interface OpenApiDocument {
   readonly components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }> };
 }
 
-const tags = ['carts', 'orders', 'products', 'backorders', 'reorders', 'ops', 'health'];
+const tags = ['carts', 'orders', 'products', 'backorders', 'reorders', 'ops', 'webhooks', 'health'];
 /** Routes that are not part of the API: the document itself (and its UI) and the web app's files. */
 const notApi = (url: string) => url === '/docs' || url.startsWith('/docs/') || url === '*' || url === '/*';
 

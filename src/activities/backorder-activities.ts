@@ -1,6 +1,7 @@
 import { cancelBackorderSignal, enqueueBackorderSignal, restockSignal } from '../contract/messages';
 import type { BackorderEntry } from '../contract/types';
 import type { ActivityDeps } from './deps';
+import { publishEvent } from './event-activities';
 import { signalQueue } from './workflow-starts';
 
 /** A backorder SKU's queue: messages to it, and the stock moves its passes make. */
@@ -9,6 +10,12 @@ export function backorderActivities(deps: ActivityDeps) {
   return {
     async enqueueBackorder(input: { sku: string; entry: BackorderEntry }): Promise<void> {
       await signalQueue(deps, input.sku, enqueueBackorderSignal, input.entry);
+      await publishEvent(deps, {
+        type: 'backorder.queued',
+        key: input.entry.holdId,
+        aggregate: { kind: 'sku', id: input.sku },
+        data: { sku: input.sku, holdId: input.entry.holdId, quantity: input.entry.quantity },
+      });
     },
 
     async cancelBackorder(input: { sku: string; holdId: string }): Promise<void> {

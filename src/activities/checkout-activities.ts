@@ -7,6 +7,7 @@ import { OrderId } from '../contract/search-attributes';
 import type { CartLine, CheckoutStanding, LockResult, Order } from '../contract/types';
 import { workflowIds } from '../contract/workflow-ids';
 import type { ActivityDeps } from './deps';
+import { publishEvent } from './event-activities';
 import { CardDeclinedError, type Charge } from './payment-gateway';
 
 /** A checkout's steps: its cart's lines and their locks, its order, and the payment. */
@@ -49,7 +50,18 @@ export function checkoutActivities(deps: ActivityDeps) {
 
     /** Saves an order unless a newer state of it is stored (see CartLine.rev). */
     async saveOrder(order: Order): Promise<void> {
-      if (!(await orders.save(order))) return;
+      const wrote = await orders.save(order);
+      // Its final state's event, also when this is a retry that finds the state written (the event may not be).
+      const final = order.status === 'completed' || (order.status === 'failed' && order.reason);
+      if (final) {
+        await publishEvent(deps, {
+          type: order.status === 'completed' ? 'order.completed' : 'order.failed',
+          key: order.orderId,
+          aggregate: { kind: 'order', id: order.orderId },
+          data: orderEventData(order),
+        });
+      }
+      if (!wrote) return;
       if (order.status === 'completed') deps.metrics.checkouts.labels('completed').inc();
       if (order.status === 'failed' && order.reason) deps.metrics.checkouts.labels('failed').inc();
     },
@@ -88,8 +100,35 @@ export function checkoutActivities(deps: ActivityDeps) {
     },
 
     /** Refunds the order's charge if there was one (the charge is keyed by order id). */
-    refundPayment(input: { orderId: string }): Promise<boolean> {
-      return deps.payments.refund(input.orderId);
+    async refundPayment(input: { orderId: string }): Promise<boolean> {
+      const refunded = await deps.payments.refund(input.orderId);
+      if (refunded) {
+        await publishEvent(deps, {
+          type: 'order.refunded',
+          key: input.orderId,
+          aggregate: { kind: 'order', id: input.orderId },
+          data: { orderId: input.orderId },
+        });
+      }
+      return refunded;
     },
+  };
+}
+
+/** What an order's events tell: the order as a receiver needs it, without the holds behind its lines. */
+function orderEventData(order: Order): Record<string, unknown> {
+  return {
+    orderId: order.orderId,
+    cartId: order.cartId,
+    status: order.status,
+    totalCents: order.totalCents,
+    lines: order.lines.map((l) => ({
+      holdId: l.holdId,
+      sku: l.sku,
+      quantity: l.quantity,
+      unitPriceCents: l.unitPriceCents,
+    })),
+    ...(order.chargeId ? { chargeId: order.chargeId } : {}),
+    ...(order.reason ? { reason: order.reason } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { backorderActivities } from './backorder-activities';
 import { checkoutActivities } from './checkout-activities';
 import type { ActivityDeps } from './deps';
+import { eventActivities } from './event-activities';
 import { holdActivities } from './hold-activities';
 import { replenishActivities } from './replenish-activities';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...checkoutActivities(deps),
     ...backorderActivities(deps),
     ...replenishActivities(deps),
+    ...eventActivities(deps),
   };
 }
 

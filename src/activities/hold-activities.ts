@@ -5,6 +5,7 @@ import type { Buyer } from '../stock/allowances';
 import type { ReceivingState } from '../stock/balances';
 import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types';
 import type { ActivityDeps } from './deps';
+import { publishEvent } from './event-activities';
 import { afterStockTaken } from './replenish-activities';
 import { signalQueue } from './workflow-starts';
 
@@ -104,6 +105,14 @@ export function holdActivities(deps: ActivityDeps) {
     /** Saves a line unless a newer state of it is stored; counts how lines end for /metrics. */
     async saveCartLine(line: CartLine): Promise<void> {
       await cartLines.save(line);
+      if (line.status === 'expired') {
+        await publishEvent(deps, {
+          type: 'hold.expired',
+          key: line.holdId,
+          aggregate: { kind: 'hold', id: line.holdId },
+          data: { holdId: line.holdId, cartId: line.cartId, sku: line.sku, quantity: line.quantity },
+        });
+      }
       if (line.status === 'expired' || line.status === 'purchased') deps.metrics.holds.labels(line.status).inc();
     },
 

@@ -3,6 +3,7 @@ import { collections, insertOnce } from '../db';
 import type { ReceivingState } from '../stock/balances';
 import { planRebalance } from '../stock/rebalance';
 import type { ActivityDeps } from './deps';
+import { publishEvent } from './event-activities';
 import { seenRunningRecently, startOnce } from './workflow-starts';
 
 /** A notification for ops (`notifications`, `_id` = its id). */
@@ -50,6 +51,23 @@ export function replenishActivities(deps: ActivityDeps) {
         .stockDb(shards.shardFor(input.sku))
         .collection<NotificationDoc>(collections.stock.notifications);
       await insertOnce(col, { _id: input.id, ...input, at: new Date() }, 'ignore');
+      if (input.kind === 'reorder_requested') {
+        const product = await stock.product(input.sku);
+        const { available } = await stock.summary(input.sku);
+        for (const type of ['stock.low', 'reorder.requested'] as const) {
+          await publishEvent(deps, {
+            type,
+            key: input.id,
+            aggregate: { kind: 'sku', id: input.sku },
+            data: {
+              sku: input.sku,
+              available,
+              lowStockThreshold: product.lowStockThreshold,
+              ...(type === 'reorder.requested' ? { quantity: product.reorderQuantity } : {}),
+            },
+          });
+        }
+      }
     },
 
     async recordPurchaseOrder(input: {
@@ -62,6 +80,12 @@ export function replenishActivities(deps: ActivityDeps) {
         .stockDb(shards.shardFor(input.sku))
         .collection<PurchaseOrderDoc>(collections.stock.purchaseOrders);
       await insertOnce(col, { _id: input.poId, ...input, at: new Date() }, 'ignore');
+      await publishEvent(deps, {
+        type: 'reorder.approved',
+        key: input.poId,
+        aggregate: { kind: 'sku', id: input.sku },
+        data: { sku: input.sku, purchaseOrderId: input.poId, quantity: input.quantity, approvedBy: input.approvedBy },
+      });
     },
   };
 }

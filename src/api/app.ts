@@ -31,6 +31,7 @@ import { orderRoutes } from './routes/orders';
 import { productRoutes } from './routes/products';
 import { reorderRoutes } from './routes/reorders';
 import { stockMovementRoutes } from './routes/stock-movements';
+import { webhookRoutes } from './routes/webhooks';
 import { sameSecret, CartTokens, type CartClaim } from './tokens';
 
 /** How often an API process sweeps expired Idempotency-Key answers (see IdempotencyStore.sweep). */
@@ -102,6 +103,7 @@ const tags = [
   { name: 'backorders', description: "A backorder product's queue of waiting lines (ops)" },
   { name: 'reorders', description: 'Low-stock reorders awaiting a decision or a delivery (ops)' },
   { name: 'ops', description: 'Overview and checks of the whole store (ops)' },
+  { name: 'webhooks', description: "Signed webhooks of the store's domain events, and their deliveries (ops)" },
   { name: 'health', description: 'Liveness, readiness and Prometheus metrics' },
 ];
 
@@ -230,6 +232,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await backorderRoutes(v1, context);
       await reorderRoutes(v1, context);
       await opsRoutes(v1, context);
+      await webhookRoutes(v1, context);
     },
     { prefix: '/v1' },
   );

@@ -37,3 +37,6 @@ export type Reorder = Schemas['Reorder'];
 export type BackorderQueue = Schemas['BackorderQueue'];
 export type Overview = Schemas['Overview'];
 export type Readiness = Schemas['Readiness'];
+export type WebhookEndpoint = Schemas['WebhookEndpoint'];
+export type NewWebhook = RequestBody<'createWebhook'>;
+export type WebhookDelivery = ResponseBody<'listWebhookDeliveries', 200>['deliveries'][number];

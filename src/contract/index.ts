@@ -4,5 +4,6 @@ export * from './messages';
 export * from './search-attributes';
 export * from './types';
 export * from './workflow-ids';
+export * from './events';
 // The HTTP contract's names (CartLine, Order...) are its wire shapes, not the workflows' types above.
 export * as http from './http';

@@ -3,6 +3,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Hold } from '../stock/types';
+import type { DomainEvent } from './events';
 import type {
   AddToCartResult,
   BackorderEntry,
@@ -47,3 +48,9 @@ export const reorderStateQuery = defineQuery<ReorderState>('reorderState');
 
 // ---- checkout ----
 export const orderStateQuery = defineQuery<Order>('orderState');
+
+/**
+ * An event for a webhook endpoint's delivery workflow (signal-with-start by the step that recorded it); with
+ * `redeliver`, one ops asked to send again even though it was delivered or given up.
+ */
+export const webhookEventSignal = defineSignal<[{ event: DomainEvent; redeliver?: boolean }]>('webhookEvent');

@@ -6,4 +6,6 @@ export const workflowIds = {
   reorder: (sku: string) => `reorder-${sku}`,
   rebalance: (sku: string) => `rebalance-${sku}`,
   backorders: (sku: string) => `backorders-${sku}`,
+  /** One delivery workflow per webhook endpoint. */
+  webhooks: (endpointId: string) => `webhooks-${endpointId}`,
 };

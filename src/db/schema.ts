@@ -32,6 +32,12 @@ export const collections = {
     /** The fake payment gateway's own records (the provider's side, not ours). */
     gateway: 'gateway_records',
     idempotency: 'idempotency_keys',
+    /** Domain events, append-only, `_id` = the event id (see src/events). */
+    events: 'events',
+    /** Webhook endpoints ops registered: written once, deleted, never changed. */
+    webhookEndpoints: 'webhook_endpoints',
+    /** One record per (endpoint, event): its delivery's status, attempts and last error. */
+    webhookDeliveries: 'webhook_deliveries',
   },
 } as const;
 

@@ -4,3 +4,4 @@ export * from './checkout';
 export * from './hold';
 export * from './rebalance';
 export * from './reorder';
+export * from './webhook-delivery';

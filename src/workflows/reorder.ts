@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { data } from './activity-options';
 import {
   approveReorderSignal,
@@ -65,6 +65,9 @@ export async function reorderWorkflow(input: ReorderInput): Promise<ReorderState
       await data.restockStock({ opId: poId, sku: input.sku, quantity: received! });
     }
     state = { ...state, status: 'received' };
+  } else if (patched('reorder-rejected-event')) {
+    // Runs recorded before the event was (no marker in their history) skip it on replay.
+    await data.recordReorderRejected({ sku: input.sku, reorderId: `${workflowId}:${runId}`, by: state.decidedBy! });
   }
   await condition(allHandlersFinished);
   return state;

@@ -32,6 +32,8 @@ describe('layer rules (eslint.config.js)', () => {
       "import type { FastifyInstance } from 'fastify';\nexport type F = FastifyInstance;\n",
     ],
     ['src/stock/ledger.ts', "import { workflowIds } from '../contract/workflow-ids';\nexport const w = workflowIds;\n"],
+    ['src/events/event-store.ts', "import { Client } from '@temporalio/client';\nexport const c = Client;\n"],
+    ['src/events/webhook-endpoints.ts', "import { StockService } from '../stock';\nexport const s = StockService;\n"],
     ['src/contract/types.ts', "import { ShardSet } from '../db/shards';\nexport const s = ShardSet;\n"],
     ['src/workflows/hold.ts', "import { collections } from '../db/schema';\nexport const c = collections;\n"],
     ['src/activities/index.ts', "import { holdWorkflow } from '../workflows/hold';\nexport const h = holdWorkflow;\n"],

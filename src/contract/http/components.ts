@@ -6,6 +6,7 @@ import { InvariantReport, Overview, SystemReport } from './ops-reports';
 import { Order } from './orders';
 import { ProductView } from './products';
 import { Reorder } from './reorders';
+import { WebhookEndpoint } from './webhooks';
 
 /**
  * The schemas with an `$id`: the OpenAPI document's named components, registered once with `app.addSchema` in
@@ -24,4 +25,5 @@ export const sharedSchemas = [
   BackorderQueue,
   Overview,
   Readiness,
+  WebhookEndpoint,
 ] as const;

@@ -15,6 +15,8 @@ export const errorStatuses = {
   unknown_order: 404,
   unknown_backorder: 404,
   unknown_reorder: 404,
+  unknown_webhook: 404,
+  unknown_event: 404,
   out_of_stock: 409,
   limit_reached: 409,
   insufficient_stock: 409,

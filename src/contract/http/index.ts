@@ -8,3 +8,4 @@ export * from './ops-reports';
 export * from './orders';
 export * from './products';
 export * from './reorders';
+export * from './webhooks';
