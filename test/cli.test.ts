@@ -377,6 +377,25 @@ describe('ops CLI (child processes against the real API, Temporal and FerretDB)'
     expect(received.code, received.stderr).toBe(0);
     await expect.poll(async () => (await json('product', 'show', sku)).available, { timeout: 20_000 }).toBe(14);
   });
+
+  it('adds, lists and removes a webhook endpoint, and refuses an unknown event type before calling the API', async () => {
+    const bad = await ops('webhooks', 'add', 'http://127.0.0.1:9/hook', '--events', 'order.shipped');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--events must be one of/);
+    const added = await json('webhooks', 'add', 'http://127.0.0.1:9/hook', '--events', 'order.completed,hold.expired');
+    expect(added).toMatchObject({ url: 'http://127.0.0.1:9/hook', events: ['order.completed', 'hold.expired'] });
+    expect(added.secret).toMatch(/^whsec_/);
+    const list = await ops('webhooks', 'list');
+    expect(list.stdout).toMatch(
+      new RegExp(`^${added.id}\\s+http://127\\.0\\.0\\.1:9/hook\\s+order\\.completed,hold\\.expired`, 'm'),
+    );
+    expect(list.stdout).not.toContain(added.secret);
+    expect((await ops('webhooks', 'deliveries', added.id)).stdout).toMatch(/no deliveries yet/);
+    expect((await ops('webhooks', 'remove', added.id)).code).toBe(0);
+    const gone = await ops('webhooks', 'remove', added.id);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/unknown_webhook/);
+  });
 });
 
 describe('seed with a product of another definition under a demo SKU', () => {

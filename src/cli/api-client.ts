@@ -4,6 +4,7 @@ import {
   type Answer,
   type ApiClient as TypedClient,
   type NewProduct,
+  type NewWebhook,
   type Reorder,
   type StockState,
 } from '../client';
@@ -84,6 +85,29 @@ export class ApiClient {
       receive: () => this.api.POST('/v1/reorders/{sku}/receive', init),
     };
     return unwrap(await answers[action]());
+  }
+
+  async webhooks() {
+    return unwrap(await this.api.GET('/v1/ops/webhooks'));
+  }
+
+  async addWebhook(body: NewWebhook) {
+    return unwrap(await this.api.POST('/v1/ops/webhooks', { body, headers: this.write }));
+  }
+
+  async removeWebhook(id: string) {
+    return unwrap(await this.api.DELETE('/v1/ops/webhooks/{id}', { params: { path: { id } }, headers: this.write }));
+  }
+
+  async webhookDeliveries(id: string) {
+    return unwrap(await this.api.GET('/v1/ops/webhooks/{id}/deliveries', { params: { path: { id } } }));
+  }
+
+  async redeliverWebhook(id: string, eventId: string) {
+    const params = { path: { id, eventId } };
+    return unwrap(
+      await this.api.POST('/v1/ops/webhooks/{id}/deliveries/{eventId}/redeliver', { params, headers: this.write }),
+    );
   }
 
   async invariants(sku: string) {

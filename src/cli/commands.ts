@@ -1,4 +1,5 @@
 import { ProductView as productViewSchema, StockState as stateSchema } from '../contract/http';
+import { eventTypes, type EventType } from '../contract/events';
 import type { Config } from '../config';
 import type { ApiClient, ProductView, ReorderAction } from './api-client';
 import { globalOptions, oneOf, required, UsageError, wholeNumber, type OptionName, type Options } from './args';
@@ -235,6 +236,95 @@ export const commands: readonly Command[] = [
   reorderDecision('approve', 'quantity', 'approve a reorder, optionally for another quantity'),
   reorderDecision('reject', 'reason', 'reject a reorder'),
   reorderDecision('receive', 'quantity', 'receive an approved reorder, optionally a different quantity'),
+  {
+    words: ['webhooks', 'list'],
+    usage: '',
+    summary: 'webhook endpoints: where the domain events go',
+    params: [],
+    async run(client) {
+      const { endpoints } = await client.webhooks();
+      const rows = endpoints.map((e) => ({
+        id: e.id,
+        url: e.url,
+        events: e.events.join(','),
+        'max age s': e.maxAgeSeconds,
+        created: e.createdAt,
+        run: e.runUrl,
+      }));
+      return { data: endpoints, text: table(rows, 'no webhook endpoints') };
+    },
+  },
+  {
+    words: ['webhooks', 'add'],
+    usage: 'URL --events TYPE[,TYPE...]|* [--secret S] [--max-age SECONDS]',
+    summary: `register a webhook endpoint (events: ${eventTypes.join(', ')}, or * for all); prints its secret once`,
+    writes: true,
+    params: ['URL'],
+    options: ['events', 'secret', 'max-age'],
+    async run(client, [url], options) {
+      const events = required(options, 'events')
+        .split(',')
+        .map((t) => oneOf(t.trim(), [...eventTypes, '*'] as (EventType | '*')[], '--events'));
+      const secret = typeof options.secret === 'string' ? options.secret : undefined;
+      const maxAgeSeconds = optionalNumber(options, 'max-age');
+      const e = await client.addWebhook({
+        url: url!,
+        events,
+        ...(secret ? { secret } : {}),
+        ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
+      });
+      return {
+        data: e,
+        text: fields({
+          id: e.id,
+          url: e.url,
+          events: e.events.join(','),
+          secret: e.secret,
+          'max age s': e.maxAgeSeconds,
+        }),
+      };
+    },
+  },
+  {
+    words: ['webhooks', 'remove'],
+    usage: 'ID',
+    summary: 'remove a webhook endpoint: nothing more is sent to it',
+    writes: true,
+    params: ['ID'],
+    async run(client, [id]) {
+      await client.removeWebhook(id!);
+      return { data: { id, removed: true }, text: `${id}: removed` };
+    },
+  },
+  {
+    words: ['webhooks', 'deliveries'],
+    usage: 'ID',
+    summary: "an endpoint's latest deliveries: status, attempts, last error",
+    params: ['ID'],
+    async run(client, [id]) {
+      const { deliveries } = await client.webhookDeliveries(id!);
+      const rows = deliveries.map((d) => ({
+        event: d.eventId,
+        status: d.status,
+        attempts: d.attempts,
+        'last status': d.lastStatusCode,
+        'last error': d.lastError,
+        updated: d.updatedAt,
+      }));
+      return { data: deliveries, text: table(rows, 'no deliveries yet') };
+    },
+  },
+  {
+    words: ['webhooks', 'redeliver'],
+    usage: 'ID EVENT_ID',
+    summary: 'send an event to an endpoint again, even if it was delivered or given up',
+    writes: true,
+    params: ['ID', 'EVENT_ID'],
+    async run(client, [id, eventId]) {
+      const result = await client.redeliverWebhook(id!, eventId!);
+      return { data: result, text: `${eventId}: queued for ${id}` };
+    },
+  },
   {
     words: ['verify'],
     usage: '[SKU...]',
