@@ -3,6 +3,8 @@
  * FerretDB of the test run. Every wait is on UI state (Playwright's auto-waiting locators), never a sleep.
  */
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -262,5 +264,56 @@ describe('storefront and ops console in a browser', () => {
     await queue.first().waitFor({ state: 'detached' });
     await shoppers[1]!.locator(`[data-testid="cart-line"][data-hold-id="${second}"][data-status="pending"]`).waitFor();
     await shoppers[0]!.locator(`[data-testid="cart-line"][data-hold-id="${first}"]`).waitFor({ state: 'detached' });
+  });
+
+  it('ops add a webhook; the console shows its deliveries, the retries, and redelivers one', async () => {
+    // A receiver on loopback that refuses its first two requests.
+    const received: string[] = [];
+    let requests = 0;
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        requests++;
+        if (requests <= 2) return void res.writeHead(503).end();
+        received.push((JSON.parse(body) as { id: string }).id);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/orders`;
+    try {
+      const opsPage = await newPage(1440, 1200);
+      await opsPage.goto(`${baseUrl}/ops.html`);
+      await opsPage.getByTestId('ops-token').fill(opsToken);
+      await opsPage.getByTestId('ops-sign-in').click();
+      await opsPage.getByTestId('webhook-url').fill(hookUrl);
+      await opsPage.getByTestId('webhook-events').fill('order.completed');
+      await opsPage.getByTestId('webhook-add').click();
+      await opsPage
+        .getByTestId('webhook-secret')
+        .filter({ hasText: /whsec_/ })
+        .waitFor();
+
+      const sku = uniqueId('tote');
+      await createProduct({ sku, name: 'Canvas tote', priceCents: 1200, quantity: 5, policy: 'strict' });
+      const shopper = await newPage();
+      await shopper.goto(baseUrl);
+      await buy(shopper, sku, 1);
+
+      const delivery = opsPage.locator('[data-testid="webhook-delivery"][data-status="delivered"]');
+      await delivery.waitFor();
+      // Two refusals, then the receiver's 200: three attempts.
+      expect(await delivery.getByTestId('delivery-attempts').textContent()).toBe('3');
+      expect(received).toHaveLength(1);
+      await screenshot(opsPage, 'ops-webhooks');
+
+      await delivery.getByTestId('redeliver').click();
+      await opsPage.locator('[data-testid="ops-notice"][data-kind="ok"]').filter({ hasText: /again/ }).waitFor();
+      await delivery.getByTestId('delivery-attempts').filter({ hasText: /^4$/ }).waitFor();
+      expect(received).toEqual([received[0], received[0]]);
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });

@@ -9,11 +9,14 @@ export type {
   Hold as HoldAnswer,
   NewCart,
   NewProduct,
+  NewWebhook,
   Order,
   Overview,
   ProductView as Product,
   Reorder,
   StockState,
+  WebhookDelivery,
+  WebhookEndpoint,
 } from '../../src/client';
 /** Add-to-cart's 202: waiting in a drop's line, nothing reserved yet. */
 export type Queued = Schemas['Queued'];

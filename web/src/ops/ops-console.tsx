@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, unwrap, type Answer, type ApiClient } from '../api';
-import type { Backorders, Overview, Product, Reorder } from '../api';
+import type { Backorders, Overview, Product, Reorder, WebhookDelivery, WebhookEndpoint } from '../api';
 import { usePoll } from '../hooks';
 import { load, save } from '../session-store';
 import { BackorderQueues } from './backorder-queues';
@@ -9,6 +9,7 @@ import { RecentRuns } from './recent-runs';
 import { ReordersTable } from './reorders-table';
 import { StockTable } from './stock-table';
 import { TokenForm } from './token-form';
+import { WebhooksPanel } from './webhooks-panel';
 
 const tokenKey = 'holdfast.opsToken';
 
@@ -27,6 +28,8 @@ interface Snapshot {
   readonly reorders?: readonly Reorder[];
   readonly overview?: Overview;
   readonly backorders: ReadonlyMap<string, Backorders>;
+  readonly webhooks?: readonly WebhookEndpoint[];
+  readonly deliveries: ReadonlyMap<string, readonly WebhookDelivery[]>;
   readonly errors: readonly string[];
 }
 
@@ -37,7 +40,7 @@ function refused(err: unknown): boolean {
 export function OpsConsole() {
   const [token, setToken] = useState(() => load<string>(tokenKey));
   const [tokenRefused, setTokenRefused] = useState(false);
-  const [snapshot, setSnapshot] = useState<Snapshot>({ backorders: new Map(), errors: [] });
+  const [snapshot, setSnapshot] = useState<Snapshot>({ backorders: new Map(), deliveries: new Map(), errors: [] });
   const [notice, setNotice] = useState<Notice>();
   const [version, setVersion] = useState(0);
 
@@ -45,7 +48,7 @@ export function OpsConsole() {
     save(tokenKey, undefined);
     setToken(undefined);
     setTokenRefused(wasRefused);
-    setSnapshot({ backorders: new Map(), errors: [] });
+    setSnapshot({ backorders: new Map(), deliveries: new Map(), errors: [] });
   };
 
   const call: OpsCall = async (send) => {
@@ -59,26 +62,37 @@ export function OpsConsole() {
 
   usePoll(
     async () => {
-      const [products, reorders, overview] = await Promise.allSettled([
+      const [products, reorders, overview, webhooks] = await Promise.allSettled([
         api()
           .GET('/v1/products')
           .then((answer) => unwrap(answer).products),
         call((ops) => ops.GET('/v1/reorders')).then((r) => r.reorders),
         call((ops) => ops.GET('/v1/ops/overview')),
+        call((ops) => ops.GET('/v1/ops/webhooks')).then((w) => w.endpoints),
       ]);
+      const endpoints = webhooks.status === 'fulfilled' ? webhooks.value : [];
+      const deliveries = await Promise.allSettled(
+        endpoints.map((e) =>
+          call((ops) => ops.GET('/v1/ops/webhooks/{id}/deliveries', { params: { path: { id: e.id } } })).then(
+            (d) => [e.id, d.deliveries] as const,
+          ),
+        ),
+      );
       const queued = products.status === 'fulfilled' ? products.value.filter((p) => p.policy === 'backorder') : [];
       const queues = await Promise.allSettled(
         queued.map((p) =>
           call((ops) => ops.GET('/v1/products/{sku}/backorders', { params: { path: { sku: p.sku } } })),
         ),
       );
-      const results = [products, reorders, overview, ...queues];
+      const results = [products, reorders, overview, webhooks, ...queues, ...deliveries];
       if (results.some((r) => r.status === 'rejected' && refused(r.reason))) return;
       setSnapshot({
         products: products.status === 'fulfilled' ? products.value : snapshot.products,
         reorders: reorders.status === 'fulfilled' ? reorders.value : snapshot.reorders,
         overview: overview.status === 'fulfilled' ? overview.value : snapshot.overview,
         backorders: new Map(queues.flatMap((q) => (q.status === 'fulfilled' ? [[q.value.sku, q.value]] : []))),
+        webhooks: webhooks.status === 'fulfilled' ? webhooks.value : snapshot.webhooks,
+        deliveries: new Map(deliveries.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []))),
         errors: [...new Set(results.flatMap((r) => (r.status === 'rejected' ? [describeError(r.reason)] : [])))],
       });
     },
@@ -112,7 +126,7 @@ export function OpsConsole() {
     );
   }
 
-  const { products, reorders, overview, backorders, errors } = snapshot;
+  const { products, reorders, overview, backorders, webhooks, deliveries, errors } = snapshot;
   return (
     <>
       <header class="topbar">
@@ -150,6 +164,7 @@ export function OpsConsole() {
           run={run}
         />
         <BackorderQueues queues={[...backorders.values()]} call={call} run={run} />
+        <WebhooksPanel endpoints={webhooks} deliveries={deliveries} call={call} run={run} />
         <div class="two-col">
           <NewProductForm call={call} run={run} />
           <RecentRuns overview={overview} />
