@@ -48,6 +48,12 @@ export const configSchema = z.object({
    */
   WORKER_MAX_CACHED_WORKFLOWS: positiveInt.default(1000),
   /**
+   * Workflow tasks a worker runs at once, and its pollers for them (the SDK's defaults, 40 and 10, when unset). A
+   * hold's first workflow task runs its reservation's local activities, so it keeps its slot for their time.
+   */
+  WORKER_WORKFLOW_TASK_SLOTS: positiveInt.optional(),
+  WORKER_WORKFLOW_TASK_POLLERS: positiveInt.min(2).optional(),
+  /**
    * A workflow bundle built ahead (`npm run build:workflows`, the Docker image does): the worker loads it
    * instead of bundling the workflow sources with webpack at every start.
    */

@@ -11,7 +11,7 @@ import { assertApiSecrets, ConfigError, loadConfig } from './config';
 import { ensureSchema, ShardSet } from './db';
 import { homePaths, SetupError, startStack } from './infra';
 import { createLogger } from './logger';
-import { activityDeps, createWorker, installWorkerRuntime } from './worker';
+import { activityDeps, createWorker, installWorkerRuntime, workerSettings } from './worker';
 
 async function run() {
   const config = loadConfig();
@@ -59,7 +59,7 @@ async function run() {
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       deps,
-      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      ...workerSettings(config),
     });
     const workerRun = worker.run();
     cleanups.push(async () => {

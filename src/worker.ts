@@ -4,7 +4,7 @@ import type { LogLevel } from '@temporalio/common';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, FakePaymentGateway, type ActivityDeps } from './activities';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { collections, ensureSchema, ShardSet } from './db';
 import { assertPortsFree, freePorts, SetupError } from './infra';
 import { createMetrics, serveMetrics, type Metrics } from './metrics';
@@ -21,6 +21,24 @@ export interface WorkerOptions {
   readonly maxCachedWorkflows?: number;
   /** WORKFLOW_BUNDLE: a bundle built ahead (scripts/build-workflow-bundle.ts); else the sources are bundled. */
   readonly workflowBundlePath?: string;
+  /** WORKER_WORKFLOW_TASK_SLOTS and WORKER_WORKFLOW_TASK_POLLERS (the SDK's defaults when left out). */
+  readonly workflowTaskSlots?: number;
+  readonly workflowTaskPollers?: number;
+}
+
+/** The worker settings of the configuration, for `createWorker` (the worker process and `npm start`). */
+export function workerSettings(
+  config: Pick<
+    Config,
+    'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKFLOW_BUNDLE' | 'WORKER_WORKFLOW_TASK_SLOTS' | 'WORKER_WORKFLOW_TASK_POLLERS'
+  >,
+): Pick<WorkerOptions, 'maxCachedWorkflows' | 'workflowBundlePath' | 'workflowTaskSlots' | 'workflowTaskPollers'> {
+  return {
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    ...(config.WORKFLOW_BUNDLE ? { workflowBundlePath: config.WORKFLOW_BUNDLE } : {}),
+    ...(config.WORKER_WORKFLOW_TASK_SLOTS ? { workflowTaskSlots: config.WORKER_WORKFLOW_TASK_SLOTS } : {}),
+    ...(config.WORKER_WORKFLOW_TASK_POLLERS ? { workflowTaskPollers: config.WORKER_WORKFLOW_TASK_POLLERS } : {}),
+  };
 }
 
 export function createWorker(options: WorkerOptions): Promise<Worker> {
@@ -32,6 +50,12 @@ export function createWorker(options: WorkerOptions): Promise<Worker> {
     activities: createActivities(options.deps),
     shutdownGraceTime: '10 seconds',
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+    ...(options.workflowTaskSlots === undefined
+      ? {}
+      : { maxConcurrentWorkflowTaskExecutions: options.workflowTaskSlots }),
+    ...(options.workflowTaskPollers === undefined
+      ? {}
+      : { maxConcurrentWorkflowTaskPolls: options.workflowTaskPollers }),
   });
 }
 
@@ -105,8 +129,7 @@ async function run() {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       deps,
-      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
-      ...(config.WORKFLOW_BUNDLE ? { workflowBundlePath: config.WORKFLOW_BUNDLE } : {}),
+      ...workerSettings(config),
     });
     log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: metricsServer.url }, 'worker running');
     try {
