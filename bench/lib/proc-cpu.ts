@@ -5,7 +5,7 @@ import { descendants } from './proc-memory';
 const ticksPerSecond = 100;
 
 /** Who burns the CPU in a bench run, by the process's command line. */
-export type CpuRole = 'temporal' | 'ferretdb' | 'holdfast' | 'floor server' | 'load generator';
+export type CpuRole = 'temporal' | 'postgresql' | 'ferretdb' | 'holdfast' | 'floor server' | 'load generator';
 
 export type CpuSnapshot = ReadonlyMap<CpuRole, number>;
 
@@ -14,6 +14,9 @@ function roleOf(pid: number, cmdline: string): CpuRole | undefined {
   if (cmdline.includes('floor-server')) return 'floor server';
   if (cmdline.includes('holdfast-ferretdb')) return 'ferretdb';
   if (/\btemporal\b.*start-dev/.test(cmdline)) return 'temporal';
+  // The multi-service cluster (HOLDFAST_TEMPORAL=cluster): each service a temporal-server, on PostgreSQL.
+  if (/temporal-server\b.*--service/.test(cmdline)) return 'temporal';
+  if (/\bpostgres(:|\s|$)/.test(cmdline) || cmdline.includes('/postgresql/')) return 'postgresql';
   if (cmdline.includes('src/main.ts')) return 'holdfast';
   return undefined;
 }
