@@ -63,6 +63,15 @@ describe('on the real dev server', () => {
       // is eventually consistent, so wait for it).
       const count = async () => (await client.workflow.count(`Sku = '${sku}' AND HoldStatus = 'held'`)).count;
       await expect.poll(count, { timeout: 10_000 }).toBe(100);
+      // The refused runs say so; none of them counts as holding.
+      const refused = async () => (await client.workflow.count(`Sku = '${sku}' AND HoldStatus = 'out_of_stock'`)).count;
+      await expect.poll(refused, { timeout: 10_000 }).toBe(200);
+      // A run starts as held (its start carries the status), so its first workflow task records no upsert.
+      const history = await client.workflow.getHandle(workflowIds.hold(held[0]!.holdId)).fetchHistory();
+      const events = history.events ?? [];
+      const answered = events.findIndex((e) => e.workflowExecutionUpdateCompletedEventAttributes);
+      expect(answered).toBeGreaterThan(0);
+      expect(events.slice(0, answered).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toEqual([]);
 
       await Promise.all(held.map((r) => client.workflow.getHandle(workflowIds.hold(r.holdId)).result()));
       const report = await expectCleanLedger(w.stock, shards, sku);

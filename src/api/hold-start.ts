@@ -2,7 +2,7 @@ import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { isUndecidedTemporalError } from './temporal-errors';
 import type { holdWorkflow } from '../workflows/hold';
-import { CartId, CustomerId, Sku } from '../contract/search-attributes';
+import { CartId, CustomerId, HoldStatus, Sku } from '../contract/search-attributes';
 import { holdRevision, type HoldRevision, type HoldWorkflowInput } from '../contract/types';
 import { workflowIds } from '../contract/workflow-ids';
 
@@ -21,6 +21,9 @@ export function holdStartOperation(
     { key: CartId, value: input.cartId },
     { key: Sku, value: input.sku },
     ...(input.customerId ? [{ key: CustomerId, value: input.customerId }] : []),
+    // An add-to-cart is counted as holding from its start: its first workflow task then records no upsert (a
+    // visibility write less per hold); a refused run says `out_of_stock` or `limit_reached` when it ends.
+    { key: HoldStatus, value: 'held' },
   ];
   return new WithStartWorkflowOperation<typeof holdWorkflow>('holdWorkflow', {
     workflowId: workflowIds.hold(input.holdId),

@@ -64,11 +64,24 @@ export class CartLineRow {
     }
   }
 
-  /** The run's `HoldStatus`: `held` for a pending line, so a count of `held` runs counts the lines holding stock. */
-  upsertStatus(status: LineStatus | 'held' | 'locked') {
-    upsertSearchAttributes([
-      { key: HoldStatus, value: status === 'pending' ? 'held' : status } as SearchAttributeUpdatePair,
-    ]);
+  /**
+   * The run's `HoldStatus`: `held` for a pending line, so a count of `held` runs counts the lines holding stock.
+   * An add-to-cart starts its run as `held` (holdStartOperation), so the first reservation records no upsert;
+   * a run keeps no upsert of the value it already has.
+   */
+  upsertStatus(status: LineStatus | 'held' | 'locked' | 'out_of_stock' | 'limit_reached') {
+    const value = status === 'pending' ? 'held' : status;
+    if (workflowInfo().typedSearchAttributes.get(HoldStatus) === value) return;
+    upsertSearchAttributes([{ key: HoldStatus, value } as SearchAttributeUpdatePair]);
+  }
+
+  /**
+   * A run that ends as it began, without a line of its own (refused, or adopting how an earlier run of its id
+   * ended): its HoldStatus says how, where it has one. Runs started before the status came with the start have
+   * none here, and recorded no upsert on this path.
+   */
+  endStatus(status: LineStatus | 'out_of_stock' | 'limit_reached') {
+    if (workflowInfo().typedSearchAttributes.get(HoldStatus) !== undefined) this.upsertStatus(status);
   }
 
   async setStatus(status: LineStatus, changes: Partial<CartLine> = {}) {

@@ -188,6 +188,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     // it is never reopened, and answers as it ended.
     const ended = await data.getCartLine({ cartId: input.cartId, holdId: input.holdId });
     if (ended) row.adopt(ended);
+    row.endStatus(row.line.status);
     first = firstAnswerOf(row.line);
     await condition(allHandlersFinished);
     return row.line;
@@ -199,6 +200,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   } else if (outcome.status === 'limit_reached') {
     // Like a refusal for stock: nothing was taken and no line is written.
     row.refuseByLimit(outcome.limit);
+    row.endStatus('limit_reached');
     first = { status: 'limit_reached', holdId: input.holdId, limit: outcome.limit };
     await condition(allHandlersFinished);
     return row.line;
@@ -212,6 +214,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     first = { status: 'backordered', holdId: input.holdId, quantity: input.quantity };
   } else {
     // Nothing was taken and no line is written: the shopper was refused.
+    row.endStatus('out_of_stock');
     first = { status: 'out_of_stock', holdId: input.holdId, available: outcome.available };
     await condition(allHandlersFinished);
     return row.line;
