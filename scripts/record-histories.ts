@@ -4,7 +4,10 @@
  * workflow change, *before* changing the code further: the replay test then proves the new code still
  * replays what the released code recorded (guard incompatible changes with patched()).
  *
- *   node --import tsx scripts/record-histories.ts
+ *   node --import tsx scripts/record-histories.ts [FOLDER]
+ *
+ * FOLDER (default `r<hold revision>`) names the recordings when the workflows changed under one revision in a
+ * way guarded by something else (e.g. `r4-status-at-start`: runs that start with their HoldStatus).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -104,7 +107,7 @@ async function run() {
     };
     // The CLI's JSON is the format the Web UI downloads and historyFromJSON reads. Each hold revision keeps
     // its own recordings: runs of every revision may still be open when the code changes again.
-    const outDir = path.join(repoRoot, 'test', 'fixtures', 'histories', `r${holdRevision}`);
+    const outDir = path.join(repoRoot, 'test', 'fixtures', 'histories', process.argv[2] ?? `r${holdRevision}`);
     await mkdir(outDir, { recursive: true });
     const { cli } = await ensureTemporalBinaries(config.home, config.PATH);
     for (const [name, workflowId] of Object.entries(recorded)) {
