@@ -46,7 +46,12 @@ export class ShardSet {
   private readonly pinging: boolean[];
   private closed = false;
 
-  private constructor(clients: MongoClient[], options: ShardSetOptions) {
+  private constructor(
+    clients: MongoClient[],
+    /** One connection per shard of its own for the pings: a ping never waits behind the pool's busy work. */
+    private readonly probes: MongoClient[],
+    options: ShardSetOptions,
+  ) {
     this.clients = clients;
     this.options = options;
     this.size = clients.length;
@@ -81,13 +86,24 @@ export class ShardSet {
         });
       }
     }
+    // Under load every pooled connection may be busy for a while: a ping through the pool would wait for one and
+    // read a busy shard as a cut-off one (and its buckets would be left out of sales). Pings have their own.
+    const probes = options.uris.map(
+      (uri) =>
+        new MongoClient(uri, {
+          maxPoolSize: 1,
+          connectTimeoutMS: shardTimeouts.probeTimeoutMS,
+          serverSelectionTimeoutMS: shardTimeouts.probeTimeoutMS,
+          socketTimeoutMS: shardTimeouts.socketTimeoutMS,
+        }),
+    );
     try {
       await Promise.all(clients.map((c) => c.connect()));
     } catch (err) {
       await Promise.all(clients.map((c) => c.close()));
       throw err;
     }
-    return new ShardSet(clients, options);
+    return new ShardSet(clients, probes, options);
   }
 
   stockDb(shard: number): Db {
@@ -128,10 +144,15 @@ export class ShardSet {
    * marks the shard again.
    */
   private probe(): void {
-    for (const [shard, client] of this.clients.entries()) {
+    for (const [shard, client] of this.probes.entries()) {
       if (this.pinging[shard] || this.closed) continue;
       this.pinging[shard] = true;
-      const late = setTimeout(() => (this.answered[shard] = false), shardTimeouts.probeTimeoutMS).unref();
+      // Checked after the poll phase (setImmediate), so an answer that came while the event loop was busy is
+      // taken first: a busy process does not read its shards as cut off.
+      const late = setTimeout(
+        () => setImmediate(() => this.pinging[shard] && (this.answered[shard] = false)).unref(),
+        shardTimeouts.probeTimeoutMS,
+      ).unref();
       client
         .db('admin')
         .command({ ping: 1 })
@@ -163,7 +184,7 @@ export class ShardSet {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.probeTimer);
-    await Promise.all(this.clients.map((c) => c.close()));
+    await Promise.all([...this.clients, ...this.probes].map((c) => c.close()));
   }
 
   private db(kind: 'stock' | 'carts', shard: number): Db {
