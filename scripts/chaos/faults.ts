@@ -19,7 +19,7 @@ export interface FaultRecord {
 
 export interface FaultOptions {
   readonly stack: RunStack;
-  /** Every `intervalMs` from the start of the load, or as `started()` (the share of shoppers started) passes 1/7, 2/7, ... */
+  /** Every `intervalMs` from the start of the load, or as `started()` (the share of shoppers started) passes 1/8, 2/8, ... */
   readonly schedule: { readonly intervalMs: number } | { readonly started: () => number };
   /** Resolves when the load has finished: faults still due are injected at once, one after another. */
   readonly loadDone: Promise<unknown>;
@@ -40,7 +40,7 @@ const noticedWithinMs = 2 * (shardTimeouts.probeEveryMs + shardTimeouts.probeTim
 
 /**
  * Injects the faults spread over the load, each followed by a recovery probe: network faults between the API and
- * worker and the servers (Toxiproxy), hard crashes of the servers and of the worker.
+ * worker and the servers, Temporal's link included (Toxiproxy), hard crashes of the servers and of the worker.
  */
 export async function runFaults(options: FaultOptions): Promise<FaultRecord[]> {
   const { stack, signal } = options;
@@ -82,6 +82,17 @@ export async function runFaults(options: FaultOptions): Promise<FaultRecord[]> {
       inject: async () => {
         await network.resetFor('shard-0', 500);
         return 'shard 0 connections reset mid-write for 500 ms; healed';
+      },
+    },
+    {
+      // Between holdfast and Temporal: the API's starts and updates and the worker's polls and completions.
+      fault: 'latency 200 ± 100 ms on the Temporal link for 6 s, then its connections reset for 1 s',
+      inject: async () => {
+        await network.latency('temporal', 200, 100);
+        await sleep(6000, undefined, { signal });
+        await network.heal('temporal');
+        await network.resetFor('temporal', 1000);
+        return 'Temporal answered 100-300 ms late for 6 s, then the API and worker connections were reset for 1 s; healed';
       },
     },
     { fault: 'SIGKILL FerretDB shard 1, start it again', inject: () => restart(stack, 'ferretdb shard 1', 'SIGKILL') },
