@@ -129,7 +129,7 @@ async function run(args: ChaosArgs, signal: AbortSignal): Promise<number> {
         `${args.concurrency}; hold TTL ${args.ttlSeconds} s; ` +
         (args.faultIntervalSeconds
           ? `a fault every ${args.faultIntervalSeconds} s`
-          : 'six faults spread over the shoppers'),
+          : 'seven faults spread over the shoppers'),
     );
 
     const loadStart = Date.now();

@@ -54,8 +54,9 @@ export async function createTestWorker(
   override: (activities: Activities) => Partial<Activities> = () => ({}),
   /** How long the fake provider takes to answer `tok_timeout` and `tok_late`. */
   gatewayTimeoutMs = 30_000,
+  /** A queue of its own unless given: another worker polls it too (a stale worker's retries). */
+  taskQueue = `test-${randomUUID()}`,
 ): Promise<TestWorker> {
-  const taskQueue = `test-${randomUUID()}`;
   const stock = new StockService(shards);
   const activities = createActivities({
     shards,

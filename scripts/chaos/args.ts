@@ -24,14 +24,14 @@ export interface ChaosArgs {
 }
 
 export const usage = `Usage: npm run chaos -- [options]
-  --short                 CI size: 60 shoppers, 2 SKUs, TTL 10 s (under 4 minutes), the same six faults
+  --short                 CI size: 60 shoppers, 2 SKUs, TTL 10 s (under 4 minutes), the same seven faults
   --shoppers <n>          shoppers (default 300; --short 60)
   --concurrency <n>       shoppers at once (default 16; --short 12)
   --skus <n>              strict SKUs on sale (default 3; --short 2); one backorder SKU besides, with
                           units / 6 units at the start and six restocks of shoppers / 45 units by ops
   --units <n>             units of each strict SKU (default shoppers / 5)
   --ttl <s>               HOLD_TTL_SECONDS (default 20; --short 10)
-  --fault-interval <s>    seconds between the faults, from the start of the load (default: the six faults
+  --fault-interval <s>    seconds between the faults, from the start of the load (default: the seven faults
                           are spread evenly over the shoppers started)
   --max-load <s>          no new shopper after this (default 600; --short 120)
   --settle <s>            after the load, how long orders may take to finish and the system to go quiet

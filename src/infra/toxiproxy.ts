@@ -79,9 +79,17 @@ export class Toxiproxies {
     return listen;
   }
 
-  /** Every reply on the link is late by latency ± jitter ms. */
-  async latency(name: string, latency: number, jitter: number): Promise<void> {
-    await this.add(name, 'latency', 'downstream', { latency, jitter });
+  /**
+   * Every reply on the link is late by latency ± jitter ms; `upstream`: every request instead, so a write reaches
+   * the server that late (or at once when healed: Toxiproxy lets what it holds through, it drops nothing).
+   */
+  async latency(
+    name: string,
+    latency: number,
+    jitter: number,
+    stream: 'upstream' | 'downstream' = 'downstream',
+  ): Promise<void> {
+    await this.add(name, `latency-${stream}`, stream, { latency, jitter });
   }
 
   /** Cuts the link off both ways, until `heal`. */
@@ -98,6 +106,19 @@ export class Toxiproxies {
     await this.add(name, 'reset', 'upstream', { timeout: 0 }, 'reset_peer');
     await new Promise((resolve) => setTimeout(resolve, ms));
     await this.heal(name);
+  }
+
+  /**
+   * Closes every connection of the link and accepts no new one until `enable`: unlike a cut-off, the server on the
+   * other side sees its connections end at once (Temporal drops the long polls of a worker so cut off).
+   */
+  async disable(name: string): Promise<void> {
+    await this.setEnabled(name, false);
+  }
+
+  /** Accepts connections on the link again, on the same port. */
+  async enable(name: string): Promise<void> {
+    await this.setEnabled(name, true);
   }
 
   /** Removes every fault of the link. */
@@ -119,6 +140,11 @@ export class Toxiproxies {
     type: 'latency' | 'timeout' | 'reset_peer' = 'latency',
   ): Promise<void> {
     await this.named(name).addToxic({ name: toxic, type, stream, toxicity: 1, attributes });
+  }
+
+  private async setEnabled(name: string, enabled: boolean): Promise<void> {
+    const { listen, upstream } = this.named(name);
+    this.proxies.set(name, await this.named(name).update({ enabled, listen, upstream }));
   }
 
   private named(name: string): Proxy {
