@@ -38,8 +38,16 @@ export const collections = {
     webhookEndpoints: 'webhook_endpoints',
     /** One record per (endpoint, event): its delivery's status, attempts and last error. */
     webhookDeliveries: 'webhook_deliveries',
+    /** Facts about the data itself, each written once (`eventsSinceMark`: when events began to be recorded). */
+    marks: 'marks',
   },
 } as const;
+
+/**
+ * The mark (collection `marks`, on every shard) of when this store first ran with domain events: changes made
+ * before it have none, and the system check does not ask for theirs.
+ */
+export const eventsSinceMark = 'events-since';
 
 /** How long an Idempotency-Key's answer is kept (Stripe keeps them 24 h): a TTL index, or a sweep on FerretDB. */
 export const idempotencyRetentionSeconds = 48 * 3600;
@@ -66,6 +74,11 @@ export async function ensureSchema(shards: ShardSet): Promise<void> {
       if (!existing.has(`carts.${name}`)) await createIfMissing(carts, name);
     }
     await migrateLedgerSlots(stock);
+    await insertOnce(
+      carts.collection<{ _id: string; at: Date }>(collections.carts.marks),
+      { _id: eventsSinceMark, at: new Date() },
+      'ignore',
+    );
     // One movement per (bucket, operation): the idempotency of every ledger write rests on this index. It leads
     // with the shard key (slot, bucketId) because a sharded MongoDB only enforces unique indexes prefixed by it.
     const ledger = stock.collection(collections.stock.ledger);

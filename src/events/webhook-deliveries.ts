@@ -67,6 +67,19 @@ export class WebhookDeliveryStore {
       .map(withoutId);
   }
 
+  /** Every delivery record on every shard (for the system check: a scan). */
+  async all(): Promise<WebhookDelivery[]> {
+    const perShard = await Promise.all(
+      Array.from({ length: this.shards.size }, (_, s) =>
+        this.shards
+          .cartsCollection<DeliveryDoc>(s, collections.carts.webhookDeliveries)
+          .find({}, { comment: scanAllShards })
+          .toArray(),
+      ),
+    );
+    return perShard.flat().map(withoutId);
+  }
+
   private col(id: string) {
     return this.shards.cartsCollection<DeliveryDoc>(this.shards.shardFor(id), collections.carts.webhookDeliveries);
   }

@@ -1,4 +1,5 @@
 import { waitingRoomRecords, waitingRoomViolations } from '../admission';
+import { eventViolations } from './check-events';
 import { CartLineStore, CartStore, OrderStore } from '../carts';
 import { collections, scanAllShards, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
@@ -72,7 +73,9 @@ const sumQty = (holds: readonly Hold[]) => holds.reduce((sum, h) => sum + h.qty,
  *     limited SKU is counted in its buyer's allowance (the cart's customer, or the cart), open there while its
  *     line is pending and committed once an order bought it, and nothing else is held or committed there;
  * 11. a drop's waiting room: places 0..n given once each, a gate that never goes back or past the last place,
- *     and every line of the SKU let in by the gate before it reached the stock.
+ *     and every line of the SKU let in by the gate before it reached the stock;
+ * 12. events and webhooks (`check-events.ts`): every completed or failed order and expired line has its event,
+ *     and every event an endpoint wants has a delivery record for it.
  */
 export async function checkSystem(
   stock: StockService,
@@ -217,6 +220,8 @@ export async function checkSystem(
     const found = waitingRoomViolations(await waitingRoomRecords(shards, sku), ofSku);
     violations.push(...found.map((v) => `${sku} waiting room: ${v}`));
   }
+  // 12: events and webhooks
+  violations.push(...(await eventViolations(shards, lines, orders)));
 
   return {
     ok: violations.length === 0,
