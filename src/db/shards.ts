@@ -25,6 +25,8 @@ export const shardTimeouts = {
   probeEveryMs: 250,
   /** A ping slower than this counts the shard as cut off. */
   probeTimeoutMS: 1_000,
+  /** How often the driver checks each shard's server (and finds a healed one again). */
+  heartbeatMS: 2_000,
 } as const;
 
 /**
@@ -70,6 +72,11 @@ export class ShardSet {
           connectTimeoutMS: shardTimeouts.connectTimeoutMS,
           serverSelectionTimeoutMS: shardTimeouts.serverSelectionTimeoutMS,
           socketTimeoutMS: shardTimeouts.socketTimeoutMS,
+          // The driver's streaming monitor long-polls `hello` on one socket; after a blackholed link healed it
+          // was seen to keep its failed state for over a minute (every operation a server-selection error).
+          // Polling checks with a fresh request every heartbeat, bounded by the connect time-out.
+          serverMonitoringMode: 'poll',
+          heartbeatFrequencyMS: shardTimeouts.heartbeatMS,
           ...(options.onCommand ? { monitorCommands: true } : {}),
         }),
     );
