@@ -1,5 +1,13 @@
-import { MongoClient, type Collection, type CommandStartedEvent, type Db, type Document } from 'mongodb';
-import type { DatabaseKind } from './shard-keys';
+import {
+  MongoClient,
+  type Collection,
+  type CommandStartedEvent,
+  type Db,
+  type Document,
+  type Filter,
+  type FindOptions,
+} from 'mongodb';
+import { scanAllShards, type DatabaseKind } from './shard-keys';
 import { shardOf } from './hash';
 
 export interface ShardSetOptions {
@@ -129,6 +137,26 @@ export class ShardSet {
   /** A collection of a shard's carts database, made once like stockCollection's. */
   cartsCollection<T extends Document>(shard: number, name: string): Collection<T> {
     return this.collection<T>('carts', shard, name);
+  }
+
+  /**
+   * The documents of a collection on every shard that match `filter` (each shard's own `sort` and `limit`
+   * applied there), concatenated: a deliberate scan of every shard (`scanAllShards`), for checks and ops lists.
+   */
+  async scan<T extends Document>(
+    kind: DatabaseKind,
+    name: string,
+    filter: Filter<T> = {},
+    options: Pick<FindOptions, 'sort' | 'limit'> = {},
+  ): Promise<T[]> {
+    const parts = await Promise.all(
+      Array.from({ length: this.size }, (_, s) =>
+        this.collection<T>(kind, s, name)
+          .find(filter, { ...options, comment: scanAllShards })
+          .toArray(),
+      ),
+    );
+    return parts.flat() as T[];
   }
 
   /** The shard that owns a key (a cart id, an order id, an operation id). */

@@ -1,4 +1,4 @@
-import { collections, insertOnce, scanAllShards, type ShardSet } from '../db';
+import { collections, insertOnce, type ShardSet } from '../db';
 import type { DomainEvent, EventType } from '../contract/events';
 
 type EventDoc = DomainEvent & { readonly _id: string };
@@ -23,17 +23,11 @@ export class EventStore {
 
   /** The latest events, newest first, of one type or all (a scan of every shard: for ops, not for a hot path). */
   async recent(limit: number, type?: EventType): Promise<DomainEvent[]> {
-    const filter = type ? { type } : {};
-    const perShard = await Promise.all(
-      Array.from({ length: this.shards.size }, (_, s) =>
-        this.shards
-          .cartsCollection<EventDoc>(s, collections.carts.events)
-          .find(filter, { comment: scanAllShards, sort: { occurredAt: -1 }, limit })
-          .toArray(),
-      ),
-    );
-    return perShard
-      .flat()
+    const newest = await this.shards.scan<EventDoc>('carts', collections.carts.events, type ? { type } : {}, {
+      sort: { occurredAt: -1 },
+      limit,
+    });
+    return newest
       .sort((a, b) => b.occurredAt.localeCompare(a.occurredAt) || a.id.localeCompare(b.id))
       .slice(0, limit)
       .map(withoutId);
@@ -41,15 +35,7 @@ export class EventStore {
 
   /** Every event on every shard (for the system check of a quiet store: a scan). */
   async all(): Promise<DomainEvent[]> {
-    const perShard = await Promise.all(
-      Array.from({ length: this.shards.size }, (_, s) =>
-        this.shards
-          .cartsCollection<EventDoc>(s, collections.carts.events)
-          .find({}, { comment: scanAllShards })
-          .toArray(),
-      ),
-    );
-    return perShard.flat().map(withoutId);
+    return (await this.shards.scan<EventDoc>('carts', collections.carts.events)).map(withoutId);
   }
 
   private events(id: string) {

@@ -1,4 +1,4 @@
-import { collections, scanAllShards, type ShardSet } from '../db';
+import { collections, type ShardSet } from '../db';
 import { replaceUnlessNewer } from '../carts/replace-unless-newer';
 import type { EventType } from '../contract/events';
 
@@ -52,16 +52,13 @@ export class WebhookDeliveryStore {
 
   /** An endpoint's deliveries, newest first (a scan of every shard: for ops). */
   async list(endpointId: string, limit: number): Promise<WebhookDelivery[]> {
-    const perShard = await Promise.all(
-      Array.from({ length: this.shards.size }, (_, s) =>
-        this.shards
-          .cartsCollection<DeliveryDoc>(s, collections.carts.webhookDeliveries)
-          .find({ endpointId }, { comment: scanAllShards, sort: { updatedAt: -1 }, limit })
-          .toArray(),
-      ),
+    const latest = await this.shards.scan<DeliveryDoc>(
+      'carts',
+      collections.carts.webhookDeliveries,
+      { endpointId },
+      { sort: { updatedAt: -1 }, limit },
     );
-    return perShard
-      .flat()
+    return latest
       .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
       .slice(0, limit)
       .map(withoutId);
@@ -69,15 +66,7 @@ export class WebhookDeliveryStore {
 
   /** Every delivery record on every shard (for the system check: a scan). */
   async all(): Promise<WebhookDelivery[]> {
-    const perShard = await Promise.all(
-      Array.from({ length: this.shards.size }, (_, s) =>
-        this.shards
-          .cartsCollection<DeliveryDoc>(s, collections.carts.webhookDeliveries)
-          .find({}, { comment: scanAllShards })
-          .toArray(),
-      ),
-    );
-    return perShard.flat().map(withoutId);
+    return (await this.shards.scan<DeliveryDoc>('carts', collections.carts.webhookDeliveries)).map(withoutId);
   }
 
   private col(id: string) {

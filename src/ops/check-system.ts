@@ -1,7 +1,7 @@
 import { waitingRoomRecords, waitingRoomViolations } from '../admission';
 import { eventViolations } from './check-events';
 import { CartLineStore, CartStore, OrderStore } from '../carts';
-import { collections, scanAllShards, type ShardSet } from '../db';
+import { collections, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
 import {
   allowanceBucketId,
@@ -40,16 +40,8 @@ export interface CheckOptions {
   readonly pendingOrderMaxAgeMs?: number;
 }
 
-async function allOf<T>(shards: ShardSet, db: 'stock' | 'carts', name: string, filter: object = {}): Promise<T[]> {
-  const parts = await Promise.all(
-    Array.from({ length: shards.size }, (_, s) =>
-      (db === 'stock' ? shards.stockDb(s) : shards.cartsDb(s))
-        .collection(name)
-        .find(filter, { comment: scanAllShards })
-        .toArray(),
-    ),
-  );
-  return parts.flat() as T[];
+function allOf<T>(shards: ShardSet, db: 'stock' | 'carts', name: string, filter: object = {}): Promise<T[]> {
+  return shards.scan(db, name, filter) as Promise<T[]>;
 }
 
 const sumQty = (holds: readonly Hold[]) => holds.reduce((sum, h) => sum + h.qty, 0);
