@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { collections, type ShardSet } from '../src/db';
@@ -9,7 +7,7 @@ import type { CartLine, Order } from '../src/contract/types';
 import { HoldStatus, Sku } from '../src/contract/search-attributes';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { connectTestShards, expectCleanLedger, productInput, uniqueId } from './helpers';
-import { addToCart, createTestWorker, type TestWorker } from './workflow-helpers';
+import { addToCart, createTestWorker, startWorkerProcess, type TestWorker } from './workflow-helpers';
 
 describe('on the real dev server', () => {
   let connection: Connection;
@@ -85,27 +83,7 @@ describe('on the real dev server', () => {
 
   it('killing the worker in the middle of checkouts: each completes or compensates, none charged twice', async () => {
     const taskQueue = uniqueId('killable');
-    const workerArgs = JSON.stringify({
-      temporalAddress: inject('temporalAddress'),
-      taskQueue,
-      uris: inject('mongoUris'),
-      stockDb: shards.stockDb(0).databaseName,
-      cartsDb: shards.cartsDb(0).databaseName,
-    });
-    const startWorker = async (): Promise<ChildProcess> => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'worker-process.ts'), workerArgs],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-      });
-      return child;
-    };
+    const startWorker = () => startWorkerProcess(shards, taskQueue);
 
     const stock = new StockService(shards);
     const sku = uniqueId('kill');

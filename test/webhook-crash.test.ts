@@ -1,7 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { publishEvent } from '../src/activities/event-activities';
@@ -10,6 +8,7 @@ import type { ShardSet } from '../src/db';
 import { WebhookDeliveryStore, WebhookEndpointStore } from '../src/events';
 import { activityDeps } from '../src/worker';
 import { connectTestShards, uniqueId } from './helpers';
+import { startWorkerProcess } from './workflow-helpers';
 
 /**
  * A worker SIGKILLed while it delivers webhooks: Temporal retries the deliveries it had in flight on the next
@@ -49,25 +48,7 @@ describe('webhook deliveries across a killed worker', () => {
 
   it('loses no event, duplicates only by id, and keeps each aggregate in order', async () => {
     const taskQueue = uniqueId('webhook-kill');
-    const workerArgs = JSON.stringify({
-      temporalAddress: inject('temporalAddress'),
-      taskQueue,
-      uris: inject('mongoUris'),
-      stockDb: shards.stockDb(0).databaseName,
-      cartsDb: shards.cartsDb(0).databaseName,
-    });
-    const startWorker = async (): Promise<ChildProcess> => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'worker-process.ts'), workerArgs],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-        child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-      });
-      return child;
-    };
+    const startWorker = () => startWorkerProcess(shards, taskQueue);
 
     const endpointId = uniqueId('wh');
     await new WebhookEndpointStore(shards).create({

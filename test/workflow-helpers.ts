@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -173,3 +175,27 @@ export const useTimeSkippingWorker = (): WorkerFixture => useWorkers(createTimeS
 /** Workers on the test run's dev server, in real time: for holds that must not lapse while a checkout runs. */
 export const useDevServerWorkers = (): WorkerFixture =>
   useWorkers(() => TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') }));
+
+/**
+ * Starts a worker in its own OS process (test/fixtures/worker-process.ts) on `taskQueue`, over the test run's
+ * Temporal and FerretDB and the databases of `shards`, for tests that SIGKILL it; resolves once it polls.
+ */
+export async function startWorkerProcess(shards: ShardSet, taskQueue: string): Promise<ChildProcess> {
+  const args = JSON.stringify({
+    temporalAddress: inject('temporalAddress'),
+    taskQueue,
+    uris: inject('mongoUris'),
+    stockDb: shards.stockDb(0).databaseName,
+    cartsDb: shards.cartsDb(0).databaseName,
+  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'worker-process.ts'), args],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+  return child;
+}
