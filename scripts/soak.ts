@@ -9,7 +9,7 @@
  * request may have failed with a 5xx or a network error, and no process may have grown (RSS or descriptors)
  * from its sample after the warm-up to the end by more than the allowance. Writes bench/results/soak.json.
  *
- *   npm run soak                        # 30 minutes, 8 shoppers/s
+ *   npm run soak                        # 30 minutes, 4 shoppers/s (8 overloads a 2-core machine)
  *   npm run soak -- --minutes 5 --rate 4 --ttl 15
  */
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -21,7 +21,7 @@ import { percentile, round, sortedAscending } from '../bench/harness/percentiles
 import { descendants, processMemory } from '../bench/lib/proc-memory';
 import { repoRoot, RunStack } from '../src/infra';
 
-const usage = 'usage: npm run soak -- [--minutes 30] [--rate 8] [--ttl 20] [--warmup-minutes 3]';
+const usage = 'usage: npm run soak -- [--minutes 30] [--rate 4] [--ttl 20] [--warmup-minutes 3]';
 /** Growth allowed from the warm sample to the last, in RSS: both the share and the megabytes must be passed. */
 const rssGrowthShare = 0.25;
 const rssGrowthMb = 64;
@@ -92,7 +92,7 @@ async function run(): Promise<number> {
     usage,
   );
   const minutes = positiveOr('--minutes', flags.minutes, 30);
-  const rate = positiveOr('--rate', flags.rate, 8);
+  const rate = positiveOr('--rate', flags.rate, 4);
   const ttlSeconds = positiveOr('--ttl', flags.ttl, 20);
   const warmupMinutes = Math.min(positiveOr('--warmup-minutes', flags['warmup-minutes'], 3), minutes - 1);
   if (minutes < 2) throw new UsageError(`--minutes must be at least 2\n${usage}`);
