@@ -17,16 +17,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseFlags, positiveOr, UsageError } from '../bench/harness/args';
+import { growthProblems } from '../bench/harness/growth';
 import { percentile, round, sortedAscending } from '../bench/harness/percentiles';
 import { descendants, processMemory } from '../bench/lib/proc-memory';
 import { repoRoot, RunStack } from '../src/infra';
 
 const usage = 'usage: npm run soak -- [--minutes 30] [--rate 4] [--ttl 20] [--warmup-minutes 3]';
-/** Growth allowed from the warm sample to the last, in RSS: both the share and the megabytes must be passed. */
-const rssGrowthShare = 0.25;
-const rssGrowthMb = 64;
-/** Open descriptors allowed to grow by this many (pools fill up; a leak grows without end). */
-const fdGrowth = 64;
 
 interface Minute {
   readonly minute: number;
@@ -233,17 +229,7 @@ async function run(): Promise<number> {
     const check = await send('GET', '/v1/ops/check', ops);
     const violations = (check.json.violations as string[] | undefined) ?? ['the system check did not answer'];
 
-    const warm = log[warmupMinutes - 1]!.processes;
-    const last = log.at(-1)!.processes;
-    const growth = last.flatMap((p) => {
-      const before = warm.find((w) => w.command === p.command);
-      if (!before) return [];
-      const rssGrew = p.rssMb - before.rssMb > rssGrowthMb && p.rssMb > before.rssMb * (1 + rssGrowthShare);
-      const fdsGrew = p.fds - before.fds > fdGrowth;
-      return rssGrew || fdsGrew
-        ? [`${p.role}: RSS ${before.rssMb} → ${p.rssMb} MB, descriptors ${before.fds} → ${p.fds}`]
-        : [];
-    });
+    const growth = growthProblems(log, warmupMinutes);
     const problems = [
       ...violations.map((v) => `system check: ${v}`),
       ...Object.entries(failed).map(([what, n]) => `${n} × ${what}`),

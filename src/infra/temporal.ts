@@ -70,6 +70,11 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     options.namespace,
     '--db-filename',
     options.dbFile,
+    // A write-ahead log instead of SQLite's rollback journal: one sync per commit, not several, and readers do
+    // not block the writer. With the journal, a soak at 4 shoppers/s had the dev server at 50 % iowait within
+    // 12 minutes. A killed server loses nothing that was committed (the log is replayed at the next open).
+    '--sqlite-pragma',
+    'journal_mode=wal',
     '--log-level',
     'warn',
     // The settings every Temporal server of holdfast's runs with (config/temporal-dynamic.yaml).
