@@ -48,6 +48,8 @@ function roleOf(command: string): string {
   if (command.includes('src/api/server.ts')) return 'api';
   if (command.includes('src/worker.ts')) return 'worker';
   if (command.startsWith('holdfast-ferretdb')) return `ferretdb :${/:(\d+)/.exec(command)?.[1] ?? '?'}`;
+  const service = /--service (\w+)/.exec(command);
+  if (service) return `temporal ${service[1]}`;
   return command.split(' ')[0]!;
 }
 

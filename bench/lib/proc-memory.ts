@@ -5,7 +5,7 @@ import { round } from '../harness/percentiles';
 /** A process's resident memory from /proc/<pid>/status (Linux). */
 export interface ProcessMemory {
   readonly pid: number;
-  /** Its executable's file name and first argument, e.g. `holdfast-ferretdb -listen`. */
+  /** Its executable's file name and first arguments (and `--service X`), e.g. `holdfast-ferretdb -listen`. */
   readonly command: string;
   /** VmRSS: resident now. */
   readonly rssMb: number;
@@ -23,13 +23,19 @@ export async function processMemory(pid: number): Promise<ProcessMemory | undefi
     const [exe = '', ...args] = cmdline.split('\0').filter(Boolean);
     return {
       pid,
-      command: [path.basename(exe), ...args.slice(0, 3)].join(' '),
+      // A Temporal cluster's services are one executable told apart by `--service`, late in their arguments.
+      command: [path.basename(exe), ...args.slice(0, 3), ...serviceOf(args)].join(' '),
       rssMb: round(kb('VmRSS') / 1024, 1),
       peakRssMb: round(kb('VmHWM') / 1024, 1),
     };
   } catch {
     return undefined; // gone, or not Linux
   }
+}
+
+function serviceOf(args: readonly string[]): string[] {
+  const at = args.indexOf('--service');
+  return at >= 3 && at + 1 < args.length ? ['--service', args[at + 1]!] : [];
 }
 
 /** Every live descendant of `pid` (children, their children, ...), from each process's parent in /proc. */

@@ -66,11 +66,20 @@ export class Transfers {
   /**
    * Completes every transfer whose transfer_out was written but not its transfer_in (its run died half way
    * and was never run again). Safe while transfers run: a transfer_in is keyed like its transfer_out, so it is
-   * written once whoever writes it. Reads every transfer entry of the SKU (a scan on FerretDB): a repair, not
-   * a hot path. Returns the units this call completed.
+   * written once whoever writes it. Returns the units this call completed.
+   *
+   * Finding the half-done ones reads every transfer entry of the SKU, a scan of the shard's whole ledger on
+   * FerretDB that grows with every movement (at 2 shoppers/s it passed the activity's 20 s time-out after 12
+   * minutes, and its retries then saturated the shard). So it is done only when the SKU's fresh heads say
+   * some units are in transit: every transfer_out counts in its bucket's `transferredOut`, every transfer_in
+   * in its target's `transferredIn`, and the two totals are equal when none is half done. Heads read while a
+   * transfer runs may miss one for this call; at rest the totals are exact.
    */
   async repairTransfers(sku: string): Promise<number> {
     const buckets = await this.catalog.bucketsOfSku(sku);
+    const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
+    const inTransit = heads.reduce((n, h) => n + (h ? h.balances.transferredOut - h.balances.transferredIn : 0), 0);
+    if (inTransit <= 0) return 0;
     const transfers = (
       await Promise.all(buckets.map((b) => this.ledger.entries(b, ['transfer_out', 'transfer_in'])))
     ).flat();
