@@ -4,14 +4,14 @@ import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
 import { signalQueue } from './workflow-starts';
 
-/** A backorder SKU's queue: messages to it, and the stock moves its passes make. */
+/** A backorder or waitlist SKU's queue: messages to it, and the stock moves its passes make. */
 export function backorderActivities(deps: ActivityDeps) {
   const { stock } = deps;
   return {
     async enqueueBackorder(input: { sku: string; entry: BackorderEntry }): Promise<void> {
       await signalQueue(deps, input.sku, enqueueBackorderSignal, input.entry);
       await publishEvent(deps, {
-        type: 'backorder.queued',
+        type: input.entry.waitlist ? 'waitlist.joined' : 'backorder.queued',
         key: input.entry.holdId,
         aggregate: { kind: 'sku', id: input.sku },
         data: { sku: input.sku, holdId: input.entry.holdId, quantity: input.entry.quantity },

@@ -1,5 +1,6 @@
 import { keyDigest } from '../idempotency';
 import { restockSignal } from '../../contract/messages';
+import { routesThroughQueue } from '../../contract/stock-routing';
 import { workflowIds } from '../../contract/workflow-ids';
 import {
   described,
@@ -25,7 +26,7 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
       schema: {
         operationId: 'restockProduct',
         tags: ['products'],
-        summary: 'Receive new units (backorder products fill waiting backorders first) (ops)',
+        summary: 'Receive new units (backorder and waitlist products serve their queue first) (ops)',
         security,
         params: SkuParams,
         headers: IdempotencyHeaders,
@@ -49,7 +50,7 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
         const product = await stock.product(sku);
         // One key, one receipt: the ledger receives once per operation id, through the backorder queue or not.
         const opId = `restock-${keyDigest(`restock:${sku}`, key)}`;
-        if (product.policy === 'backorder') {
+        if (routesThroughQueue(product)) {
           await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
             workflowId: workflowIds.backorders(sku),
             taskQueue: settings.taskQueue,
