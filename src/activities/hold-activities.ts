@@ -8,6 +8,7 @@ import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
 import { afterStockTaken } from './replenish-activities';
+import { afterSellableTaken } from './stock-episode-activities';
 import { signalQueue } from './workflow-starts';
 
 export interface ProductInfo {
@@ -56,14 +57,18 @@ export function holdActivities(deps: ActivityDeps) {
      * Reserves stock for a hold; with a buyer, a product's per-customer limit counts it (and may answer
      * `limit_reached`). Its settles and trims mirror on the buyer's allowance by themselves (Hold.allowance).
      */
-    reserveStock(input: {
+    async reserveStock(input: {
       holdId: string;
       sku: string;
       quantity: number;
       from?: ReceivingState;
       buyer?: Buyer;
     }): Promise<TakeOutcome> {
-      return stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
+      const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
+      // A take of units on sale may have sold the SKU out (a queue's fill takes `incoming` ones).
+      if (outcome.status === 'taken' && (input.from ?? 'available') === 'available')
+        await afterSellableTaken(deps, input.sku);
+      return outcome;
     },
 
     /**

@@ -1,5 +1,7 @@
 import { keyDigest } from '../idempotency';
-import { restockSignal } from '../../contract/messages';
+import { restockSignal, unitsReturnedSignal } from '../../contract/messages';
+import { eventId } from '../../contract/events';
+import { EventStore, SoldOutEpisodes } from '../../events';
 import { routesThroughQueue } from '../../contract/stock-routing';
 import { workflowIds } from '../../contract/workflow-ids';
 import {
@@ -19,6 +21,7 @@ import type { HttpApp, RouteContext } from '../app';
 export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
   const { stock, temporal, settings } = ctx;
   const security = [{ bearer: [] }];
+  const episodes = new SoldOutEpisodes(new EventStore(ctx.shards), eventId);
 
   app.post(
     '/products/:sku/restock',
@@ -60,6 +63,16 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
           });
         } else {
           await stock.restock(opId, sku, quantity);
+          // Back in stock is recorded by a worker's step (events go out through Temporal): the SKU's queue, poked,
+          // makes one pass with nobody waiting, which records it (see releaseIncoming).
+          if ((await episodes.current(sku)).open) {
+            await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
+              workflowId: workflowIds.backorders(sku),
+              taskQueue: settings.taskQueue,
+              args: [{ sku }],
+              signal: unitsReturnedSignal,
+            });
+          }
         }
         return { statusCode: 202 as const, body: { sku, quantity, opId } };
       });
