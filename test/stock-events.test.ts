@@ -116,6 +116,26 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
     expect(checkout.statusCode, checkout.body).toBeLessThan(300);
   });
 
+  it('units ops move back on sale go to the waitlist first', async () => {
+    const sku = await api.createProduct({ quantity: 1, offerSeconds: 300 });
+    const move = (from: string, to: string) =>
+      inject({
+        method: 'POST',
+        url: `/v1/products/${sku}/moves`,
+        headers: { ...ops, 'idempotency-key': uniqueId('move') },
+        payload: { quantity: 1, from, to },
+      });
+    expect((await move('available', 'repair')).statusCode).toBe(200);
+    const cart = await createCart();
+    const joined = await addItem(cart, { sku, quantity: 1, waitlist: true });
+    expect(joined.json()).toMatchObject({ status: 'waitlisted' });
+    expect((await move('repair', 'available')).statusCode).toBe(200);
+    const { holdId } = joined.json() as { holdId: string };
+    await waitFor('the offer', () => events().get(eventId('waitlist.offered', holdId)));
+    const product = (await inject({ method: 'GET', url: `/v1/products/${sku}` })).json() as Record<string, unknown>;
+    expect(product).toMatchObject({ available: 0, reserved: 1, waitlisted: 0 });
+  });
+
   it('records backorder.filled when a fill lands, keyed by the line', async () => {
     const sku = await api.createProduct({ quantity: 0, policy: 'backorder' });
     const cart = await createCart();

@@ -23,6 +23,15 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
   const security = [{ bearer: [] }];
   const episodes = new SoldOutEpisodes(new EventStore(ctx.shards), eventId);
 
+  /** Asks the SKU's queue workflow for a pass (starting it if need be). */
+  const pokeQueue = (sku: string) =>
+    temporal.workflow.signalWithStart('backorderQueueWorkflow', {
+      workflowId: workflowIds.backorders(sku),
+      taskQueue: settings.taskQueue,
+      args: [{ sku }],
+      signal: unitsReturnedSignal,
+    });
+
   app.post(
     '/products/:sku/restock',
     {
@@ -65,14 +74,7 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
           await stock.restock(opId, sku, quantity);
           // Back in stock is recorded by a worker's step (events go out through Temporal): the SKU's queue, poked,
           // makes one pass with nobody waiting, which records it (see releaseIncoming).
-          if ((await episodes.current(sku)).open) {
-            await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
-              workflowId: workflowIds.backorders(sku),
-              taskQueue: settings.taskQueue,
-              args: [{ sku }],
-              signal: unitsReturnedSignal,
-            });
-          }
+          if ((await episodes.current(sku)).open) await pokeQueue(sku);
         }
         return { statusCode: 202 as const, body: { sku, quantity, opId } };
       });
@@ -105,6 +107,8 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
       const result = await ctx.idempotency.run(`move:${sku}`, key, request.body, async () => {
         // One key, one move: the ledger records a move's outcome once per operation id, refusals included.
         await stock.moveState(`move-${keyDigest(`move:${sku}`, key)}`, sku, quantity, from, to);
+        // Units put back on sale belong to a queue's waiting first: its next pass keeps them for the head.
+        if (to === 'available' && routesThroughQueue(await stock.product(sku))) await pokeQueue(sku);
         return { statusCode: 200 as const, body: { sku, quantity, from, to } };
       });
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
