@@ -123,7 +123,7 @@ export class HoldPhase {
     if (this.#phase.name === 'held' && Date.now() >= expiresAt) this.#phase = { name: 'ending', outcome: 'expired' };
   }
 
-  /** held | backordered | waitlisted → ending(removed): the shopper took the line out of the cart (or left the waitlist). */
+  /** held | backordered | waitlisted → ending(removed): the shopper took the line out (or left the waitlist). */
   remove(): void {
     if (this.#phase.name === 'held' || this.queued) {
       this.#phase = { name: 'ending', outcome: 'removed' };

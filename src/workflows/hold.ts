@@ -25,11 +25,11 @@ const lockLeaseMs = 2 * 60_000;
  * One cart line: owns the stock it holds and the line's row in the carts database (its only writer).
  *
  * Started by update-with-start, so the shopper learns at once whether the line is `held` (with its expiry),
- * `backordered`, `waitlisted` ("notify me" on a sold-out strict SKU with a waitlist) or `out_of_stock`. A
- * waitlisted line is offered units by the SKU's queue in join order: it is then held for the product's
- * offerSeconds (not the cart TTL, and not extended), claimed by checking out in that window; an unclaimed offer
- * expires and its units go back to the queue, for the next in line. A held line releases its stock when the timer lapses or the shopper removes
- * it; a checkout locks it (no expiry while paying) and then marks it purchased, or hands it back.
+ * `backordered`, `waitlisted` ("notify me" on a sold-out strict SKU with a waitlist) or `out_of_stock`. A held
+ * line releases its stock when the timer lapses or the shopper removes it; a checkout locks it (no expiry while
+ * paying) and then marks it purchased, or hands it back. A waitlisted line is offered units by the SKU's queue
+ * in join order: it is then held for the product's offerSeconds (not the cart TTL, and not extended), claimed
+ * by checking out in that window; an unclaimed offer expires and its units go back to the queue, for the next.
  */
 export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> {
   const phase = new HoldPhase();

@@ -102,8 +102,8 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         tags: ['carts'],
         summary: 'Add to cart: reserve stock and hold it (a hold workflow)',
         description:
-          '201 held (until expiresAt), backordered, or waitlisted (with waitlist: true); 409 out_of_stock names the refused line (holdId) and how ' +
-          "many units are available; 409 limit_reached names the product's per-customer limit (limit). The same " +
+          '201 held (until expiresAt), backordered, or waitlisted (with waitlist: true); 409 out_of_stock ' +
+          "names the refused line (holdId) and how many units are available; 409 limit_reached names the product's per-customer limit (limit). The same " +
           "Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a " +
           'product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send ' +
           'the same request again after Retry-After.',
