@@ -94,6 +94,31 @@ async function run() {
         signalArgs: [{ opId: 'po-rec', quantity: 3 }],
       });
       await result(workflowIds.hold('waiting'));
+      // Revision 5 on: a waitlist (a strict SKU with offerSeconds), one line leaving it, one offered and lapsing.
+      await deps.stock.createProduct(
+        {
+          sku: 'rec-wait',
+          name: 'rec-wait',
+          priceCents: 500,
+          policy: 'strict',
+          buckets: 2,
+          lowStockThreshold: 0,
+          reorderQuantity: 0,
+          offerSeconds: 2,
+        },
+        0,
+      );
+      await add({ holdId: 'offered', cartId: 'cart-e', sku: 'rec-wait', quantity: 1, ttlSeconds: 600, waitlist: true });
+      await add({ holdId: 'left', cartId: 'cart-f', sku: 'rec-wait', quantity: 1, ttlSeconds: 600, waitlist: true });
+      await client.workflow.getHandle(workflowIds.hold('left')).executeUpdate(removeLineUpdate);
+      await deps.temporal.workflow.signalWithStart('backorderQueueWorkflow', {
+        workflowId: workflowIds.backorders('rec-wait'),
+        taskQueue,
+        args: [{ sku: 'rec-wait' }],
+        signal: 'restock',
+        signalArgs: [{ opId: 'po-rec-wait', quantity: 1 }],
+      });
+      await result(workflowIds.hold('offered'));
     });
 
     const recorded = {
@@ -101,6 +126,8 @@ async function run() {
       'hold-removed': workflowIds.hold('removed'),
       'hold-purchased': workflowIds.hold('bought'),
       'hold-backorder-filled': workflowIds.hold('waiting'),
+      'hold-waitlist-offer-expired': workflowIds.hold('offered'),
+      'hold-waitlist-left': workflowIds.hold('left'),
       'checkout-completed': workflowIds.checkout('cart-b'),
       'checkout-declined': workflowIds.checkout('cart-c'),
       'reorder-received': workflowIds.reorder('rec-strict'),

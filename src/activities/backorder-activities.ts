@@ -2,16 +2,17 @@ import { cancelBackorderSignal, enqueueBackorderSignal, restockSignal } from '..
 import type { BackorderEntry } from '../contract/types';
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
+import { afterStockReceived } from './stock-episode-activities';
 import { signalQueue } from './workflow-starts';
 
-/** A backorder SKU's queue: messages to it, and the stock moves its passes make. */
+/** A backorder or waitlist SKU's queue: messages to it, and the stock moves its passes make. */
 export function backorderActivities(deps: ActivityDeps) {
   const { stock } = deps;
   return {
     async enqueueBackorder(input: { sku: string; entry: BackorderEntry }): Promise<void> {
       await signalQueue(deps, input.sku, enqueueBackorderSignal, input.entry);
       await publishEvent(deps, {
-        type: 'backorder.queued',
+        type: input.entry.waitlist ? 'waitlist.joined' : 'backorder.queued',
         key: input.entry.holdId,
         aggregate: { kind: 'sku', id: input.sku },
         data: { sku: input.sku, holdId: input.entry.holdId, quantity: input.entry.quantity },
@@ -27,8 +28,15 @@ export function backorderActivities(deps: ActivityDeps) {
       await signalQueue(deps, input.sku, restockSignal, { opId: input.opId, quantity: input.quantity });
     },
 
-    releaseIncoming(input: { opId: string; sku: string }): Promise<number> {
-      return stock.releaseIncoming(input.opId, input.sku);
+    /**
+     * Puts a queue's leftover on sale; a strict (waitlist) SKU sold out is then back in stock. Run at the end of
+     * every pass with nobody waiting, so a poke of a plain strict SKU's queue (the API's restock onto a sold-out
+     * SKU) records its back_in_stock here.
+     */
+    async releaseIncoming(input: { opId: string; sku: string }): Promise<number> {
+      const released = await stock.releaseIncoming(input.opId, input.sku);
+      await afterStockReceived(deps, input.sku);
+      return released;
     },
 
     /** Keeps every available unit of a backorder SKU for its waiting backorders (moves it to incoming). */

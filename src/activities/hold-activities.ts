@@ -1,5 +1,6 @@
 import { CartLineStore } from '../carts';
 import { unitsReturnedSignal } from '../contract/messages';
+import { routesThroughQueue } from '../contract/stock-routing';
 import type { CartLine } from '../contract/types';
 import type { Buyer } from '../stock/allowances';
 import type { ReceivingState } from '../stock/balances';
@@ -7,6 +8,7 @@ import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
 import { afterStockTaken } from './replenish-activities';
+import { afterSellableTaken } from './stock-episode-activities';
 import { signalQueue } from './workflow-starts';
 
 export interface ProductInfo {
@@ -16,6 +18,8 @@ export interface ProductInfo {
   readonly policy: 'strict' | 'backorder';
   readonly lowStockThreshold: number;
   readonly reorderQuantity: number;
+  /** The product's waitlist offer window (strict SKUs with a waitlist). */
+  readonly offerSeconds?: number;
 }
 
 /** A cart line's stock and its stored row: reserving, settling and trimming holds, saving the line. */
@@ -24,11 +28,11 @@ export function holdActivities(deps: ActivityDeps) {
   const cartLines = new CartLineStore(deps.shards);
 
   /**
-   * Where released units of a SKU go: a backorder SKU's go back `incoming`, for its queue to give to the waiting
-   * first (and to put on sale if nobody waits); everyone else's are available again at once.
+   * Where released units of a SKU go: a backorder SKU's and a waitlist SKU's go back `incoming`, for its queue to
+   * give to the waiting first (and to put on sale if nobody waits); everyone else's are available again at once.
    */
   async function releaseTarget(sku: string): Promise<ReceivingState> {
-    return (await stock.product(sku)).policy === 'backorder' ? 'incoming' : 'available';
+    return routesThroughQueue(await stock.product(sku)) ? 'incoming' : 'available';
   }
 
   async function afterRelease(sku: string, to: ReceivingState) {
@@ -45,6 +49,7 @@ export function holdActivities(deps: ActivityDeps) {
         policy: p.policy,
         lowStockThreshold: p.lowStockThreshold,
         reorderQuantity: p.reorderQuantity,
+        ...(p.offerSeconds !== undefined ? { offerSeconds: p.offerSeconds } : {}),
       };
     },
 
@@ -52,18 +57,23 @@ export function holdActivities(deps: ActivityDeps) {
      * Reserves stock for a hold; with a buyer, a product's per-customer limit counts it (and may answer
      * `limit_reached`). Its settles and trims mirror on the buyer's allowance by themselves (Hold.allowance).
      */
-    reserveStock(input: {
+    async reserveStock(input: {
       holdId: string;
       sku: string;
       quantity: number;
       from?: ReceivingState;
       buyer?: Buyer;
     }): Promise<TakeOutcome> {
-      return stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
+      const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
+      // A take of units on sale may have sold the SKU out (a queue's fill takes `incoming` ones).
+      if (outcome.status === 'taken' && (input.from ?? 'available') === 'available')
+        await afterSellableTaken(deps, input.sku);
+      return outcome;
     },
 
     /**
-     * A cart line's first reservation, with the product's policy for a refusal (one local activity). With
+     * A cart line's first reservation, with the product's policy (and waitlist offer window) for a refusal (one
+     * local activity). With
      * `followUp` (hold workflows of revision 4 on), a reservation that took stock then does what
      * `afterStockTaken` does, in the same activity: a held line's answer needs no activity task of its own.
      */
@@ -73,11 +83,11 @@ export function holdActivities(deps: ActivityDeps) {
       quantity: number;
       buyer?: Buyer;
       followUp?: boolean;
-    }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome }> {
-      const { policy } = await stock.product(input.sku);
+    }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome; offerSeconds?: number }> {
+      const { policy, offerSeconds } = await stock.product(input.sku);
       const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, 'available', input.buyer);
       if (input.followUp && outcome.status === 'taken') await afterStockTaken(deps, input.sku);
-      return { policy, outcome };
+      return { policy, outcome, ...(offerSeconds !== undefined ? { offerSeconds } : {}) };
     },
 
     /**
@@ -114,6 +124,28 @@ export function holdActivities(deps: ActivityDeps) {
         });
       }
       if (line.status === 'expired' || line.status === 'purchased') deps.metrics.holds.labels(line.status).inc();
+    },
+
+    /**
+     * Saves the line a queue's fill made held, and records the fill's event in the same step (a retry saves the
+     * same rev again and records the same event id, both no-ops): `waitlist.offered` for an offer, with its
+     * window, or `backorder.filled`. Key: the hold id (a line is filled once).
+     */
+    async saveFilledLine(line: CartLine): Promise<void> {
+      await cartLines.save(line);
+      const offered = line.offeredAt !== undefined;
+      await publishEvent(deps, {
+        type: offered ? 'waitlist.offered' : 'backorder.filled',
+        key: line.holdId,
+        aggregate: { kind: 'hold', id: line.holdId },
+        data: {
+          holdId: line.holdId,
+          cartId: line.cartId,
+          sku: line.sku,
+          quantity: line.quantity,
+          ...(offered ? { expiresAt: line.expiresAt } : {}),
+        },
+      });
     },
 
     async getCartLine(input: { cartId: string; holdId: string }): Promise<CartLine | undefined> {

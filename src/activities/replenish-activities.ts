@@ -4,6 +4,7 @@ import type { ReceivingState } from '../stock/balances';
 import { planRebalance } from '../stock/rebalance';
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
+import { afterSellableTaken, afterStockReceived } from './stock-episode-activities';
 import { seenRunningRecently, startOnce } from './workflow-starts';
 
 /** A notification for ops (`notifications`, `_id` = its id). */
@@ -30,8 +31,11 @@ interface PurchaseOrderDoc {
 export function replenishActivities(deps: ActivityDeps) {
   const { shards, stock } = deps;
   return {
-    restockStock(input: { opId: string; sku: string; quantity: number; to?: ReceivingState }): Promise<number> {
-      return stock.restock(input.opId, input.sku, input.quantity, input.to);
+    /** Receives units; received on sale (not `incoming`), a sold-out strict SKU is back in stock (its event). */
+    async restockStock(input: { opId: string; sku: string; quantity: number; to?: ReceivingState }): Promise<number> {
+      const received = await stock.restock(input.opId, input.sku, input.quantity, input.to);
+      if ((input.to ?? 'available') === 'available') await afterStockReceived(deps, input.sku);
+      return received;
     },
 
     /** Finishes any transfer left half done (a run that died between its two entries), then evens the buckets. */
@@ -92,7 +96,8 @@ export function replenishActivities(deps: ActivityDeps) {
 
 /**
  * After stock left a SKU: asks a human for a reorder when availability fell below the threshold (one reorder
- * workflow per SKU at a time), and starts the rebalancer when a bucket ran dry while others hold stock. Returns
+ * workflow per SKU at a time), starts the rebalancer when a bucket ran dry while others hold stock, and records
+ * a strict SKU's selling out (`afterSellableTaken`). Returns
  * what it started. Idempotent: what it starts is started once (startOnce). Neither is asked again while this
  * process saw it running in the last second (seenRunningRecently): a running rebalancer plans from the heads it
  * reads itself, and a reorder waits for its human; a take after that second asks again.
@@ -131,5 +136,6 @@ export async function afterStockTaken(
   if (product.buckets > 1 && maybeSkewed && !seenRunningRecently(rebalanceId) && (await stock.needsRebalance(sku))) {
     rebalance = await startOnce(deps, 'rebalanceWorkflow', rebalanceId, [{ sku }]);
   }
+  await afterSellableTaken(deps, sku);
   return { reorder, rebalance };
 }

@@ -32,6 +32,7 @@ export const optionSpecs = {
   'admit-per-second': { type: 'string' },
   reorder: { type: 'string' },
   'max-per-customer': { type: 'string' },
+  'offer-seconds': { type: 'string' },
   reason: { type: 'string' },
   events: { type: 'string' },
   secret: { type: 'string' },

@@ -74,6 +74,9 @@ function productDetails(p: ProductView): string {
     buckets: p.buckets,
     'waiting room': p.admitPerSecond === undefined ? 'none' : `${p.admitPerSecond} shoppers/s`,
     ...(p.maxPerCustomer !== undefined ? { 'max per customer': p.maxPerCustomer } : {}),
+    ...(p.offerSeconds !== undefined
+      ? { waitlist: `offers held ${p.offerSeconds} s, ${p.waitlisted ?? 0} waiting` }
+      : {}),
   });
 }
 
@@ -98,7 +101,7 @@ export const commands: readonly Command[] = [
   {
     words: ['product', 'create'],
     usage:
-      '--sku SKU --name NAME --price-cents N --quantity N --policy strict|backorder [--buckets N] [--low-stock N] [--reorder N] [--max-per-customer N] [--admit-per-second N]',
+      '--sku SKU --name NAME --price-cents N --quantity N --policy strict|backorder [--buckets N] [--low-stock N] [--reorder N] [--max-per-customer N] [--admit-per-second N] [--offer-seconds N]',
     summary: 'create a product and receive its initial stock',
     writes: true,
     params: [],
@@ -113,6 +116,7 @@ export const commands: readonly Command[] = [
       'reorder',
       'admit-per-second',
       'max-per-customer',
+      'offer-seconds',
     ],
     async run(client, _args, options) {
       const product = await client.createProduct({
@@ -126,6 +130,7 @@ export const commands: readonly Command[] = [
         reorderQuantity: optionalNumber(options, 'reorder'),
         admitPerSecond: optionalNumber(options, 'admit-per-second'),
         maxPerCustomer: optionalNumber(options, 'max-per-customer'),
+        offerSeconds: optionalNumber(options, 'offer-seconds'),
       });
       return { data: product, text: `created ${product.sku}\n${productDetails(product)}` };
     },

@@ -3,10 +3,11 @@ import type { ApiCommand } from './commands';
 import { price, table } from './output';
 
 /**
- * A demo product: every field spelled out but a per-customer limit, which no demo product has, and a waiting
- * room's rate, which only the drop has.
+ * A demo product: every field spelled out but a per-customer limit and a waitlist, which no demo product has,
+ * and a waiting room's rate, which only the drop has.
  */
-type DemoProduct = Required<Omit<NewProduct, 'maxPerCustomer' | 'admitPerSecond'>> & Pick<NewProduct, 'admitPerSecond'>;
+type DemoProduct = Required<Omit<NewProduct, 'maxPerCustomer' | 'admitPerSecond' | 'offerSeconds'>> &
+  Pick<NewProduct, 'admitPerSecond'>;
 
 /**
  * The demo catalogue: strict SKUs, one of them nearly sold out (and asking for a reorder when it runs low), and
@@ -78,7 +79,8 @@ function sameDefinition(product: ProductView, wanted: DemoProduct): boolean {
     (product.lowStockThreshold ?? 0) === wanted.lowStockThreshold &&
     (product.reorderQuantity ?? 0) === wanted.reorderQuantity &&
     product.admitPerSecond === wanted.admitPerSecond &&
-    product.maxPerCustomer === undefined
+    product.maxPerCustomer === undefined &&
+    product.offerSeconds === undefined
   );
 }
 

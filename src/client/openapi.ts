@@ -120,7 +120,7 @@ export interface paths {
         put?: never;
         /**
          * Add to cart: reserve stock and hold it (a hold workflow)
-         * @description 201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how many units are available; 409 limit_reached names the product's per-customer limit (limit). The same Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send the same request again after Retry-After.
+         * @description 201 held (until expiresAt), backordered, or waitlisted (with waitlist: true); 409 out_of_stock names the refused line (holdId) and how many units are available; 409 limit_reached names the product's per-customer limit (limit). The same Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send the same request again after Retry-After.
          */
         post: operations["addCartItem"];
         delete?: never;
@@ -139,7 +139,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a line: its stock is released at once */
+        /** Remove a line: its stock is released at once (a waitlisted line leaves the waitlist) */
         delete: operations["removeCartItem"];
         options?: never;
         head?: never;
@@ -228,7 +228,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Receive new units (backorder products fill waiting backorders first) (ops) */
+        /** Receive new units (backorder and waitlist products serve their queue first) (ops) */
         post: operations["restockProduct"];
         delete?: never;
         options?: never;
@@ -532,7 +532,7 @@ export interface components {
         Hold: {
             holdId: string;
             /** @enum {string} */
-            status: "held" | "backordered" | "removed";
+            status: "held" | "backordered" | "waitlisted" | "removed";
             quantity?: number;
             /** Format: date-time */
             expiresAt?: string;
@@ -551,9 +551,19 @@ export interface components {
             sku: string;
             quantity: number;
             /** @enum {string} */
-            status: "pending" | "purchased" | "expired" | "removed" | "backordered";
+            status: "pending" | "purchased" | "expired" | "removed" | "backordered" | "waitlisted";
             expiresAt?: string;
             orderId?: string;
+            /**
+             * Format: date-time
+             * @description When the line joined the product's waitlist
+             */
+            joinedAt?: string;
+            /**
+             * Format: date-time
+             * @description When the waitlist offered the line its units: held for the shopper until expiresAt, claimed by checking out before then
+             */
+            offeredAt?: string;
         };
         Order: {
             orderId: string;
@@ -579,6 +589,7 @@ export interface components {
             reserved: number;
             sold: number;
             backordered: number;
+            waitlisted?: number;
             incoming?: number;
             nonSellable: {
                 returned?: number;
@@ -590,6 +601,7 @@ export interface components {
             buckets?: number;
             admitPerSecond?: number;
             maxPerCustomer?: number;
+            offerSeconds?: number;
         };
         InvariantReport: {
             sku: string;
@@ -672,7 +684,7 @@ export interface components {
         WebhookEndpoint: {
             id: string;
             url: string;
-            events: ("order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected" | "*")[];
+            events: ("order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "backorder.filled" | "waitlist.joined" | "waitlist.offered" | "stock.sold_out" | "stock.back_in_stock" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected" | "*")[];
             maxAgeSeconds: number;
             description?: string;
             /** Format: date-time */
@@ -1094,11 +1106,13 @@ export interface operations {
                 "application/json": {
                     sku: string;
                     quantity: number;
+                    /** @description Notify me: if the product is sold out and has a waitlist (offerSeconds), join it (201 waitlisted) instead of being refused; units that come back are offered in join order as a hold for offerSeconds. Without a waitlist, or with stock there, the same as without it */
+                    waitlist?: boolean;
                 };
             };
         };
         responses: {
-            /** @description The line: held, or backordered */
+            /** @description The line: held, backordered, or waitlisted */
             201: {
                 headers: {
                     /** @description The URL of the created resource */
@@ -1771,6 +1785,8 @@ export interface operations {
                     reorderQuantity?: number;
                     /** @description The most units one customer may hold and have bought at once, over all their carts and orders (an anonymous cart counts alone); an add or a quantity increase past it is 409 limit_reached. Strict products only */
                     maxPerCustomer?: number;
+                    /** @description A waitlist (strict products only): while sold out, shoppers may join it (add to cart with waitlist: true); units that come back are offered to them in join order, each offer held this many seconds and passed to the next if not bought in time. Absent: no waitlist */
+                    offerSeconds?: number;
                     /** @description A waiting room for a drop: shoppers let through to the stock each second, in arrival order. The others are answered 202 with their position and Retry-After, and ask again. Absent: no waiting room */
                     admitPerSecond?: number;
                 };
@@ -2342,7 +2358,7 @@ export interface operations {
                     "application/json": {
                         holdId: string;
                         /** @enum {string} */
-                        status: "pending" | "purchased" | "expired" | "removed" | "backordered";
+                        status: "pending" | "purchased" | "expired" | "removed" | "backordered" | "waitlisted";
                     };
                 };
             };
@@ -3299,7 +3315,7 @@ export interface operations {
             content: {
                 "application/json": {
                     url: string;
-                    events: ("order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected" | "*")[];
+                    events: ("order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "backorder.filled" | "waitlist.joined" | "waitlist.offered" | "stock.sold_out" | "stock.back_in_stock" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected" | "*")[];
                     secret?: string;
                     maxAgeSeconds?: number;
                     description?: string;
@@ -3543,7 +3559,7 @@ export interface operations {
                             endpointId: string;
                             eventId: string;
                             /** @enum {string} */
-                            eventType: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
+                            eventType: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "backorder.filled" | "waitlist.joined" | "waitlist.offered" | "stock.sold_out" | "stock.back_in_stock" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
                             aggregate: string;
                             /** @enum {string} */
                             status: "pending" | "delivered" | "failed";
@@ -3652,7 +3668,7 @@ export interface operations {
                             endpointId: string;
                             eventId: string;
                             /** @enum {string} */
-                            eventType: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
+                            eventType: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "backorder.filled" | "waitlist.joined" | "waitlist.offered" | "stock.sold_out" | "stock.back_in_stock" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
                             aggregate: string;
                             /** @enum {string} */
                             status: "pending" | "delivered" | "failed";
@@ -3759,7 +3775,7 @@ export interface operations {
     listEvents: {
         parameters: {
             query?: {
-                type?: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
+                type?: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "backorder.filled" | "waitlist.joined" | "waitlist.offered" | "stock.sold_out" | "stock.back_in_stock" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
             };
             header?: never;
             path?: never;
@@ -3777,7 +3793,7 @@ export interface operations {
                         events: {
                             id: string;
                             /** @enum {string} */
-                            type: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
+                            type: "order.completed" | "order.failed" | "order.refunded" | "hold.expired" | "backorder.queued" | "backorder.filled" | "waitlist.joined" | "waitlist.offered" | "stock.sold_out" | "stock.back_in_stock" | "stock.low" | "reorder.requested" | "reorder.approved" | "reorder.rejected";
                             aggregate: {
                                 /** @enum {string} */
                                 kind: "order" | "hold" | "sku" | "reorder";

@@ -8,6 +8,7 @@ export function firstAnswerOf(line: CartLine): AddToCartResult {
     }
     return { status: 'out_of_stock', holdId: line.holdId, available: 0 };
   }
+  if (line.joinedAt !== undefined) return { status: 'waitlisted', holdId: line.holdId, quantity: line.quantity };
   if (line.expiresAt) {
     return { status: 'held', holdId: line.holdId, quantity: line.quantity, expiresAt: line.expiresAt };
   }

@@ -1,6 +1,10 @@
 import type { Hold } from '../stock/types';
 
-export type LineStatus = 'pending' | 'purchased' | 'expired' | 'removed' | 'backordered';
+/**
+ * `waitlisted`: the shopper asked to be offered a sold-out strict SKU when it returns (not a purchase commitment);
+ * an offer makes the line `pending` with `offeredAt` set.
+ */
+export type LineStatus = 'pending' | 'purchased' | 'expired' | 'removed' | 'backordered' | 'waitlisted';
 
 /** One cart line, like the user's join table row; written only by the hold workflow that owns it. */
 export interface CartLine {
@@ -15,6 +19,13 @@ export interface CartLine {
   readonly holds: readonly Hold[];
   /** The order a checkout locked or purchased this line for. */
   readonly orderId?: string;
+  /** When the line joined its SKU's waitlist (waitlist lines only): the queue offers in this order. */
+  readonly joinedAt?: string;
+  /**
+   * When the waitlist offered the line its units: from then it is held until `expiresAt` (the product's
+   * offerSeconds later), claimed by checking out in that window, or it expires and the units go to the next.
+   */
+  readonly offeredAt?: string;
   /**
    * Only on the line a run refused by the product's per-customer limit returns (never saved): that limit, so
    * the first answer can be rebuilt from the run's result.
@@ -39,6 +50,11 @@ export interface HoldWorkflowInput {
   readonly maxHoldSeconds: number;
   /** The workflow code path the run follows, set by holdStartOperation: see holdRevision. */
   readonly revision?: HoldRevision;
+  /**
+   * "Notify me" (revision 5 on): when the SKU is sold out and has a waitlist (offerSeconds), the line joins the
+   * waitlist instead of being refused; with stock there, it is held like any line.
+   */
+  readonly waitlist?: boolean;
 }
 
 /**
@@ -46,16 +62,20 @@ export interface HoldWorkflowInput {
  * bumps it, and the workflow branches on the revision its input carries (test/fixtures/histories/r<revision>):
  * - 3: the first reservation is followed by an `afterStockTaken` activity of its own;
  * - 4: the first reservation's local activity does that work itself (`followUp`): a held line's first answer
- *   costs Temporal no activity task, as an empty workflow's would not.
+ *   costs Temporal no activity task, as an empty workflow's would not;
+ * - 5: a fill's save is `saveFilledLine` (the row and its `backorder.filled` or `waitlist.offered` event in one
+ *   step), and a line may join a strict SKU's waitlist (`waitlist`).
  */
-export type HoldRevision = 3 | 4;
+export type HoldRevision = 3 | 4 | 5;
 
 /** The revision new runs follow (set by holdStartOperation). */
-export const holdRevision: HoldRevision = 4;
+export const holdRevision: HoldRevision = 5;
 
 export type AddToCartResult =
   | { readonly status: 'held'; readonly holdId: string; readonly quantity: number; readonly expiresAt: string }
   | { readonly status: 'backordered'; readonly holdId: string; readonly quantity: number }
+  /** On the SKU's waitlist: offered a timed hold, in join order, when units come back. */
+  | { readonly status: 'waitlisted'; readonly holdId: string; readonly quantity: number }
   | { readonly status: 'out_of_stock'; readonly holdId: string; readonly available: number }
   /** The buyer already holds or has bought as many units of the SKU as its maxPerCustomer (`limit`) allows. */
   | { readonly status: 'limit_reached'; readonly holdId: string; readonly limit: number };
@@ -115,6 +135,8 @@ export interface BackorderEntry {
   readonly holdId: string;
   readonly quantity: number;
   readonly arrivedAt: string;
+  /** A waitlist entry (a strict SKU's): kept in arrivedAt order, which is the line's joinedAt. */
+  readonly waitlist?: boolean;
 }
 
 export interface BackorderQueueState {

@@ -6,7 +6,8 @@ import { deliveryId, EventStore, WebhookDeliveryStore, WebhookEndpointStore } fr
 /**
  * Rule 12 of the system check: events and webhooks.
  *  - every final change has its event: a completed order its `order.completed`, a failed one its `order.failed`,
- *    an expired line its `hold.expired` (changes from before the store recorded events are exempt);
+ *    an expired line its `hold.expired`, a waitlist offer its `waitlist.offered` (changes from before the store
+ *    recorded events are exempt);
  *  - every event an endpoint wants, recorded after the endpoint was registered, was handed to its delivery
  *    workflow and tried: it has a delivery record for that endpoint (delivered, given up, or still being tried).
  */
@@ -37,6 +38,7 @@ export async function eventViolations(
   }
   for (const l of lines) {
     if (l.status === 'expired') expect('hold.expired', l.holdId, `line ${l.holdId}`, l.updatedAt);
+    if (l.offeredAt) expect('waitlist.offered', l.holdId, `line ${l.holdId}`, l.offeredAt);
   }
   const tried = new Set(deliveries.map((d) => deliveryId(d.endpointId, d.eventId)));
   for (const endpoint of endpoints) {

@@ -1,5 +1,6 @@
 import { waitingRoomRecords, waitingRoomViolations } from '../admission';
 import { eventViolations } from './check-events';
+import { waitlistViolations } from './check-waitlists';
 import { CartLineStore, CartStore, OrderStore } from '../carts';
 import { collections, type ShardSet } from '../db';
 import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/payment-gateway';
@@ -66,8 +67,10 @@ const sumQty = (holds: readonly Hold[]) => holds.reduce((sum, h) => sum + h.qty,
  *     line is pending and committed once an order bought it, and nothing else is held or committed there;
  * 11. a drop's waiting room: places 0..n given once each, a gate that never goes back or past the last place,
  *     and every line of the SKU let in by the gate before it reached the stock;
- * 12. events and webhooks (`check-events.ts`): every completed or failed order and expired line has its event,
- *     and every event an endpoint wants has a delivery record for it.
+ * 12. events and webhooks (`check-events.ts`): every completed or failed order, expired line and waitlist offer
+ *     has its event, and every event an endpoint wants has a delivery record for it;
+ * 13. waitlists (`check-waitlists.ts`): served in join order, a unit offered to one waiter at a time, no offer
+ *     held past its window, no unit stranded `incoming` (nor available) while the waitlist could take it.
  */
 export async function checkSystem(
   stock: StockService,
@@ -121,6 +124,9 @@ export async function checkSystem(
         }
         break;
       }
+      case 'waitlisted':
+        if (line.holds.length > 0) violations.push(`line ${line.holdId}: waitlisted but holds stock`);
+        break;
       case 'backordered': {
         const available = reportOf.get(line.sku)?.totals.available ?? 0;
         if (available > 0)
@@ -129,7 +135,14 @@ export async function checkSystem(
       }
     }
   }
-  const owned = new Set(lines.filter((l) => l.status === 'pending').flatMap((l) => l.holds.map((h) => h.holdId)));
+  const owned = new Set<string>();
+  for (const line of lines.filter((l) => l.status === 'pending')) {
+    for (const h of line.holds) {
+      // One unit, one line: a hold (an offer's included) is never promised to two lines.
+      if (owned.has(h.holdId)) violations.push(`hold ${h.holdId}: owned by more than one pending line`);
+      owned.add(h.holdId);
+    }
+  }
   // A reservation is one member of a batch's entry: the hold id is the member's operation id.
   for (const holdId of reservations.flatMap((e) => e.members?.map((m) => m.opId) ?? [])) {
     if (!settleOf.has(holdId) && !owned.has(holdId))
@@ -212,6 +225,8 @@ export async function checkSystem(
     const found = waitingRoomViolations(await waitingRoomRecords(shards, sku), ofSku);
     violations.push(...found.map((v) => `${sku} waiting room: ${v}`));
   }
+  // 13: waitlists
+  violations.push(...waitlistViolations(products, lines, reportOf));
   // 12: events and webhooks
   violations.push(...(await eventViolations(shards, lines, orders)));
 

@@ -49,6 +49,13 @@ export class Catalog {
       // A backorder's fills are reserved by its queue, not by the buyer: only strict stock is limited.
       if (input.policy !== 'strict') throw new InvalidStockInputError('only strict products take maxPerCustomer');
     }
+    if (input.offerSeconds !== undefined) {
+      if (!Number.isInteger(input.offerSeconds) || input.offerSeconds < 1 || input.offerSeconds > 86_400) {
+        throw new InvalidStockInputError('offerSeconds must be 1..86400');
+      }
+      // A backorder's queue fills for good; a waitlist only offers, for a strict SKU.
+      if (input.policy !== 'strict') throw new InvalidStockInputError('only strict products take a waitlist');
+    }
     const doc: ProductDoc = {
       _id: input.sku,
       sku: input.sku,
@@ -60,6 +67,7 @@ export class Catalog {
       reorderQuantity: input.reorderQuantity,
       ...(input.admitPerSecond !== undefined ? { admitPerSecond: input.admitPerSecond } : {}),
       ...(input.maxPerCustomer !== undefined ? { maxPerCustomer: input.maxPerCustomer } : {}),
+      ...(input.offerSeconds !== undefined ? { offerSeconds: input.offerSeconds } : {}),
       initialQuantity,
       createdAt: this.clock(),
     };
@@ -125,6 +133,7 @@ function sameDefinition(a: ProductDoc, b: ProductDoc): boolean {
     'reorderQuantity',
     'admitPerSecond',
     'maxPerCustomer',
+    'offerSeconds',
     'initialQuantity',
   ] as const;
   return keys.every((k) => a[k] === b[k]);

@@ -216,6 +216,12 @@ export class StockService {
     return this.summaries.summary(sku);
   }
 
+  /** Totals for a SKU read from its heads now (not the cached summary): for reports of a change, not to decide. */
+  freshSummary(sku: string): Promise<StockSummary> {
+    this.summaries.forget(sku);
+    return this.summaries.summary(sku);
+  }
+
   /** Each bucket's available units as this process last saw them (no I/O): a hint, never a decision. */
   cachedAvailability(product: Pick<ProductDoc, 'sku' | 'buckets'>): (number | undefined)[] {
     return this.summaries.cachedAvailability(product);

@@ -21,6 +21,11 @@ export interface ProductInput {
    * have bought at once; no limit when absent. Strict products only.
    */
   readonly maxPerCustomer?: number;
+  /**
+   * A waitlist (strict products only): a shopper may join it while the SKU is sold out, and units that come
+   * back are offered to the waiting in join order, each offer held for this many seconds. Absent: no waitlist.
+   */
+  readonly offerSeconds?: number;
 }
 
 export interface ProductDoc extends ProductInput {

@@ -33,7 +33,9 @@ export interface BackorderQueueInput {
 }
 
 /**
- * The waiting backorders of one backorder-policy SKU, in arrival order (ops may reprioritise). Every unit that
+ * The waiting backorders of one backorder-policy SKU, or the waitlist of a strict SKU that has one (a fill of a
+ * waitlist entry is an offer: the line holds it for the product's offerSeconds, and if it is not bought in that
+ * window the units come back `incoming`, to the next in line), in arrival order (ops may reprioritise). Every unit that
  * could serve them goes to them first: restocks are received `incoming` (new shoppers cannot take it), units
  * released by lines (expiry, removal, a shrink) come back `incoming` too, and while anyone waits a pass moves
  * whatever is `available` to `incoming`. A pass then fills the queue strictly from its head; what is left when
@@ -52,7 +54,11 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
   let busy = false;
   setHandler(backorderQueueQuery, () => ({ sku: input.sku, waiting, filled, busy: busy || dirty }));
   setHandler(enqueueBackorderSignal, (entry) => {
-    if (!waiting.some((w) => w.holdId === entry.holdId)) waiting.push(entry);
+    if (waiting.some((w) => w.holdId === entry.holdId)) return;
+    // A waitlist is served in join order (the line's joinedAt), even if two joins' signals cross on the way.
+    const after = entry.waitlist ? waiting.findIndex((w) => w.arrivedAt > entry.arrivedAt) : -1;
+    if (after >= 0) waiting.splice(after, 0, entry);
+    else waiting.push(entry);
     dirty = true;
   });
   setHandler(cancelBackorderSignal, ({ holdId }) => {

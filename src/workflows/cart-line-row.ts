@@ -45,10 +45,11 @@ export class CartLineRow {
     };
   }
 
-  async save(changes: Partial<CartLine>) {
+  /** With `filled` (revision 5 on), the save that makes a queue's fill the line's also records its event. */
+  async save(changes: Partial<CartLine>, filled = false) {
     this.#line = { ...this.#line, ...changes, rev: this.#line.rev + 1, updatedAt: new Date().toISOString() };
     const state = this.#line;
-    const saved = this.#saving.then(() => localData.saveCartLine(state));
+    const saved = this.#saving.then(() => (filled ? localData.saveFilledLine(state) : localData.saveCartLine(state)));
     this.#saving = saved.catch(() => undefined);
     await saved;
   }
@@ -84,9 +85,9 @@ export class CartLineRow {
     if (workflowInfo().typedSearchAttributes.get(HoldStatus) !== undefined) this.upsertStatus(status);
   }
 
-  async setStatus(status: LineStatus, changes: Partial<CartLine> = {}) {
+  async setStatus(status: LineStatus, changes: Partial<CartLine> = {}, filled = false) {
     this.upsertStatus(status);
-    await this.save({ ...changes, status });
+    await this.save({ ...changes, status }, filled);
   }
 
   /** Takes the line as an earlier run of its id stored it when it ended; nothing is saved. */

@@ -8,7 +8,7 @@ export type LineEnd = 'expired' | 'removed' | 'purchased';
  * Where a line is in its life: exactly one phase at a time, so no combination of flags can be half true.
  *   reserving → held | backordered | (refused: the run ends)
  *   held → changing → held;  held → locked → held (abandoned, lease lapsed) | ending(purchased)
- *   held → ending(expired | removed);  backordered → held (filled) | ending(removed)
+ *   held → ending(expired | removed);  backordered | waitlisted → held (filled, or offered) | ending(removed)
  *   ending → ended
  */
 export type Phase =
@@ -18,6 +18,8 @@ export type Phase =
   | { readonly name: 'changing' }
   | { readonly name: 'locked'; readonly orderId: string }
   | { readonly name: 'backordered' }
+  /** On a strict SKU's waitlist: nothing is held or promised until the queue offers units. */
+  | { readonly name: 'waitlisted' }
   | { readonly name: 'ending'; readonly outcome: LineEnd }
   | { readonly name: 'ended' };
 
@@ -66,7 +68,12 @@ export class HoldPhase {
     }
   }
 
-  /** reserving | backordered → held: the line took its stock (the first reservation, or a fill). */
+  /** Waiting in the SKU's queue for a fill: backordered, or on the waitlist. */
+  get queued(): boolean {
+    return this.#phase.name === 'backordered' || this.#phase.name === 'waitlisted';
+  }
+
+  /** reserving | backordered | waitlisted → held: the line took its stock (the first reservation, or a fill). */
   held(): void {
     this.#phase = { name: 'held' };
   }
@@ -74,6 +81,11 @@ export class HoldPhase {
   /** reserving → backordered: nothing was taken, and the line waits in the SKU's queue. */
   backordered(): void {
     this.#phase = { name: 'backordered' };
+  }
+
+  /** reserving → waitlisted: nothing was taken, and the line waits on the SKU's waitlist for an offer. */
+  waitlisted(): void {
+    this.#phase = { name: 'waitlisted' };
   }
 
   /** held → changing (the update's validator made sure the line is held). */
@@ -111,9 +123,9 @@ export class HoldPhase {
     if (this.#phase.name === 'held' && Date.now() >= expiresAt) this.#phase = { name: 'ending', outcome: 'expired' };
   }
 
-  /** held | backordered → ending(removed): the shopper took the line out of the cart. */
+  /** held | backordered | waitlisted → ending(removed): the shopper took the line out (or left the waitlist). */
   remove(): void {
-    if (this.#phase.name === 'held' || this.#phase.name === 'backordered') {
+    if (this.#phase.name === 'held' || this.queued) {
       this.#phase = { name: 'ending', outcome: 'removed' };
     }
   }

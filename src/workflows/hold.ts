@@ -1,6 +1,7 @@
-import { allHandlersFinished, condition, log, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
 import type { Hold } from '../stock/types';
 import { data, localData } from './activity-options';
+import { failureTypes } from '../contract/failures';
 import { firstAnswerOf } from '../contract/line-answer';
 import {
   addToCartUpdate,
@@ -24,8 +25,11 @@ const lockLeaseMs = 2 * 60_000;
  * One cart line: owns the stock it holds and the line's row in the carts database (its only writer).
  *
  * Started by update-with-start, so the shopper learns at once whether the line is `held` (with its expiry),
- * `backordered` or `out_of_stock`. A held line releases its stock when the timer lapses or the shopper removes
- * it; a checkout locks it (no expiry while paying) and then marks it purchased, or hands it back.
+ * `backordered`, `waitlisted` ("notify me" on a sold-out strict SKU with a waitlist) or `out_of_stock`. A held
+ * line releases its stock when the timer lapses or the shopper removes it; a checkout locks it (no expiry while
+ * paying) and then marks it purchased, or hands it back. A waitlisted line is offered units by the SKU's queue
+ * in join order: it is then held for the product's offerSeconds (not the cart TTL, and not extended), claimed
+ * by checking out in that window; an unclaimed offer expires and its units go back to the queue, for the next.
  */
 export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> {
   const phase = new HoldPhase();
@@ -40,6 +44,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   const buyer = { cartId: input.cartId, customerId: input.customerId };
 
   const assertChangeable = () => phase.assertChangeable(row.expiresAt, row.line.status);
+  const revision = input.revision ?? 3;
 
   setHandler(holdStateQuery, () => {
     const lockedBy = phase.lockedBy;
@@ -74,7 +79,14 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
       if (until > row.expiresAt) await row.save({ expiresAt: new Date(until).toISOString() });
       return row.heldResult();
     },
-    { validator: assertChangeable },
+    {
+      validator: () => {
+        assertChangeable();
+        // An offer's window is the next waiter's promise: it is claimed by checking out, not by waiting longer.
+        if (row.line.offeredAt !== undefined)
+          throw ApplicationFailure.create({ type: failureTypes.lineNotPending, message: 'an offer is not extended' });
+      },
+    },
   );
   setHandler(
     removeLineUpdate,
@@ -171,12 +183,27 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     });
   }
 
+  /** A queue's fill lands: a backorder is held for the cart TTL, a waitlist offer for its window only. */
+  function startFilled(hold: Hold, offerSeconds: number | undefined) {
+    if (revision < 5) return startHeld(hold);
+    heldAt = Date.now();
+    const offer = phase.name === 'waitlisted';
+    phase.held();
+    const seconds = offer ? offerSeconds! : input.ttlSeconds;
+    const changes = {
+      holds: [hold],
+      expiresAt: new Date(heldAt + seconds * 1000).toISOString(),
+      ...(offer ? { offeredAt: new Date(heldAt).toISOString() } : {}),
+    };
+    return row.setStatus('pending', changes, true);
+  }
+
   // ---- the first reservation ----
   row.tagRun(input.customerId);
 
   /** Revision 4 on: the reservation's local activity checks for low stock and skew itself (see HoldRevision). */
-  const followUp = (input.revision ?? 3) >= 4;
-  const { policy, outcome } = await localData.reserveLineStock({
+  const followUp = revision >= 4;
+  const { policy, outcome, offerSeconds } = await localData.reserveLineStock({
     holdId: nextPartId(),
     sku: input.sku,
     quantity: input.quantity,
@@ -204,6 +231,15 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     first = { status: 'limit_reached', holdId: input.holdId, limit: outcome.limit };
     await condition(allHandlersFinished);
     return row.line;
+  } else if (revision >= 5 && input.waitlist && policy === 'strict' && offerSeconds !== undefined) {
+    phase.waitlisted();
+    const joinedAt = new Date().toISOString();
+    await row.setStatus('waitlisted', { joinedAt });
+    await data.enqueueBackorder({
+      sku: input.sku,
+      entry: { holdId: input.holdId, quantity: input.quantity, arrivedAt: joinedAt, waitlist: true },
+    });
+    first = { status: 'waitlisted', holdId: input.holdId, quantity: input.quantity };
   } else if (policy === 'backorder') {
     phase.backordered();
     await row.setStatus('backordered');
@@ -225,9 +261,10 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     const current = phase.current;
     switch (current.name) {
       case 'backordered':
-        await condition(() => fills.length > 0 || phase.name !== 'backordered');
-        if (phase.name === 'backordered') {
-          await startHeld(fills.shift()!);
+      case 'waitlisted':
+        await condition(() => fills.length > 0 || !phase.queued);
+        if (phase.queued) {
+          await startFilled(fills.shift()!, offerSeconds);
           // A fill takes stock too, so it may leave the SKU low.
           await data.afterStockTaken(input.sku);
         }
@@ -280,6 +317,10 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
         const { outcome: how } = current;
         if (how === 'purchased') {
           await row.setStatus('purchased');
+        } else if (row.line.status === 'waitlisted') {
+          // Left before the queue hears of it: whoever the queue offers next was offered after this line left.
+          await row.setStatus(how);
+          await data.cancelBackorder({ sku: row.line.sku, holdId: row.line.holdId });
         } else {
           if (row.line.status === 'backordered')
             await data.cancelBackorder({ sku: row.line.sku, holdId: row.line.holdId });

@@ -7,6 +7,7 @@ import {
   reorderStateQuery,
 } from '../contract/messages';
 import { Sku } from '../contract/search-attributes';
+import { routesThroughQueue } from '../contract/stock-routing';
 import type { ReorderState } from '../contract/types';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
@@ -59,7 +60,7 @@ export async function reorderWorkflow(input: ReorderInput): Promise<ReorderState
     state = { ...state, purchaseOrderId: poId };
     await condition(() => received !== undefined);
     const product = await data.productInfo(input.sku);
-    if (product.policy === 'backorder') {
+    if (routesThroughQueue(product)) {
       await data.restockThroughQueue({ sku: input.sku, opId: poId, quantity: received! });
     } else {
       await data.restockStock({ opId: poId, sku: input.sku, quantity: received! });

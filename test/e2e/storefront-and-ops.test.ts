@@ -134,6 +134,43 @@ describe('storefront and ops console in a browser', () => {
     await opsPage.getByTestId(`stock-${sku}`).getByTestId('stock-refused').filter({ hasText: /^1$/ }).waitFor();
   });
 
+  it('a sold-out product with a waitlist offers "Notify me"; after a restock the cart shows the offered hold', async () => {
+    const sku = uniqueId('vinyl');
+    await createProduct({
+      sku,
+      name: 'Pressing of 300',
+      priceCents: 3500,
+      quantity: 0,
+      policy: 'strict',
+      offerSeconds: 120,
+    });
+    const shopper = await newPage();
+    await shopper.goto(baseUrl);
+    const card = shopper.getByTestId(`product-${sku}`);
+    await card.getByTestId('notify-me').click();
+    const line = shopper.locator(`[data-testid="cart-line"][data-sku="${sku}"]`);
+    await line.and(shopper.locator('[data-status="waitlisted"]')).waitFor();
+    expect(await line.getByTestId('line-status').textContent()).toBe('on the waitlist');
+    await card.locator('[data-testid="product-message"][data-kind="info"]').waitFor();
+    await screenshot(shopper, 'storefront-waitlisted');
+
+    const restocked = await api.app.inject({
+      method: 'POST',
+      url: `/v1/products/${sku}/restock`,
+      headers: { ...ops, 'idempotency-key': uniqueId('restock') },
+      payload: { quantity: 1 },
+    });
+    expect(restocked.statusCode).toBe(202);
+    // The cart polls: the line becomes the offer, held for the product's 120 s window, not the cart's 600 s.
+    await line.and(shopper.locator('[data-status="pending"]')).waitFor();
+    await line.getByTestId('offer').waitFor();
+    expect(await line.getByTestId('line-status').textContent()).toBe('offered to you');
+    expect(await line.getByTestId('countdown').textContent()).toMatch(/^(2:00|1:[0-5]\d)$/);
+    await screenshot(shopper, 'storefront-offered-hold');
+    // The restocked unit is the waiter's: the product still shows nothing available to anyone else.
+    await card.locator('[data-testid="availability"][data-available="0"]').waitFor();
+  });
+
   it('ops: a purchase below the low-stock threshold asks for a reorder; approve, then receive restocks', async () => {
     const sku = uniqueId('mug');
     const opsPage = await newPage(1440, 1000);

@@ -84,7 +84,7 @@ export async function backorderRoutes(app: HttpApp, ctx: RouteContext) {
         throw err;
       });
       // Only a backorder of this SKU: this route must not remove a shopper's held line, nor another SKU's.
-      if (!state || state.line.sku !== sku || !['backordered', 'removed'].includes(state.line.status)) {
+      if (!state || state.line.sku !== sku || !['backordered', 'waitlisted', 'removed'].includes(state.line.status)) {
         throw new HttpError('unknown_backorder', `${holdId} is not a backorder of ${sku}`);
       }
       // Cancelling a cancelled backorder again answers the same (DELETE is idempotent).

@@ -102,8 +102,8 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         tags: ['carts'],
         summary: 'Add to cart: reserve stock and hold it (a hold workflow)',
         description:
-          '201 held (until expiresAt) or backordered; 409 out_of_stock names the refused line (holdId) and how ' +
-          "many units are available; 409 limit_reached names the product's per-customer limit (limit). The same " +
+          '201 held (until expiresAt), backordered, or waitlisted (with waitlist: true); 409 out_of_stock ' +
+          "names the refused line (holdId) and how many units are available; 409 limit_reached names the product's per-customer limit (limit). The same " +
           "Idempotency-Key and body replays the first answer (idempotent-replayed: true). For a drop's SKU (a " +
           'product with admitPerSecond), 202 queued: the shopper waits in line, nothing is reserved yet; send ' +
           'the same request again after Retry-After.',
@@ -112,7 +112,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
         params: CartParams,
         body: addCartItemBody(settings.maxLineQuantity),
         response: {
-          201: ref(Hold, 'The line: held, or backordered', { ...locationHeader, ...replayedHeader }),
+          201: ref(Hold, 'The line: held, backordered, or waitlisted', { ...locationHeader, ...replayedHeader }),
           202: ref(Queued, "Waiting in the drop's line: its position, and when to ask again", {
             'retry-after': { type: 'integer', description: 'Seconds to wait before sending the request again' },
           }),
@@ -125,7 +125,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       const { cartId } = request.params;
       const { customerId } = ctx.claimOf(request);
       const key = request.headers['idempotency-key'];
-      const { sku, quantity } = request.body;
+      const { sku, quantity, waitlist } = request.body;
       const holdId = `${cartId}.${keyDigest(cartId, key)}`;
       // A sold-out SKU is refused at once, by reads alone, with the evidence the line's first reservation would
       // refuse it on (see StockService.refusesAtOnce): no workflow, no stock written. So it is asked before the
@@ -134,7 +134,8 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       let refusedFast = false;
       const refusedAtOnce = async () => {
         const product = await ctx.stock.product(sku); // 404 for an unknown SKU, before any workflow starts
-        if (product.policy !== 'strict') return undefined;
+        // A shopper asking to join a waitlist is not refused for a sold-out SKU: that is what the list is for.
+        if (product.policy !== 'strict' || (waitlist && product.offerSeconds !== undefined)) return undefined;
         const available = await ctx.stock.refusesAtOnce(holdId, sku, quantity);
         if (available === undefined) return undefined;
         refusedFast = true;
@@ -166,6 +167,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
           ...(customerId !== undefined ? { customerId } : {}),
           ttlSeconds: settings.holdTtlSeconds,
           maxHoldSeconds: settings.maxHoldSeconds,
+          ...(waitlist ? { waitlist } : {}),
         };
         try {
           const added = await retryingStart(() =>
@@ -233,7 +235,7 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       schema: {
         operationId: 'removeCartItem',
         tags: ['carts'],
-        summary: 'Remove a line: its stock is released at once',
+        summary: 'Remove a line: its stock is released at once (a waitlisted line leaves the waitlist)',
         security,
         params: LineParams,
         response: {

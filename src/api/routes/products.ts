@@ -1,5 +1,6 @@
 import { bucketsFor, ProductConflictError, type ProductDoc, type ProductInput } from '../../stock';
 import { backorderQueueQuery } from '../../contract/messages';
+import { routesThroughQueue } from '../../contract/stock-routing';
 import { workflowIds } from '../../contract/workflow-ids';
 import {
   CreateProductBody,
@@ -20,8 +21,9 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
   const { stock, temporal } = ctx;
   const security = [{ bearer: [] }];
 
+  /** Units the SKU's queue waits for: its backorders, or its waitlist. */
   async function backordered(product: ProductDoc): Promise<number> {
-    if (product.policy !== 'backorder') return 0;
+    if (!routesThroughQueue(product)) return 0;
     try {
       const queue = await temporal.workflow.getHandle(workflowIds.backorders(product.sku)).query(backorderQueueQuery);
       return queue.waiting.reduce((sum, e) => sum + e.quantity, 0);
@@ -40,7 +42,8 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
       available: summary.available,
       reserved: summary.held,
       sold: summary.sold,
-      backordered: waiting,
+      backordered: product.policy === 'backorder' ? waiting : 0,
+      ...(product.offerSeconds !== undefined ? { waitlisted: waiting, offerSeconds: product.offerSeconds } : {}),
       incoming: summary.incoming,
       nonSellable: summary.nonSellable,
       lowStockThreshold: product.lowStockThreshold,
@@ -111,6 +114,7 @@ export async function productRoutes(app: HttpApp, ctx: RouteContext) {
         reorderQuantity: given.reorderQuantity ?? 0,
         ...(given.admitPerSecond !== undefined ? { admitPerSecond: given.admitPerSecond } : {}),
         ...(given.maxPerCustomer !== undefined ? { maxPerCustomer: given.maxPerCustomer } : {}),
+        ...(given.offerSeconds !== undefined ? { offerSeconds: given.offerSeconds } : {}),
       };
       try {
         const result = await ctx.idempotency.run('product', input.sku, { ...input, quantity }, async () => ({

@@ -1,5 +1,8 @@
 import { keyDigest } from '../idempotency';
-import { restockSignal } from '../../contract/messages';
+import { restockSignal, unitsReturnedSignal } from '../../contract/messages';
+import { eventId } from '../../contract/events';
+import { EventStore, SoldOutEpisodes } from '../../events';
+import { routesThroughQueue } from '../../contract/stock-routing';
 import { workflowIds } from '../../contract/workflow-ids';
 import {
   described,
@@ -18,6 +21,16 @@ import type { HttpApp, RouteContext } from '../app';
 export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
   const { stock, temporal, settings } = ctx;
   const security = [{ bearer: [] }];
+  const episodes = new SoldOutEpisodes(new EventStore(ctx.shards), eventId);
+
+  /** Asks the SKU's queue workflow for a pass (starting it if need be). */
+  const pokeQueue = (sku: string) =>
+    temporal.workflow.signalWithStart('backorderQueueWorkflow', {
+      workflowId: workflowIds.backorders(sku),
+      taskQueue: settings.taskQueue,
+      args: [{ sku }],
+      signal: unitsReturnedSignal,
+    });
 
   app.post(
     '/products/:sku/restock',
@@ -25,7 +38,7 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
       schema: {
         operationId: 'restockProduct',
         tags: ['products'],
-        summary: 'Receive new units (backorder products fill waiting backorders first) (ops)',
+        summary: 'Receive new units (backorder and waitlist products serve their queue first) (ops)',
         security,
         params: SkuParams,
         headers: IdempotencyHeaders,
@@ -49,7 +62,7 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
         const product = await stock.product(sku);
         // One key, one receipt: the ledger receives once per operation id, through the backorder queue or not.
         const opId = `restock-${keyDigest(`restock:${sku}`, key)}`;
-        if (product.policy === 'backorder') {
+        if (routesThroughQueue(product)) {
           await temporal.workflow.signalWithStart('backorderQueueWorkflow', {
             workflowId: workflowIds.backorders(sku),
             taskQueue: settings.taskQueue,
@@ -59,6 +72,9 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
           });
         } else {
           await stock.restock(opId, sku, quantity);
+          // Back in stock is recorded by a worker's step (events go out through Temporal): the SKU's queue, poked,
+          // makes one pass with nobody waiting, which records it (see releaseIncoming).
+          if ((await episodes.current(sku)).open) await pokeQueue(sku);
         }
         return { statusCode: 202 as const, body: { sku, quantity, opId } };
       });
@@ -91,6 +107,8 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
       const result = await ctx.idempotency.run(`move:${sku}`, key, request.body, async () => {
         // One key, one move: the ledger records a move's outcome once per operation id, refusals included.
         await stock.moveState(`move-${keyDigest(`move:${sku}`, key)}`, sku, quantity, from, to);
+        // Units put back on sale belong to a queue's waiting first: its next pass keeps them for the head.
+        if (to === 'available' && routesThroughQueue(await stock.product(sku))) await pokeQueue(sku);
         return { statusCode: 200 as const, body: { sku, quantity, from, to } };
       });
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { Id, List, ref, Sku, StringEnum } from './common';
 
-export const LineStatus = StringEnum(['pending', 'purchased', 'expired', 'removed', 'backordered']);
+export const LineStatus = StringEnum(['pending', 'purchased', 'expired', 'removed', 'backordered', 'waitlisted']);
 
 export const CartParams = Type.Object({ cartId: Id });
 export type CartParams = Static<typeof CartParams>;
@@ -13,7 +13,7 @@ export const Hold = Type.Object(
   {
     holdId: Type.String(),
     // A refusal is not a hold: it is 409 out_of_stock.
-    status: StringEnum(['held', 'backordered', 'removed']),
+    status: StringEnum(['held', 'backordered', 'waitlisted', 'removed']),
     quantity: Type.Optional(Type.Integer()),
     expiresAt: Type.Optional(Type.String({ format: 'date-time' })),
   },
@@ -45,6 +45,17 @@ export const CartLine = Type.Object(
     status: LineStatus,
     expiresAt: Type.Optional(Type.String()),
     orderId: Type.Optional(Type.String()),
+    joinedAt: Type.Optional(
+      Type.String({ format: 'date-time', description: "When the line joined the product's waitlist" }),
+    ),
+    offeredAt: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description:
+          'When the waitlist offered the line its units: held for the shopper until expiresAt, claimed by ' +
+          'checking out before then',
+      }),
+    ),
   },
   { $id: 'CartLine' },
 );
@@ -86,7 +97,21 @@ export type Cart = Static<typeof Cart>;
 const lineQuantity = (max: number) => Type.Integer({ minimum: 1, maximum: max });
 
 export const addCartItemBody = (maxLineQuantity: number) =>
-  Type.Object({ sku: Sku, quantity: lineQuantity(maxLineQuantity) }, { additionalProperties: false });
+  Type.Object(
+    {
+      sku: Sku,
+      quantity: lineQuantity(maxLineQuantity),
+      waitlist: Type.Optional(
+        Type.Boolean({
+          description:
+            'Notify me: if the product is sold out and has a waitlist (offerSeconds), join it (201 waitlisted) ' +
+            'instead of being refused; units that come back are offered in join order as a hold for ' +
+            'offerSeconds. Without a waitlist, or with stock there, the same as without it',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  );
 export type AddCartItemBody = Static<ReturnType<typeof addCartItemBody>>;
 
 export const changeCartItemBody = (maxLineQuantity: number) =>

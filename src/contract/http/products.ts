@@ -19,6 +19,8 @@ export const ProductView = Type.Object(
     reserved: Type.Integer(),
     sold: Type.Integer(),
     backordered: Type.Integer(),
+    /** Units the waitlist's shoppers wait for (products with a waitlist). */
+    waitlisted: Type.Optional(Type.Integer()),
     incoming: Type.Optional(Type.Integer()),
     nonSellable: Type.Object({
       returned: Type.Optional(Type.Integer()),
@@ -30,6 +32,7 @@ export const ProductView = Type.Object(
     buckets: Type.Optional(Type.Integer()),
     admitPerSecond: Type.Optional(Type.Integer()),
     maxPerCustomer: Type.Optional(Type.Integer()),
+    offerSeconds: Type.Optional(Type.Integer()),
   },
   { $id: 'Product' },
 );
@@ -66,6 +69,16 @@ export const CreateProductBody = Type.Object(
           'The most units one customer may hold and have bought at once, over all their carts and orders (an ' +
           'anonymous cart counts alone); an add or a quantity increase past it is 409 limit_reached. Strict ' +
           'products only',
+      }),
+    ),
+    offerSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400,
+        description:
+          'A waitlist (strict products only): while sold out, shoppers may join it (add to cart with waitlist: ' +
+          'true); units that come back are offered to them in join order, each offer held this many seconds and ' +
+          'passed to the next if not bought in time. Absent: no waitlist',
       }),
     ),
     admitPerSecond: Type.Optional(

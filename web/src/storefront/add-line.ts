@@ -11,7 +11,7 @@ const undecidedRetries = 5;
  */
 export async function addLine(
   cart: NewCart,
-  line: { readonly sku: string; readonly quantity: number },
+  line: { readonly sku: string; readonly quantity: number; readonly waitlist?: boolean },
   onQueued: (queued: Queued) => void,
   signal: AbortSignal,
 ): Promise<HoldAnswer> {

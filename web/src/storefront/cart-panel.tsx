@@ -8,6 +8,7 @@ const statusText: Record<CartLine['status'], string> = {
   purchased: 'purchased',
   expired: 'hold expired',
   removed: 'removed',
+  waitlisted: 'on the waitlist',
 };
 
 interface Props {
@@ -36,6 +37,8 @@ export function CartPanel({ cart, products, error, locked, onQuantity, onRemove 
         {lines.map((line) => {
           const product = products.get(line.sku);
           const editable = !locked && (line.status === 'pending' || line.status === 'backordered');
+          // An offer from the waitlist: held for this shopper for a short window, claimed by checking out.
+          const offered = line.status === 'pending' && line.offeredAt !== undefined;
           return (
             <li
               key={line.holdId}
@@ -53,14 +56,31 @@ export function CartPanel({ cart, products, error, locked, onQuantity, onRemove 
               </div>
               <div class="line-state">
                 <span class={`badge ${line.status}`} data-testid="line-status">
-                  {statusText[line.status]}
+                  {offered ? 'offered to you' : statusText[line.status]}
                 </span>
                 {line.status === 'pending' && line.expiresAt && (
                   <span class="countdown" data-testid="countdown" title={`Held until ${line.expiresAt}`}>
                     {countdown(line.expiresAt, now)}
                   </span>
                 )}
+                {offered && (
+                  <span class="muted small" data-testid="offer">
+                    Back in stock and reserved for you: check out before the countdown ends to claim it.
+                  </span>
+                )}
               </div>
+              {!locked && line.status === 'waitlisted' && (
+                <div class="line-actions">
+                  <button
+                    type="button"
+                    class="small-btn link"
+                    data-testid="leave-waitlist"
+                    onClick={() => void onRemove(line.holdId)}
+                  >
+                    Leave the waitlist
+                  </button>
+                </div>
+              )}
               {editable && (
                 <div class="line-actions">
                   <button

@@ -112,21 +112,26 @@ export function Storefront() {
     return creating.current;
   };
 
-  const addToCart = async (sku: string, quantity: number) => {
+  const addToCart = async (sku: string, quantity: number, waitlist: boolean) => {
     const show = (message: ProductMessage) => setMessages((m) => ({ ...m, [sku]: message }));
-    show({ kind: 'busy', text: 'Reserving…' });
+    show({ kind: 'busy', text: waitlist ? 'Joining the waitlist…' : 'Reserving…' });
     try {
       const s = await ensureSession();
       const answer = await addLine(
         s,
-        { sku, quantity },
+        { sku, quantity, ...(waitlist ? { waitlist } : {}) },
         ({ position }) => show({ kind: 'queued', position }),
         unmounted,
       );
       show(
         answer.status === 'held'
           ? { kind: 'ok', text: `Held for you until ${answer.expiresAt ? time(answer.expiresAt) : 'checkout'}.` }
-          : { kind: 'info', text: 'Backordered: you are in the queue, and the units are yours when stock arrives.' },
+          : answer.status === 'waitlisted'
+            ? {
+                kind: 'info',
+                text: "You're on the waitlist: when it's back, it is held for you for a short while, in your cart.",
+              }
+            : { kind: 'info', text: 'Backordered: you are in the queue, and the units are yours when stock arrives.' },
       );
       refreshCart();
     } catch (err) {

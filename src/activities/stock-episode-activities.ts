@@ -1,0 +1,68 @@
+import { eventId } from '../contract/events';
+import { episodeKey, EventStore, SoldOutEpisodes } from '../events';
+import type { ActivityDeps } from './deps';
+import { publishEvent } from './event-activities';
+
+const episodesOf = new WeakMap<ActivityDeps, SoldOutEpisodes>();
+
+function episodes(deps: ActivityDeps): SoldOutEpisodes {
+  let e = episodesOf.get(deps);
+  if (!e) {
+    e = new SoldOutEpisodes(new EventStore(deps.shards), eventId);
+    episodesOf.set(deps, e);
+  }
+  return e;
+}
+
+/** Units a shopper could take now: available, and any between a transfer's two entries (they land available). */
+async function sellable(deps: ActivityDeps, sku: string): Promise<number> {
+  const s = await deps.stock.freshSummary(sku);
+  return s.available + s.inTransit;
+}
+
+async function backInStock(deps: ActivityDeps, sku: string, n: number, units: number) {
+  await publishEvent(deps, {
+    type: 'stock.back_in_stock',
+    key: episodeKey(sku, n),
+    aggregate: { kind: 'sku', id: sku },
+    data: { sku, available: units },
+  });
+}
+
+/**
+ * After a take of a strict SKU's available units: when none are left, records `stock.sold_out` for the SKU's
+ * next episode (once: every twin and retry records the same id). A restock that landed meanwhile may have found
+ * no episode open, so the SKU is read again after the record, and found back in stock it closes the episode.
+ * Costs no I/O while a bucket head this process has cached shows units.
+ */
+export async function afterSellableTaken(deps: ActivityDeps, sku: string): Promise<void> {
+  const product = await deps.stock.product(sku);
+  if (product.policy !== 'strict') return;
+  // A bucket this process saw with units is enough: the SKU has not sold out.
+  if (deps.stock.cachedAvailability(product).some((a) => a !== undefined && a > 0)) return;
+  if ((await sellable(deps, sku)) > 0) return;
+  const episode = await episodes(deps).current(sku);
+  if (episode.open) return;
+  await publishEvent(deps, {
+    type: 'stock.sold_out',
+    key: episodeKey(sku, episode.n),
+    aggregate: { kind: 'sku', id: sku },
+    data: { sku },
+  });
+  const now = await sellable(deps, sku);
+  if (now > 0) await backInStock(deps, sku, episode.n, now);
+}
+
+/**
+ * After units went on sale from outside the shelf (a restock, a queue's leftover of one): a strict SKU whose
+ * sold-out episode is open is back in stock, recorded once for that episode. A retry of the step finds the
+ * episode closed by its first run, or closes it with the same event.
+ */
+export async function afterStockReceived(deps: ActivityDeps, sku: string): Promise<void> {
+  const product = await deps.stock.product(sku);
+  if (product.policy !== 'strict') return;
+  const episode = await episodes(deps).current(sku);
+  if (!episode.open) return;
+  const units = await sellable(deps, sku);
+  if (units > 0) await backInStock(deps, sku, episode.n, units);
+}
