@@ -7,6 +7,7 @@ import type { ChargeRecord, GatewayRecord, RefundRecord } from '../activities/pa
 import {
   allowanceBucketId,
   checkInvariants,
+  readLedgerSnapshot,
   replayAllowances,
   type InvariantReport,
   type StockService,
@@ -81,13 +82,17 @@ export async function checkSystem(
   const pendingMaxAge = options.pendingOrderMaxAgeMs ?? 5 * 60_000;
   const violations: string[] = [];
   const products = await stock.listProducts();
-  const reports = await Promise.all(products.map((p) => checkInvariants(stock, shards, p.sku)));
+  // The ledgers are read once for every SKU: read bucket by bucket, each read is a scan of its shard's whole
+  // ledger on FerretDB, and a long-running store's check timed out.
+  const snapshot = await readLedgerSnapshot(stock, shards);
+  const reports = await Promise.all(products.map((p) => checkInvariants(stock, shards, p.sku, { snapshot })));
   for (const r of reports) violations.push(...r.violations.map((v) => `${r.sku}: ${v}`));
   const reportOf = new Map(reports.map((r) => [r.sku, r]));
 
-  const [settles, reservations, lines, orders, gateway] = await Promise.all([
-    allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { opId: /^settle:/ }),
-    allOf<LedgerEntry>(shards, 'stock', collections.stock.ledger, { kind: 'reserve' }),
+  const ledger = [...snapshot.ledgers.values()].flat();
+  const settles = ledger.filter((e) => e.opId.startsWith('settle:'));
+  const reservations = ledger.filter((e) => e.kind === 'reserve');
+  const [lines, orders, gateway] = await Promise.all([
     new CartLineStore(shards).all(),
     new OrderStore(shards).all(),
     allOf<GatewayRecord>(shards, 'carts', collections.carts.gateway),

@@ -28,7 +28,41 @@ export interface InvariantReport {
   readonly entries: number;
 }
 
+/** The whole stock ledger and the take claims as read once for many SKUs (the system check). */
+export interface LedgerSnapshot {
+  /** Every bucket's entries in seq order, by bucket id (BucketLedger.snapshot). */
+  readonly ledgers: ReadonlyMap<string, readonly LedgerEntry[]>;
+  /** Every attempt's claim, by SKU, read after the ledgers. */
+  readonly claims: ReadonlyMap<string, readonly TakeClaimDoc[]>;
+}
+
+/** Reads the ledgers, then the claims, of every shard once. */
+export async function readLedgerSnapshot(stock: StockService, shards: ShardSet): Promise<LedgerSnapshot> {
+  const ledgers = await stock.ledger.snapshot();
+  const claims = new Map<string, TakeClaimDoc[]>();
+  const all = await Promise.all(
+    Array.from({ length: shards.size }, (_, s) =>
+      shards
+        .stockDb(s)
+        .collection<TakeClaimDoc>(collections.stock.ops)
+        .find({ opId: { $exists: true } }, { comment: scanAllShards })
+        .toArray(),
+    ),
+  );
+  for (const c of all.flat()) {
+    const ofSku = claims.get(c.sku);
+    if (ofSku) ofSku.push(c);
+    else claims.set(c.sku, [c]);
+  }
+  return { ledgers, claims };
+}
+
 export interface InvariantOptions {
+  /**
+   * The ledgers and claims already read for every SKU: the first look at the SKU's buckets uses them (they are
+   * still checked to be as of one instant, like a fresh read, and read again if a bucket moved since).
+   */
+  readonly snapshot?: LedgerSnapshot;
   /**
    * Transfers may be under way (the system is live): a transfer_out not received yet is in transit, not a
    * fault. By default the stock is at rest, where every transfer has both halves (repairTransfers completes them).
@@ -51,9 +85,16 @@ const snapshotAttempts = 50;
  * gapless seqs, so once every bucket is read, finding no entry after any bucket's last seq means no bucket
  * changed since its own read began: at the moment the last read ended, every bucket was as read.
  */
-async function consistentLedgers(stock: StockService, buckets: readonly BucketRef[]): Promise<LedgerEntry[][]> {
+async function consistentLedgers(
+  stock: StockService,
+  buckets: readonly BucketRef[],
+  snapshot: LedgerSnapshot['ledgers'] | undefined,
+): Promise<LedgerEntry[][]> {
   for (let attempt = 1; ; attempt++) {
-    const ledgers = await Promise.all(buckets.map((bucket) => stock.ledger.entries(bucket)));
+    const ledgers =
+      attempt === 1 && snapshot
+        ? buckets.map((bucket) => [...(snapshot.get(bucket.id) ?? [])])
+        : await Promise.all(buckets.map((bucket) => stock.ledger.entries(bucket)));
     const after = await Promise.all(buckets.map((bucket, b) => stock.ledger.entry(bucket, ledgers[b]!.length)));
     if (after.every((e) => e === null)) return ledgers;
     if (attempt >= snapshotAttempts) {
@@ -75,10 +116,11 @@ async function settledLedgers(
   stock: StockService,
   buckets: readonly BucketRef[],
   inFlight: boolean,
+  snapshot?: LedgerSnapshot['ledgers'],
 ): Promise<LedgerEntry[][]> {
   const deadline = Date.now() + transferSettleMs;
-  for (;;) {
-    const ledgers = await consistentLedgers(stock, buckets);
+  for (let read = 0; ; read++) {
+    const ledgers = await consistentLedgers(stock, buckets, read === 0 ? snapshot : undefined);
     if (inFlight || !halfDoneTransfer(ledgers) || Date.now() > deadline) return ledgers;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -124,7 +166,7 @@ export async function checkInvariants(
   /** Every batch's entry (written or voided), by `<bucket index>|<batch id>`. */
   const batches = new Map<string, LedgerEntry>();
 
-  const ledgers = await settledLedgers(stock, buckets, options.inFlight ?? false);
+  const ledgers = await settledLedgers(stock, buckets, options.inFlight ?? false, options.snapshot?.ledgers);
   for (const [b, bucket] of buckets.entries()) {
     const entries = ledgers[b]!;
     entryCount += entries.length;
@@ -218,17 +260,19 @@ export async function checkInvariants(
   }
 
   // Attempts against the ledger: a member is listed only after its claim of that batch was inserted.
-  const claims = (
-    await Promise.all(
-      Array.from({ length: shards.size }, (_, s) =>
-        shards
-          .stockDb(s)
-          .collection<TakeClaimDoc>(collections.stock.ops)
-          .find({ sku, opId: { $exists: true } }, { comment: scanAllShards })
-          .toArray(),
-      ),
-    )
-  ).flat();
+  const claims = options.snapshot
+    ? (options.snapshot.claims.get(sku) ?? [])
+    : (
+        await Promise.all(
+          Array.from({ length: shards.size }, (_, s) =>
+            shards
+              .stockDb(s)
+              .collection<TakeClaimDoc>(collections.stock.ops)
+              .find({ sku, opId: { $exists: true } }, { comment: scanAllShards })
+              .toArray(),
+          ),
+        )
+      ).flat();
   const claimed = new Set(claims.map((c) => `${c.opId}|${c.bucket}|${c.batch}`));
   let unrecorded = 0;
   for (const c of claims) if (c.batch !== undefined && !batches.has(`${c.bucket}|${c.batch}`)) unrecorded++;
