@@ -26,6 +26,11 @@ export const purchasedSignal = defineSignal<[{ orderId: string }]>('purchased');
 export const checkoutAbandonedSignal = defineSignal<[{ orderId: string }]>('checkoutAbandoned');
 /** The backorder queue filled this line: the hold is now the line's. */
 export const backorderFilledSignal = defineSignal<[{ hold: Hold }]>('backorderFilled');
+/**
+ * The queue passed this waitlisted line over: its buyer holds or has bought the product's per-customer limit
+ * (`limit`) by now, so its fill was refused; the line has left the waitlist and ends.
+ */
+export const fillRefusedByLimitSignal = defineSignal<[{ limit: number }]>('fillRefusedByLimit');
 export const holdStateQuery = defineQuery<HoldState>('holdState');
 
 // ---- backorder queue (one per SKU) ----

@@ -1,3 +1,4 @@
+import type { Buyer } from '../stock/allowances';
 import type { Hold } from '../stock/types';
 
 /**
@@ -27,8 +28,9 @@ export interface CartLine {
    */
   readonly offeredAt?: string;
   /**
-   * Only on the line a run refused by the product's per-customer limit returns (never saved): that limit, so
-   * the first answer can be rebuilt from the run's result.
+   * The product's per-customer limit that refused the line: on the line a run refused at its first reservation
+   * returns (never saved; the first answer is rebuilt from it), and saved on a waitlisted line the queue passed
+   * over because its buyer had reached the limit by the time units came (the line ended `removed`).
    */
   readonly refusedByLimit?: number;
   /**
@@ -137,6 +139,11 @@ export interface BackorderEntry {
   readonly arrivedAt: string;
   /** A waitlist entry (a strict SKU's): kept in arrivedAt order, which is the line's joinedAt. */
   readonly waitlist?: boolean;
+  /**
+   * Whom the product's per-customer limit counts the line for (waitlist entries): the queue's fill reserves
+   * under it, so offered units are counted like any held ones. Backorder SKUs take no limit.
+   */
+  readonly buyer?: Buyer;
 }
 
 export interface BackorderQueueState {

@@ -14,7 +14,8 @@ const byJoin = (a: CartLine, b: CartLine) => a.joinedAt!.localeCompare(b.joinedA
  * Rule 13 of the system check, per SKU with a waitlist, from its lines (those that joined it have `joinedAt`)
  * and its ledger report, for a quiet system:
  *  - served in join order: when a line was offered, every line that joined before it had been offered already
- *    or had left (removed: a waitlisted line saves its removal before it leaves the queue);
+ *    or had left (removed: a waitlisted line saves its removal before it leaves the queue; one the queue passed
+ *    over for its buyer's per-customer limit, `refusedByLimit`, left when the queue refused its fill);
  *  - one waiter at a time: an offer's units are one line's (no hold owned twice: rule 3's pass checks it), and
  *    a waitlisted line holds nothing;
  *  - never stranded: an offer is held no longer than its window (past it, rule 2 finds a pending line past its
@@ -41,6 +42,8 @@ export function waitlistViolations(
       for (const earlier of joined.slice(0, i)) {
         if (earlier.offeredAt !== undefined && earlier.offeredAt <= offered.offeredAt) continue;
         if (earlier.status === 'removed' && earlier.updatedAt <= offered.offeredAt) continue;
+        // Passed over for its buyer's limit: the queue dropped it before it went on to the next.
+        if (earlier.status === 'removed' && earlier.refusedByLimit !== undefined) continue;
         violations.push(
           `line ${offered.holdId}: offered before ${earlier.holdId}, which joined ${sku}'s waitlist first`,
         );

@@ -13,6 +13,7 @@ import {
   backorderQueueQuery,
   cancelBackorderSignal,
   enqueueBackorderSignal,
+  fillRefusedByLimitSignal,
   reprioritiseBackorderSignal,
   restockSignal,
   unitsReturnedSignal,
@@ -106,13 +107,29 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
     if (waiting.length > 0) await data.holdForBackorders({ opId: nextOpId('sweep'), sku: input.sku });
     while (waiting.length > 0) {
       const next = waiting[0]!;
-      // Each attempt is a new operation: a taking operation's outcome is recorded once, refusals included.
+      // Each attempt is a new operation: a taking operation's outcome is recorded once, refusals included. A
+      // waitlist entry's fill is counted in its buyer's allowance, like any hold of a limited SKU.
       const outcome = await data.reserveStock({
         holdId: `${next.holdId}:fill:${seq++}`,
         sku: input.sku,
         quantity: next.quantity,
         from: 'incoming',
+        ...(next.buyer ? { buyer: next.buyer } : {}),
       });
+      if (outcome.status === 'limit_reached') {
+        // Its buyer holds or bought the limit by now: the entry leaves (the line is told and ends), and the
+        // units go to the next in line. Nothing was taken.
+        const gone = waiting.findIndex((w) => w.holdId === next.holdId);
+        if (gone >= 0) waiting.splice(gone, 1);
+        try {
+          await getExternalWorkflowHandle(workflowIds.hold(next.holdId)).signal(fillRefusedByLimitSignal, {
+            limit: outcome.limit,
+          });
+        } catch (err) {
+          log.warn('waitlisted line is gone', { holdId: next.holdId, err });
+        }
+        continue;
+      }
       // Strict order: the first backorder that cannot be filled yet keeps its place and the incoming units.
       if (outcome.status !== 'taken') return;
       const at = waiting.findIndex((w) => w.holdId === next.holdId);

@@ -9,6 +9,7 @@ import {
   changeQuantityUpdate,
   checkoutAbandonedSignal,
   extendHoldUpdate,
+  fillRefusedByLimitSignal,
   holdStateQuery,
   lockForCheckoutUpdate,
   purchasedSignal,
@@ -39,6 +40,8 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   let first: AddToCartResult | undefined;
   /** Fills from the backorder queue not yet taken in; any the line cannot use go back before it ends. */
   const fills: Hold[] = [];
+  /** The limit that made the queue pass this waitlisted line over (its buyer reached it meanwhile). */
+  let passedOverByLimit: number | undefined;
   let parts = 0;
   /** Whom the product's per-customer limit counts this line for: its customer, or its cart when anonymous. */
   const buyer = { cartId: input.cartId, customerId: input.customerId };
@@ -125,6 +128,9 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   setHandler(checkoutAbandonedSignal, ({ orderId }) => phase.handBack(orderId));
   setHandler(backorderFilledSignal, ({ hold }) => {
     fills.push(hold);
+  });
+  setHandler(fillRefusedByLimitSignal, ({ limit }) => {
+    passedOverByLimit = limit;
   });
 
   /** Gives back every fill the line has not taken (a twin of one it took, or one that came too late). */
@@ -237,7 +243,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     await row.setStatus('waitlisted', { joinedAt });
     await data.enqueueBackorder({
       sku: input.sku,
-      entry: { holdId: input.holdId, quantity: input.quantity, arrivedAt: joinedAt, waitlist: true },
+      entry: { holdId: input.holdId, quantity: input.quantity, arrivedAt: joinedAt, waitlist: true, buyer },
     });
     first = { status: 'waitlisted', holdId: input.holdId, quantity: input.quantity };
   } else if (policy === 'backorder') {
@@ -262,8 +268,12 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     switch (current.name) {
       case 'backordered':
       case 'waitlisted':
-        await condition(() => fills.length > 0 || !phase.queued);
-        if (phase.queued) {
+        await condition(() => fills.length > 0 || !phase.queued || passedOverByLimit !== undefined);
+        if (phase.queued && fills.length === 0) {
+          // The queue dropped the entry: the line leaves the waitlist (it holds nothing) and ends.
+          row.refuseByLimit(passedOverByLimit!);
+          phase.remove();
+        } else if (phase.queued) {
           await startFilled(fills.shift()!, offerSeconds);
           // A fill takes stock too, so it may leave the SKU low.
           await data.afterStockTaken(input.sku);
@@ -317,6 +327,10 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
         const { outcome: how } = current;
         if (how === 'purchased') {
           await row.setStatus('purchased');
+        } else if (row.line.status === 'waitlisted' && row.line.refusedByLimit !== undefined) {
+          // Passed over by the queue for the buyer's limit: the row says why, and the queue has dropped it.
+          row.upsertStatus('limit_reached');
+          await row.save({ status: 'removed' });
         } else if (row.line.status === 'waitlisted') {
           // Left before the queue hears of it: whoever the queue offers next was offered after this line left.
           await row.setStatus(how);
