@@ -116,6 +116,37 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
     expect(checkout.statusCode, checkout.body).toBeLessThan(300);
   });
 
+  it('a waitlist takes only a sold-out SKU’s shoppers, and a big request does not keep the units from a smaller one', async () => {
+    // Units on sale, fewer than asked: refused with what there is, as any line; nothing is taken off sale.
+    const onSale = await api.createProduct({ quantity: 1, offerSeconds: 300 });
+    const refused = await addItem(await createCart(), { sku: onSale, quantity: 2, waitlist: true });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'out_of_stock', available: 1 });
+    expect((await inject({ method: 'GET', url: `/v1/products/${onSale}` })).json()).toMatchObject({
+      available: 1,
+      waitlisted: 0,
+    });
+
+    const sku = await api.createProduct({ quantity: 0, offerSeconds: 300 });
+    const big = await createCart();
+    const small = await createCart();
+    const bigLine = (await addItem(big, { sku, quantity: 3, waitlist: true })).json() as { holdId: string };
+    const smallLine = (await addItem(small, { sku, quantity: 1, waitlist: true })).json() as { holdId: string };
+    expect((await restock(sku, 2)).statusCode).toBe(202);
+    // The head asks for 3 of the 2 that came: the next in join order that fits is offered.
+    await waitFor('the offer to the smaller request', () =>
+      events().get(eventId('waitlist.offered', smallLine.holdId)),
+    );
+    const lines = await inject({ method: 'GET', url: `/v1/carts/${big.cartId}`, headers: bearer(big.token) });
+    expect((lines.json() as { lines: { holdId: string; status: string }[] }).lines).toMatchObject([
+      { holdId: bigLine.holdId, status: 'waitlisted' },
+    ]);
+    await waitFor('the queue quiet', async () => {
+      const p = (await inject({ method: 'GET', url: `/v1/products/${sku}` })).json() as Record<string, number>;
+      return p.waitlisted === 1 && p.reserved === 1 ? p : undefined;
+    });
+  });
+
   it('units ops move back on sale go to the waitlist first', async () => {
     const sku = await api.createProduct({ quantity: 1, offerSeconds: 300 });
     const move = (from: string, to: string) =>

@@ -39,8 +39,9 @@ export interface BackorderQueueInput {
  * window the units come back `incoming`, to the next in line), in arrival order (ops may reprioritise). Every unit that
  * could serve them goes to them first: restocks are received `incoming` (new shoppers cannot take it), units
  * released by lines (expiry, removal, a shrink) come back `incoming` too, and while anyone waits a pass moves
- * whatever is `available` to `incoming`. A pass then fills the queue strictly from its head; what is left when
- * nobody waits goes on general sale. Lives as long as the SKU, continuing as new whenever Temporal suggests it.
+ * whatever is `available` to `incoming`. A pass then fills backorders strictly from the head, and a waitlist's
+ * entries in join order among those whose quantity fits the units there are; what is left when nobody waits
+ * goes on general sale. Lives as long as the SKU, continuing as new whenever Temporal suggests it.
  *
  * Entries are found by hold id, never by position: a cancel or a reprioritise that lands while a fill awaits
  * its reservation cannot make the pass drop or skip another waiter.
@@ -105,8 +106,18 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
       if (tooLong()) return carryOn();
     }
     if (waiting.length > 0) await data.holdForBackorders({ opId: nextOpId('sweep'), sku: input.sku });
-    while (waiting.length > 0) {
-      const next = waiting[0]!;
+    /** The most units a fill can find now: unknown until a fill is refused for want of units. */
+    let fits = Infinity;
+    for (;;) {
+      // A backorder queue is served strictly from its head (the first that cannot be filled yet keeps its place
+      // and the incoming units). A waitlist offers to the first in join order whose quantity fits what there is,
+      // so one big request cannot keep the units from everyone after it.
+      const next = waiting[0]?.waitlist
+        ? waiting.find((w) => w.quantity <= fits)
+        : fits === Infinity
+          ? waiting[0]
+          : undefined;
+      if (!next) break;
       // Each attempt is a new operation: a taking operation's outcome is recorded once, refusals included. A
       // waitlist entry's fill is counted in its buyer's allowance, like any hold of a limited SKU.
       const outcome = await data.reserveStock({
@@ -130,16 +141,22 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
         }
         continue;
       }
-      // Strict order: the first backorder that cannot be filled yet keeps its place and the incoming units.
+      if (outcome.status === 'insufficient') {
+        // Below what was asked whatever the refusal counted, so the search for one that fits always ends.
+        fits = Math.min(outcome.available, next.quantity - 1);
+        continue;
+      }
       if (outcome.status !== 'taken') return;
       const at = waiting.findIndex((w) => w.holdId === next.holdId);
       if (at < 0) {
         // Cancelled while its fill was being reserved: the units go back to the waiting.
         await data.settleHolds({ holds: [outcome.hold], kind: 'release' });
+        fits = Infinity;
         continue;
       }
       waiting.splice(at, 1);
       filled++;
+      fits -= next.quantity;
       try {
         await getExternalWorkflowHandle(workflowIds.hold(next.holdId)).signal(backorderFilledSignal, {
           hold: outcome.hold,
@@ -150,7 +167,8 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
       }
       if (tooLong()) return carryOn();
     }
-    await data.releaseIncoming({ opId: nextOpId('leftover'), sku: input.sku });
+    // Units nobody waiting can take yet stay `incoming` for them; with nobody waiting they go on sale.
+    if (waiting.length === 0) await data.releaseIncoming({ opId: nextOpId('leftover'), sku: input.sku });
   }
 
   /** Stops a pass mid-way for continue-as-new: the next run picks it up. */

@@ -237,7 +237,16 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     first = { status: 'limit_reached', holdId: input.holdId, limit: outcome.limit };
     await condition(allHandlersFinished);
     return row.line;
-  } else if (revision >= 5 && input.waitlist && policy === 'strict' && offerSeconds !== undefined) {
+  } else if (
+    revision >= 5 &&
+    input.waitlist &&
+    policy === 'strict' &&
+    offerSeconds !== undefined &&
+    outcome.status === 'insufficient' &&
+    outcome.available === 0
+  ) {
+    // Only a SKU sold out joins its waitlist: with units on sale, fewer than asked, the line is refused with
+    // what there is, as any line (waiting for more would keep those units from everyone else).
     phase.waitlisted();
     const joinedAt = new Date().toISOString();
     await row.setStatus('waitlisted', { joinedAt });
