@@ -128,6 +128,38 @@ describe('waitlist of a strict SKU (dev server)', () => {
     }
   });
 
+  it('a retried join whose line was offered meanwhile does not come back to the queue', async () => {
+    let failed = false;
+    const t = await createTestWorker(env, shards, (real) => ({
+      enqueueBackorder: async (input) => {
+        await real.enqueueBackorder(input);
+        if (failed) return;
+        failed = true;
+        // The signal landed and the queue offered the line; then the step fails (its event, say) and is retried.
+        await t.activities.restockThroughQueue({ sku, opId: 'po-1', quantity: 1 });
+        await waitFor('the offer', async () => (await queue(sku).query(backorderQueueQuery)).filled === 1);
+        throw new Error('publish failed after the signal');
+      },
+    }));
+    const running = t.worker.run();
+    const sku = await soldOut(t, 600);
+    try {
+      const [a] = await join(t, sku, 1);
+      await settled(sku, 0);
+      expect(failed).toBe(true);
+      expect((await line(a!.holdId)).status).toBe('pending');
+      // a declines: nobody waits, so the unit goes on sale rather than to a dead entry.
+      await env.client.workflow.getHandle(workflowIds.hold(a!.holdId)).executeUpdate(removeLineUpdate);
+      await settled(sku, 0);
+      expect(await waitingIds(sku)).toEqual([]);
+      expect((await t.stock.freshSummary(sku)).available).toBe(1);
+      await expectClean();
+    } finally {
+      t.worker.shutdown();
+      await running;
+    }
+  });
+
   // Last: its lapsed offers keep moving down the list after it, and the system check wants a quiet system.
   it('offers restocked units to the first in join order, and an unclaimed offer to the next after its window', async () => {
     const offerSeconds = 8;

@@ -31,7 +31,15 @@ export interface BackorderQueueInput {
   readonly seq?: number;
   /** Whether stock or the queue changed since the last pass. */
   readonly dirty?: boolean;
+  /** The hold ids of the latest entries filled or passed over, oldest first (at most `servedKept`). */
+  readonly served?: readonly string[];
 }
+
+/**
+ * How many served hold ids a queue remembers: a line's enqueue is retried within its activity's retries
+ * (seconds to minutes), far fewer fills than this.
+ */
+const servedKept = 1000;
 
 /**
  * The waiting backorders of one backorder-policy SKU, or the waitlist of a strict SKU that has one (a fill of a
@@ -52,11 +60,18 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
   let filled = input.filled ?? 0;
   let seq = input.seq ?? 0;
   let dirty = input.dirty ?? false;
+  const served = [...(input.served ?? [])];
+  /** An entry that has left the queue by a fill or a refusal; a retried enqueue of it must not bring it back. */
+  const remember = (holdId: string) => {
+    served.push(holdId);
+    if (served.length > servedKept) served.splice(0, served.length - servedKept);
+  };
 
   let busy = false;
   setHandler(backorderQueueQuery, () => ({ sku: input.sku, waiting, filled, busy: busy || dirty }));
   setHandler(enqueueBackorderSignal, (entry) => {
-    if (waiting.some((w) => w.holdId === entry.holdId)) return;
+    // A retried enqueue (its activity signalled, then failed) must not put an entry that was served back first.
+    if (waiting.some((w) => w.holdId === entry.holdId) || served.includes(entry.holdId)) return;
     // A waitlist is served in join order (the line's joinedAt), even if two joins' signals cross on the way.
     const after = entry.waitlist ? waiting.findIndex((w) => w.arrivedAt > entry.arrivedAt) : -1;
     if (after >= 0) waiting.splice(after, 0, entry);
@@ -95,7 +110,15 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
     busy = false;
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof backorderQueueWorkflow>({ sku: input.sku, waiting, restocks, filled, seq, dirty });
+  await continueAsNew<typeof backorderQueueWorkflow>({
+    sku: input.sku,
+    waiting,
+    restocks,
+    filled,
+    seq,
+    dirty,
+    served,
+  });
 
   /** One pass: receive restocks, keep every sellable unit for the waiting, fill from the head, release the rest. */
   async function pass() {
@@ -132,6 +155,7 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
         // units go to the next in line. Nothing was taken.
         const gone = waiting.findIndex((w) => w.holdId === next.holdId);
         if (gone >= 0) waiting.splice(gone, 1);
+        remember(next.holdId);
         try {
           await getExternalWorkflowHandle(workflowIds.hold(next.holdId)).signal(fillRefusedByLimitSignal, {
             limit: outcome.limit,
@@ -155,6 +179,7 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
         continue;
       }
       waiting.splice(at, 1);
+      remember(next.holdId);
       filled++;
       fits -= next.quantity;
       try {
