@@ -72,6 +72,37 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
     ]);
   });
 
+  it('a plain strict SKU comes back in stock by a release and an ops move, so each later sell-out is recorded', async () => {
+    const sku = await api.createProduct({ quantity: 3, buckets: 2 });
+    const move = (from: string, to: string) =>
+      inject({
+        method: 'POST',
+        url: `/v1/products/${sku}/moves`,
+        headers: { ...ops, 'idempotency-key': uniqueId('move') },
+        payload: { quantity: 1, from, to },
+      });
+    expect((await move('available', 'repair')).statusCode).toBe(200);
+    const cart = await createCart();
+    const first = (await addItem(cart, { sku, quantity: 1 })).json() as { holdId: string };
+    expect((await addItem(cart, { sku, quantity: 1 })).statusCode).toBe(201);
+    expect(await events().get(eventId('stock.sold_out', `${sku}:0`))).toBeDefined();
+    // A removal puts its unit back on sale: the episode ends.
+    const removed = await inject({
+      method: 'DELETE',
+      url: `/v1/carts/${cart.cartId}/items/${first.holdId}`,
+      headers: bearer(cart.token),
+    });
+    expect(removed.statusCode).toBe(200);
+    expect(await events().get(eventId('stock.back_in_stock', `${sku}:0`))).toBeDefined();
+    expect((await addItem(cart, { sku, quantity: 1 })).statusCode).toBe(201);
+    expect(await events().get(eventId('stock.sold_out', `${sku}:1`))).toBeDefined();
+    // A unit ops move back on sale ends it too (recorded by the poked queue's pass).
+    expect((await move('repair', 'available')).statusCode).toBe(200);
+    await waitFor('back in stock', () => events().get(eventId('stock.back_in_stock', `${sku}:1`)));
+    expect((await addItem(cart, { sku, quantity: 1 })).statusCode).toBe(201);
+    expect(await events().get(eventId('stock.sold_out', `${sku}:2`))).toBeDefined();
+  });
+
   it('notify me: a sold-out product with a waitlist takes the shopper, and a restock offers them a timed hold', async () => {
     const sku = await api.createProduct({ quantity: 0, offerSeconds: 300 });
     const product = await inject({ method: 'GET', url: `/v1/products/${sku}` });

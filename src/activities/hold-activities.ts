@@ -8,7 +8,7 @@ import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
 import { afterStockTaken } from './replenish-activities';
-import { afterSellableTaken } from './stock-episode-activities';
+import { afterSellableTaken, afterStockReceived } from './stock-episode-activities';
 import { signalQueue } from './workflow-starts';
 
 export interface ProductInfo {
@@ -35,8 +35,10 @@ export function holdActivities(deps: ActivityDeps) {
     return routesThroughQueue(await stock.product(sku)) ? 'incoming' : 'available';
   }
 
+  /** Units given back go to the SKU's queue, or, back on sale, may end its sold-out episode. */
   async function afterRelease(sku: string, to: ReceivingState) {
     if (to === 'incoming') await signalQueue(deps, sku, unitsReturnedSignal);
+    else await afterStockReceived(deps, sku);
   }
 
   return {
@@ -67,7 +69,7 @@ export function holdActivities(deps: ActivityDeps) {
       const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
       // A take of units on sale may have sold the SKU out (a queue's fill takes `incoming` ones).
       if (outcome.status === 'taken' && (input.from ?? 'available') === 'available')
-        await afterSellableTaken(deps, input.sku);
+        await afterSellableTaken(deps, input.sku, outcome.hold);
       return outcome;
     },
 
@@ -86,7 +88,7 @@ export function holdActivities(deps: ActivityDeps) {
     }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome; offerSeconds?: number }> {
       const { policy, offerSeconds } = await stock.product(input.sku);
       const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, 'available', input.buyer);
-      if (input.followUp && outcome.status === 'taken') await afterStockTaken(deps, input.sku);
+      if (input.followUp && outcome.status === 'taken') await afterStockTaken(deps, input.sku, outcome.hold);
       return { policy, outcome, ...(offerSeconds !== undefined ? { offerSeconds } : {}) };
     },
 
