@@ -128,6 +128,46 @@ describe('waitlist of a strict SKU (dev server)', () => {
     }
   });
 
+  it('serves in the order joins reach the queue: a join whose signal is slow comes after one that overtook it', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const slow = { cartId: uniqueId('cart'), holdId: uniqueId('slow') };
+    const t = await createTestWorker(env, shards, (real) => ({
+      enqueueBackorder: async (input) => {
+        if (input.entry.holdId === slow.holdId) await gate;
+        return real.enqueueBackorder(input);
+      },
+    }));
+    const running = t.worker.run();
+    const sku = await soldOut(t, 600);
+    try {
+      // slow asks first (its row's joinedAt is stamped now), but its enqueue reaches the queue last.
+      const slowAnswer = addToCart(env.client, t.taskQueue, { ...slow, sku, quantity: 1, waitlist: true });
+      await waitFor(
+        'slow stamped',
+        async () => (await line(slow.holdId).catch(() => undefined))?.joinedAt !== undefined,
+      );
+      const [fast] = await join(t, sku, 1);
+      await settled(sku, 1);
+      await t.activities.restockThroughQueue({ sku, opId: 'po-1', quantity: 1 });
+      await settled(sku, 0);
+      expect((await line(fast!.holdId)).status).toBe('pending');
+      open();
+      expect(await slowAnswer).toMatchObject({ status: 'waitlisted' });
+      await settled(sku, 1);
+      // Each row keeps the queue's stamp of its arrival, so the check sees the order the queue served in.
+      await waitFor(
+        'slow restamped',
+        async () => (await line(slow.holdId)).joinedAt! > (await line(fast!.holdId)).joinedAt!,
+      );
+      await expectClean();
+    } finally {
+      open();
+      t.worker.shutdown();
+      await running;
+    }
+  });
+
   it('a retried join whose line was offered meanwhile does not come back to the queue', async () => {
     let failed = false;
     const t = await createTestWorker(env, shards, (real) => ({

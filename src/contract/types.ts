@@ -20,7 +20,10 @@ export interface CartLine {
   readonly holds: readonly Hold[];
   /** The order a checkout locked or purchased this line for. */
   readonly orderId?: string;
-  /** When the line joined its SKU's waitlist (waitlist lines only): the queue offers in this order. */
+  /**
+   * When the line joined its SKU's waitlist (waitlist lines only): stamped by the line when it asks to join,
+   * then replaced by the queue's own stamp of its arrival (joinedQueueSignal), the order the queue offers in.
+   */
   readonly joinedAt?: string;
   /**
    * When the waitlist offered the line its units: from then it is held until `expiresAt` (the product's
@@ -137,7 +140,10 @@ export interface BackorderEntry {
   readonly holdId: string;
   readonly quantity: number;
   readonly arrivedAt: string;
-  /** A waitlist entry (a strict SKU's): kept in arrivedAt order, which is the line's joinedAt. */
+  /**
+   * A waitlist entry (a strict SKU's): the queue stamps `arrivedAt` itself when the entry arrives (strictly
+   * increasing, so no two tie) and serves in that order; the line saves the stamp as its joinedAt.
+   */
   readonly waitlist?: boolean;
   /**
    * Whom the product's per-customer limit counts the line for (waitlist entries): the queue's fill reserves

@@ -7,7 +7,10 @@ interface WaitlistProduct {
   readonly offerSeconds?: number;
 }
 
-/** Join order: earliest first, the hold id breaking a tie as the queue's insert does (after equals). */
+/**
+ * Join order: earliest first. Rows keep the queue's stamp of their arrival, strictly increasing per queue, so the
+ * order is the queue's own; the hold id only orders a line whose queue has not stamped it yet.
+ */
 const byJoin = (a: CartLine, b: CartLine) => a.joinedAt!.localeCompare(b.joinedAt!) || a.holdId.localeCompare(b.holdId);
 
 /**

@@ -14,6 +14,7 @@ import {
   cancelBackorderSignal,
   enqueueBackorderSignal,
   fillRefusedByLimitSignal,
+  joinedQueueSignal,
   reprioritiseBackorderSignal,
   restockSignal,
   unitsReturnedSignal,
@@ -69,14 +70,27 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
 
   let busy = false;
   setHandler(backorderQueueQuery, () => ({ sku: input.sku, waiting, filled, busy: busy || dirty }));
-  setHandler(enqueueBackorderSignal, (entry) => {
+  /** The latest arrival this queue stamped (ms): a waitlist's stamps only go up, so no two arrivals tie. */
+  let lastArrival = Math.max(0, ...waiting.filter((w) => w.waitlist).map((w) => Date.parse(w.arrivedAt)));
+  setHandler(enqueueBackorderSignal, async (entry) => {
     // A retried enqueue (its activity signalled, then failed) must not put an entry that was served back first.
     if (waiting.some((w) => w.holdId === entry.holdId) || served.includes(entry.holdId)) return;
-    // A waitlist is served in join order (the line's joinedAt), even if two joins' signals cross on the way.
-    const after = entry.waitlist ? waiting.findIndex((w) => w.arrivedAt > entry.arrivedAt) : -1;
-    if (after >= 0) waiting.splice(after, 0, entry);
-    else waiting.push(entry);
+    if (!entry.waitlist) {
+      waiting.push(entry);
+      dirty = true;
+      return;
+    }
+    // A waitlist is served in the order its entries arrive here, whenever each line asked: the queue stamps the
+    // arrival and tells the line, whose row keeps it as joinedAt (what rule 13 judges the order by).
+    lastArrival = Math.max(Date.now(), lastArrival + 1);
+    const arrivedAt = new Date(lastArrival).toISOString();
+    waiting.push({ ...entry, arrivedAt });
     dirty = true;
+    try {
+      await getExternalWorkflowHandle(workflowIds.hold(entry.holdId)).signal(joinedQueueSignal, { arrivedAt });
+    } catch (err) {
+      log.warn('waitlisted line is gone', { holdId: entry.holdId, err });
+    }
   });
   setHandler(cancelBackorderSignal, ({ holdId }) => {
     const i = waiting.findIndex((w) => w.holdId === holdId);
@@ -185,6 +199,7 @@ export async function backorderQueueWorkflow(input: BackorderQueueInput): Promis
       try {
         await getExternalWorkflowHandle(workflowIds.hold(next.holdId)).signal(backorderFilledSignal, {
           hold: outcome.hold,
+          ...(next.waitlist ? { arrivedAt: next.arrivedAt } : {}),
         });
       } catch (err) {
         log.warn('backordered line is gone; releasing its fill', { holdId: next.holdId, err });

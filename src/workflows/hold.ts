@@ -11,6 +11,7 @@ import {
   extendHoldUpdate,
   fillRefusedByLimitSignal,
   holdStateQuery,
+  joinedQueueSignal,
   lockForCheckoutUpdate,
   purchasedSignal,
   removeLineUpdate,
@@ -42,6 +43,8 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   const fills: Hold[] = [];
   /** The limit that made the queue pass this waitlisted line over (its buyer reached it meanwhile). */
   let passedOverByLimit: number | undefined;
+  /** When the waitlist's queue received this line (its own stamp): the line's joinedAt once saved. */
+  let arrivedAt: string | undefined;
   let parts = 0;
   /** Whom the product's per-customer limit counts this line for: its customer, or its cart when anonymous. */
   const buyer = { cartId: input.cartId, customerId: input.customerId };
@@ -126,8 +129,12 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   });
   setHandler(purchasedSignal, ({ orderId }) => phase.purchased(orderId));
   setHandler(checkoutAbandonedSignal, ({ orderId }) => phase.handBack(orderId));
-  setHandler(backorderFilledSignal, ({ hold }) => {
+  setHandler(backorderFilledSignal, ({ hold, arrivedAt: arrived }) => {
     fills.push(hold);
+    if (arrived !== undefined) arrivedAt = arrived;
+  });
+  setHandler(joinedQueueSignal, ({ arrivedAt: arrived }) => {
+    arrivedAt = arrived;
   });
   setHandler(fillRefusedByLimitSignal, ({ limit }) => {
     passedOverByLimit = limit;
@@ -200,6 +207,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
       holds: [hold],
       expiresAt: new Date(heldAt + seconds * 1000).toISOString(),
       ...(offer ? { offeredAt: new Date(heldAt).toISOString() } : {}),
+      ...(offer && arrivedAt !== undefined ? { joinedAt: arrivedAt } : {}),
     };
     return row.setStatus('pending', changes, true);
   }
@@ -276,9 +284,14 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     const current = phase.current;
     switch (current.name) {
       case 'backordered':
-      case 'waitlisted':
-        await condition(() => fills.length > 0 || !phase.queued || passedOverByLimit !== undefined);
-        if (phase.queued && fills.length === 0) {
+      case 'waitlisted': {
+        const moved = () => fills.length > 0 || !phase.queued || passedOverByLimit !== undefined;
+        // The queue's stamp of the line's arrival replaces the line's own: the row keeps the queue's order.
+        const restamped = () => arrivedAt !== undefined && arrivedAt !== row.line.joinedAt;
+        await condition(() => moved() || restamped());
+        if (!moved()) {
+          await row.save({ joinedAt: arrivedAt! });
+        } else if (phase.queued && fills.length === 0) {
           // The queue dropped the entry: the line leaves the waitlist (it holds nothing) and ends.
           row.refuseByLimit(passedOverByLimit!);
           phase.remove();
@@ -288,6 +301,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
           await data.afterStockTaken(input.sku);
         }
         break;
+      }
       case 'changing':
       case 'reserving':
         await condition(() => !phase.movingStock);
@@ -339,10 +353,10 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
         } else if (row.line.status === 'waitlisted' && row.line.refusedByLimit !== undefined) {
           // Passed over by the queue for the buyer's limit: the row says why, and the queue has dropped it.
           row.upsertStatus('limit_reached');
-          await row.save({ status: 'removed' });
+          await row.save({ status: 'removed', ...(arrivedAt !== undefined ? { joinedAt: arrivedAt } : {}) });
         } else if (row.line.status === 'waitlisted') {
           // Left before the queue hears of it: whoever the queue offers next was offered after this line left.
-          await row.setStatus(how);
+          await row.setStatus(how, arrivedAt !== undefined ? { joinedAt: arrivedAt } : {});
           await data.cancelBackorder({ sku: row.line.sku, holdId: row.line.holdId });
         } else {
           if (row.line.status === 'backordered')
