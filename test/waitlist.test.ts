@@ -184,12 +184,15 @@ describe('waitlist of a strict SKU (dev server)', () => {
     const running = t.worker.run();
     const sku = await soldOut(t, 600);
     try {
-      const [a] = await join(t, sku, 1);
+      const a = { cartId: uniqueId('cart'), holdId: uniqueId('a') };
+      // Offered before its first answer: it answers held (the offer) or waitlisted, by which lands first.
+      const answer = await addToCart(env.client, t.taskQueue, { ...a, sku, quantity: 1, waitlist: true });
+      expect(['held', 'waitlisted']).toContain(answer.status);
       await settled(sku, 0);
       expect(failed).toBe(true);
-      expect((await line(a!.holdId)).status).toBe('pending');
+      expect((await line(a.holdId)).status).toBe('pending');
       // a declines: nobody waits, so the unit goes on sale rather than to a dead entry.
-      await env.client.workflow.getHandle(workflowIds.hold(a!.holdId)).executeUpdate(removeLineUpdate);
+      await env.client.workflow.getHandle(workflowIds.hold(a.holdId)).executeUpdate(removeLineUpdate);
       await settled(sku, 0);
       expect(await waitingIds(sku)).toEqual([]);
       expect((await t.stock.freshSummary(sku)).available).toBe(1);

@@ -67,6 +67,13 @@ export function holdActivities(deps: ActivityDeps) {
       buyer?: Buyer;
     }): Promise<TakeOutcome> {
       const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
+      // The allowance is asked before the stock: a queue's fill with too few units incoming answers for the stock,
+      // so its queue passes a waiter over for the limit only when there were units for it (a pass runs on every
+      // join, and a buyer's other reservation may hold the allowance for a moment).
+      if (outcome.status === 'limit_reached' && input.from === 'incoming') {
+        const { incoming } = await stock.freshSummary(input.sku);
+        if (incoming < input.quantity) return { status: 'insufficient', available: incoming };
+      }
       // A take of units on sale may have sold the SKU out (a queue's fill takes `incoming` ones).
       if (outcome.status === 'taken' && (input.from ?? 'available') === 'available')
         await afterSellableTaken(deps, input.sku, outcome.hold);
