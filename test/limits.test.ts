@@ -24,12 +24,19 @@ function shopping(api: UsedTestApi) {
     expect(res.statusCode, res.body).toBe(201);
     return res.json();
   }
-  const add = (cart: Cart, sku: string, quantity: number, key = uniqueId('key')) =>
+  const add = (cart: Cart, sku: string, quantity: number, key = uniqueId('key'), waitlist = false) =>
     api.inject({
       method: 'POST',
       url: `/v1/carts/${cart.cartId}/items`,
       headers: { ...bearer(cart.token), 'idempotency-key': key },
-      payload: { sku, quantity },
+      payload: { sku, quantity, ...(waitlist ? { waitlist } : {}) },
+    });
+  const restock = (sku: string, quantity: number) =>
+    api.inject({
+      method: 'POST',
+      url: `/v1/products/${sku}/restock`,
+      headers: { ...ops, 'idempotency-key': uniqueId('restock') },
+      payload: { quantity },
     });
   const change = (cart: Cart, holdId: string, quantity: number) =>
     api.inject({
@@ -67,7 +74,7 @@ function shopping(api: UsedTestApi) {
     const report = await checkSystem(api.worker.stock, api.shards);
     return report.violations.filter((v) => v.includes(sku) || carts.some((c) => v.includes(c.cartId)));
   }
-  return { customerCart, anonymousCart, add, change, remove, lines, checkout, violations };
+  return { customerCart, anonymousCart, add, restock, change, remove, lines, checkout, violations };
 }
 
 describe('per-customer limits (maxPerCustomer)', () => {
@@ -288,6 +295,35 @@ describe('per-customer limits (maxPerCustomer)', () => {
     expect((await api.inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({
       maxPerCustomer: 2,
     });
+  });
+
+  it('counts waitlist offers in the limit: a customer waiting in two carts is offered one unit, the next waiter the other', async () => {
+    const sku = await api.createProduct({ quantity: 0, maxPerCustomer: 1, offerSeconds: 300 });
+    const customer = uniqueId('cust');
+    const a = await shop.customerCart(customer);
+    const b = await shop.customerCart(customer);
+    const other = await shop.anonymousCart();
+    // Joining holds nothing, so both of the customer's carts may wait.
+    for (const cart of [a, b, other]) {
+      const joined = await shop.add(cart, sku, 1, uniqueId('key'), true);
+      expect(joined.statusCode, joined.body).toBe(201);
+      expect(joined.json()).toMatchObject({ status: 'waitlisted' });
+    }
+    expect((await shop.restock(sku, 2)).statusCode).toBe(202);
+    const statusOf = async (cart: Cart) => (await shop.lines(cart))[0]!.status;
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && (await Promise.all([a, b, other].map(statusOf))).includes('waitlisted')) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // a is offered; b is passed over for the customer's limit (it leaves the waitlist); the unit goes on. Rule 10
+    // of the check below finds a's offer, and what it bought, counted in the customer's allowance.
+    expect(await Promise.all([a, b, other].map(statusOf))).toEqual(['pending', 'removed', 'pending']);
+    expect(await shop.checkout(a)).toMatchObject({ status: 'completed' });
+    expect((await api.inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({
+      waitlisted: 0,
+      sold: 1,
+    });
+    expect(await shop.violations(sku, [a, b, other])).toEqual([]);
   });
 
   it('refuses maxPerCustomer on a backorder product', async () => {

@@ -72,6 +72,37 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
     ]);
   });
 
+  it('a plain strict SKU comes back in stock by a release and an ops move, so each later sell-out is recorded', async () => {
+    const sku = await api.createProduct({ quantity: 3, buckets: 2 });
+    const move = (from: string, to: string) =>
+      inject({
+        method: 'POST',
+        url: `/v1/products/${sku}/moves`,
+        headers: { ...ops, 'idempotency-key': uniqueId('move') },
+        payload: { quantity: 1, from, to },
+      });
+    expect((await move('available', 'repair')).statusCode).toBe(200);
+    const cart = await createCart();
+    const first = (await addItem(cart, { sku, quantity: 1 })).json() as { holdId: string };
+    expect((await addItem(cart, { sku, quantity: 1 })).statusCode).toBe(201);
+    expect(await events().get(eventId('stock.sold_out', `${sku}:0`))).toBeDefined();
+    // A removal puts its unit back on sale: the episode ends.
+    const removed = await inject({
+      method: 'DELETE',
+      url: `/v1/carts/${cart.cartId}/items/${first.holdId}`,
+      headers: bearer(cart.token),
+    });
+    expect(removed.statusCode).toBe(200);
+    expect(await events().get(eventId('stock.back_in_stock', `${sku}:0`))).toBeDefined();
+    expect((await addItem(cart, { sku, quantity: 1 })).statusCode).toBe(201);
+    expect(await events().get(eventId('stock.sold_out', `${sku}:1`))).toBeDefined();
+    // A unit ops move back on sale ends it too (recorded by the poked queue's pass).
+    expect((await move('repair', 'available')).statusCode).toBe(200);
+    await waitFor('back in stock', () => events().get(eventId('stock.back_in_stock', `${sku}:1`)));
+    expect((await addItem(cart, { sku, quantity: 1 })).statusCode).toBe(201);
+    expect(await events().get(eventId('stock.sold_out', `${sku}:2`))).toBeDefined();
+  });
+
   it('notify me: a sold-out product with a waitlist takes the shopper, and a restock offers them a timed hold', async () => {
     const sku = await api.createProduct({ quantity: 0, offerSeconds: 300 });
     const product = await inject({ method: 'GET', url: `/v1/products/${sku}` });
@@ -102,7 +133,8 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
       return l.status === 'pending' ? l : undefined;
     });
     expect(Date.parse(offered.expiresAt!) - Date.parse(offered.offeredAt!)).toBe(300_000);
-    expect(await events().get(eventId('waitlist.offered', holdId))).toMatchObject({
+    // The line shows the offer as soon as its run does; the event comes with the step that saves it.
+    expect(await waitFor('the offer event', () => events().get(eventId('waitlist.offered', holdId)))).toMatchObject({
       data: { holdId, sku, quantity: 1, expiresAt: offered.expiresAt },
     });
     // The unit was the waiter's, never on sale: no back_in_stock.
@@ -114,6 +146,34 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
       payload: { paymentToken: 'tok_visa' },
     });
     expect(checkout.statusCode, checkout.body).toBeLessThan(300);
+  });
+
+  it('a waitlist takes only a sold-out SKU’s shoppers, and a big request does not keep the units from a smaller one', async () => {
+    // Units on sale, fewer than asked: refused with what there is, as any line; nothing is taken off sale.
+    const onSale = await api.createProduct({ quantity: 1, offerSeconds: 300 });
+    const refused = await addItem(await createCart(), { sku: onSale, quantity: 2, waitlist: true });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'out_of_stock', available: 1 });
+    expect((await inject({ method: 'GET', url: `/v1/products/${onSale}` })).json()).toMatchObject({
+      available: 1,
+      waitlisted: 0,
+    });
+
+    const sku = await api.createProduct({ quantity: 0, offerSeconds: 300 });
+    const big = await createCart();
+    const small = await createCart();
+    const bigLine = (await addItem(big, { sku, quantity: 3, waitlist: true })).json() as { holdId: string };
+    const smallLine = (await addItem(small, { sku, quantity: 1, waitlist: true })).json() as { holdId: string };
+    expect((await restock(sku, 2)).statusCode).toBe(202);
+    // The head asks for 3 of the 2 that came: the next in join order that fits is offered.
+    await waitFor('the offer to the smaller request', () =>
+      events().get(eventId('waitlist.offered', smallLine.holdId)),
+    );
+    const lines = await inject({ method: 'GET', url: `/v1/carts/${big.cartId}`, headers: bearer(big.token) });
+    expect((lines.json() as { lines: { holdId: string; status: string }[] }).lines).toMatchObject([
+      { holdId: bigLine.holdId, status: 'waitlisted' },
+    ]);
+    expect((await inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({ available: 0 });
   });
 
   it('units ops move back on sale go to the waitlist first', async () => {

@@ -128,6 +128,81 @@ describe('waitlist of a strict SKU (dev server)', () => {
     }
   });
 
+  it('serves in the order joins reach the queue: a join whose signal is slow comes after one that overtook it', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const slow = { cartId: uniqueId('cart'), holdId: uniqueId('slow') };
+    const t = await createTestWorker(env, shards, (real) => ({
+      enqueueBackorder: async (input) => {
+        if (input.entry.holdId === slow.holdId) await gate;
+        return real.enqueueBackorder(input);
+      },
+    }));
+    const running = t.worker.run();
+    const sku = await soldOut(t, 600);
+    try {
+      // slow asks first (its row's joinedAt is stamped now), but its enqueue reaches the queue last.
+      const slowAnswer = addToCart(env.client, t.taskQueue, { ...slow, sku, quantity: 1, waitlist: true });
+      await waitFor(
+        'slow stamped',
+        async () => (await line(slow.holdId).catch(() => undefined))?.joinedAt !== undefined,
+      );
+      const [fast] = await join(t, sku, 1);
+      await settled(sku, 1);
+      await t.activities.restockThroughQueue({ sku, opId: 'po-1', quantity: 1 });
+      await settled(sku, 0);
+      expect((await line(fast!.holdId)).status).toBe('pending');
+      open();
+      expect(await slowAnswer).toMatchObject({ status: 'waitlisted' });
+      await settled(sku, 1);
+      // Each row keeps the queue's stamp of its arrival, so the check sees the order the queue served in.
+      await waitFor(
+        'slow restamped',
+        async () => (await line(slow.holdId)).joinedAt! > (await line(fast!.holdId)).joinedAt!,
+      );
+      await expectClean();
+    } finally {
+      open();
+      t.worker.shutdown();
+      await running;
+    }
+  });
+
+  it('a retried join whose line was offered meanwhile does not come back to the queue', async () => {
+    let failed = false;
+    const t = await createTestWorker(env, shards, (real) => ({
+      enqueueBackorder: async (input) => {
+        await real.enqueueBackorder(input);
+        if (failed) return;
+        failed = true;
+        // The signal landed and the queue offered the line; then the step fails (its event, say) and is retried.
+        await t.activities.restockThroughQueue({ sku, opId: 'po-1', quantity: 1 });
+        await waitFor('the offer', async () => (await queue(sku).query(backorderQueueQuery)).filled === 1);
+        throw new Error('publish failed after the signal');
+      },
+    }));
+    const running = t.worker.run();
+    const sku = await soldOut(t, 600);
+    try {
+      const a = { cartId: uniqueId('cart'), holdId: uniqueId('a') };
+      // Offered before its first answer: it answers held (the offer) or waitlisted, by which lands first.
+      const answer = await addToCart(env.client, t.taskQueue, { ...a, sku, quantity: 1, waitlist: true });
+      expect(['held', 'waitlisted']).toContain(answer.status);
+      await settled(sku, 0);
+      expect(failed).toBe(true);
+      expect((await line(a.holdId)).status).toBe('pending');
+      // a declines: nobody waits, so the unit goes on sale rather than to a dead entry.
+      await env.client.workflow.getHandle(workflowIds.hold(a.holdId)).executeUpdate(removeLineUpdate);
+      await settled(sku, 0);
+      expect(await waitingIds(sku)).toEqual([]);
+      expect((await t.stock.freshSummary(sku)).available).toBe(1);
+      await expectClean();
+    } finally {
+      t.worker.shutdown();
+      await running;
+    }
+  });
+
   // Last: its lapsed offers keep moving down the list after it, and the system check wants a quiet system.
   it('offers restocked units to the first in join order, and an unclaimed offer to the next after its window', async () => {
     const offerSeconds = 8;

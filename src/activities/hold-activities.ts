@@ -8,7 +8,7 @@ import type { Hold, SettleKind, SettleResult, TakeOutcome } from '../stock/types
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
 import { afterStockTaken } from './replenish-activities';
-import { afterSellableTaken } from './stock-episode-activities';
+import { afterSellableTaken, afterStockReceived } from './stock-episode-activities';
 import { signalQueue } from './workflow-starts';
 
 export interface ProductInfo {
@@ -35,8 +35,10 @@ export function holdActivities(deps: ActivityDeps) {
     return routesThroughQueue(await stock.product(sku)) ? 'incoming' : 'available';
   }
 
+  /** Units given back go to the SKU's queue, or, back on sale, may end its sold-out episode. */
   async function afterRelease(sku: string, to: ReceivingState) {
     if (to === 'incoming') await signalQueue(deps, sku, unitsReturnedSignal);
+    else await afterStockReceived(deps, sku);
   }
 
   return {
@@ -65,9 +67,16 @@ export function holdActivities(deps: ActivityDeps) {
       buyer?: Buyer;
     }): Promise<TakeOutcome> {
       const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, input.from, input.buyer);
+      // The allowance is asked before the stock: a queue's fill with too few units incoming answers for the stock,
+      // so its queue passes a waiter over for the limit only when there were units for it (a pass runs on every
+      // join, and a buyer's other reservation may hold the allowance for a moment).
+      if (outcome.status === 'limit_reached' && input.from === 'incoming') {
+        const { incoming } = await stock.freshSummary(input.sku);
+        if (incoming < input.quantity) return { status: 'insufficient', available: incoming };
+      }
       // A take of units on sale may have sold the SKU out (a queue's fill takes `incoming` ones).
       if (outcome.status === 'taken' && (input.from ?? 'available') === 'available')
-        await afterSellableTaken(deps, input.sku);
+        await afterSellableTaken(deps, input.sku, outcome.hold);
       return outcome;
     },
 
@@ -86,7 +95,7 @@ export function holdActivities(deps: ActivityDeps) {
     }): Promise<{ policy: ProductInfo['policy']; outcome: TakeOutcome; offerSeconds?: number }> {
       const { policy, offerSeconds } = await stock.product(input.sku);
       const outcome = await stock.reserve(input.holdId, input.sku, input.quantity, 'available', input.buyer);
-      if (input.followUp && outcome.status === 'taken') await afterStockTaken(deps, input.sku);
+      if (input.followUp && outcome.status === 'taken') await afterStockTaken(deps, input.sku, outcome.hold);
       return { policy, outcome, ...(offerSeconds !== undefined ? { offerSeconds } : {}) };
     },
 

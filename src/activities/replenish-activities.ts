@@ -1,6 +1,7 @@
 import { workflowIds } from '../contract/workflow-ids';
 import { collections, insertOnce } from '../db';
 import type { ReceivingState } from '../stock/balances';
+import type { Hold } from '../stock/types';
 import { planRebalance } from '../stock/rebalance';
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
@@ -105,6 +106,8 @@ export function replenishActivities(deps: ActivityDeps) {
 export async function afterStockTaken(
   deps: ActivityDeps,
   sku: string,
+  /** The hold the take made, when known: its bucket's head is this process's own fresh write. */
+  taken?: Hold,
 ): Promise<{ reorder: boolean; rebalance: boolean }> {
   const { stock } = deps;
   const product = await stock.product(sku);
@@ -136,6 +139,6 @@ export async function afterStockTaken(
   if (product.buckets > 1 && maybeSkewed && !seenRunningRecently(rebalanceId) && (await stock.needsRebalance(sku))) {
     rebalance = await startOnce(deps, 'rebalanceWorkflow', rebalanceId, [{ sku }]);
   }
-  await afterSellableTaken(deps, sku);
+  await afterSellableTaken(deps, sku, taken);
   return { reorder, rebalance };
 }

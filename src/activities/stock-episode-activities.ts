@@ -1,5 +1,6 @@
 import { eventId } from '../contract/events';
 import { episodeKey, EventStore, SoldOutEpisodes } from '../events';
+import type { Hold } from '../stock/types';
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
 
@@ -33,13 +34,17 @@ async function backInStock(deps: ActivityDeps, sku: string, n: number, units: nu
  * After a take of a strict SKU's available units: when none are left, records `stock.sold_out` for the SKU's
  * next episode (once: every twin and retry records the same id). A restock that landed meanwhile may have found
  * no episode open, so the SKU is read again after the record, and found back in stock it closes the episode.
- * Costs no I/O while a bucket head this process has cached shows units.
+ *
+ * Only fresh reads decide: other processes take from the other buckets, so their heads as this process cached
+ * them may be long stale. The take's own bucket head is this process's own write, so a take that left units in
+ * its bucket costs no I/O; one that emptied it (or whose hold is unknown: a run of hold revision 3) reads every
+ * head fresh.
  */
-export async function afterSellableTaken(deps: ActivityDeps, sku: string): Promise<void> {
+export async function afterSellableTaken(deps: ActivityDeps, sku: string, taken?: Hold): Promise<void> {
   const product = await deps.stock.product(sku);
   if (product.policy !== 'strict') return;
-  // A bucket this process saw with units is enough: the SKU has not sold out.
-  if (deps.stock.cachedAvailability(product).some((a) => a !== undefined && a > 0)) return;
+  const own = taken ? deps.stock.cachedAvailability(product)[taken.bucket] : undefined;
+  if (own !== undefined && own > 0) return;
   if ((await sellable(deps, sku)) > 0) return;
   const episode = await episodes(deps).current(sku);
   if (episode.open) return;
@@ -54,7 +59,7 @@ export async function afterSellableTaken(deps: ActivityDeps, sku: string): Promi
 }
 
 /**
- * After units went on sale from outside the shelf (a restock, a queue's leftover of one): a strict SKU whose
+ * After units went on sale (a restock, a queue's leftover of one, a line's release or trim): a strict SKU whose
  * sold-out episode is open is back in stock, recorded once for that episode. A retry of the step finds the
  * episode closed by its first run, or closes it with the same event.
  */

@@ -24,8 +24,21 @@ export const removeLineUpdate = defineUpdate<HoldState>('removeLine');
 export const lockForCheckoutUpdate = defineUpdate<LockResult, [{ orderId: string }]>('lockForCheckout');
 export const purchasedSignal = defineSignal<[{ orderId: string }]>('purchased');
 export const checkoutAbandonedSignal = defineSignal<[{ orderId: string }]>('checkoutAbandoned');
-/** The backorder queue filled this line: the hold is now the line's. */
-export const backorderFilledSignal = defineSignal<[{ hold: Hold }]>('backorderFilled');
+/**
+ * The backorder queue filled this line: the hold is now the line's. A waitlist's fill carries the entry's
+ * `arrivedAt` as the queue stamped it (see joinedQueueSignal).
+ */
+export const backorderFilledSignal = defineSignal<[{ hold: Hold; arrivedAt?: string }]>('backorderFilled');
+/**
+ * The waitlist's queue received this line's entry at `arrivedAt` (strictly increasing per queue): the queue
+ * serves in that order, so the line saves it as its `joinedAt`, which rule 13 reads.
+ */
+export const joinedQueueSignal = defineSignal<[{ arrivedAt: string }]>('joinedQueue');
+/**
+ * The queue passed this waitlisted line over: its buyer holds or has bought the product's per-customer limit
+ * (`limit`) by now, so its fill was refused; the line has left the waitlist and ends.
+ */
+export const fillRefusedByLimitSignal = defineSignal<[{ limit: number }]>('fillRefusedByLimit');
 export const holdStateQuery = defineQuery<HoldState>('holdState');
 
 // ---- backorder queue (one per SKU) ----

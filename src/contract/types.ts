@@ -1,3 +1,4 @@
+import type { Buyer } from '../stock/allowances';
 import type { Hold } from '../stock/types';
 
 /**
@@ -19,7 +20,10 @@ export interface CartLine {
   readonly holds: readonly Hold[];
   /** The order a checkout locked or purchased this line for. */
   readonly orderId?: string;
-  /** When the line joined its SKU's waitlist (waitlist lines only): the queue offers in this order. */
+  /**
+   * When the line joined its SKU's waitlist (waitlist lines only): stamped by the line when it asks to join,
+   * then replaced by the queue's own stamp of its arrival (joinedQueueSignal), the order the queue offers in.
+   */
   readonly joinedAt?: string;
   /**
    * When the waitlist offered the line its units: from then it is held until `expiresAt` (the product's
@@ -27,8 +31,9 @@ export interface CartLine {
    */
   readonly offeredAt?: string;
   /**
-   * Only on the line a run refused by the product's per-customer limit returns (never saved): that limit, so
-   * the first answer can be rebuilt from the run's result.
+   * The product's per-customer limit that refused the line: on the line a run refused at its first reservation
+   * returns (never saved; the first answer is rebuilt from it), and saved on a waitlisted line the queue passed
+   * over because its buyer had reached the limit by the time units came (the line ended `removed`).
    */
   readonly refusedByLimit?: number;
   /**
@@ -135,8 +140,16 @@ export interface BackorderEntry {
   readonly holdId: string;
   readonly quantity: number;
   readonly arrivedAt: string;
-  /** A waitlist entry (a strict SKU's): kept in arrivedAt order, which is the line's joinedAt. */
+  /**
+   * A waitlist entry (a strict SKU's): the queue stamps `arrivedAt` itself when the entry arrives (strictly
+   * increasing, so no two tie) and serves in that order; the line saves the stamp as its joinedAt.
+   */
   readonly waitlist?: boolean;
+  /**
+   * Whom the product's per-customer limit counts the line for (waitlist entries): the queue's fill reserves
+   * under it, so offered units are counted like any held ones. Backorder SKUs take no limit.
+   */
+  readonly buyer?: Buyer;
 }
 
 export interface BackorderQueueState {

@@ -9,7 +9,9 @@ import {
   changeQuantityUpdate,
   checkoutAbandonedSignal,
   extendHoldUpdate,
+  fillRefusedByLimitSignal,
   holdStateQuery,
+  joinedQueueSignal,
   lockForCheckoutUpdate,
   purchasedSignal,
   removeLineUpdate,
@@ -39,6 +41,10 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   let first: AddToCartResult | undefined;
   /** Fills from the backorder queue not yet taken in; any the line cannot use go back before it ends. */
   const fills: Hold[] = [];
+  /** The limit that made the queue pass this waitlisted line over (its buyer reached it meanwhile). */
+  let passedOverByLimit: number | undefined;
+  /** When the waitlist's queue received this line (its own stamp): the line's joinedAt once saved. */
+  let arrivedAt: string | undefined;
   let parts = 0;
   /** Whom the product's per-customer limit counts this line for: its customer, or its cart when anonymous. */
   const buyer = { cartId: input.cartId, customerId: input.customerId };
@@ -123,8 +129,15 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
   });
   setHandler(purchasedSignal, ({ orderId }) => phase.purchased(orderId));
   setHandler(checkoutAbandonedSignal, ({ orderId }) => phase.handBack(orderId));
-  setHandler(backorderFilledSignal, ({ hold }) => {
+  setHandler(backorderFilledSignal, ({ hold, arrivedAt: arrived }) => {
     fills.push(hold);
+    if (arrived !== undefined) arrivedAt = arrived;
+  });
+  setHandler(joinedQueueSignal, ({ arrivedAt: arrived }) => {
+    arrivedAt = arrived;
+  });
+  setHandler(fillRefusedByLimitSignal, ({ limit }) => {
+    passedOverByLimit = limit;
   });
 
   /** Gives back every fill the line has not taken (a twin of one it took, or one that came too late). */
@@ -194,6 +207,7 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
       holds: [hold],
       expiresAt: new Date(heldAt + seconds * 1000).toISOString(),
       ...(offer ? { offeredAt: new Date(heldAt).toISOString() } : {}),
+      ...(offer && arrivedAt !== undefined ? { joinedAt: arrivedAt } : {}),
     };
     return row.setStatus('pending', changes, true);
   }
@@ -231,13 +245,22 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     first = { status: 'limit_reached', holdId: input.holdId, limit: outcome.limit };
     await condition(allHandlersFinished);
     return row.line;
-  } else if (revision >= 5 && input.waitlist && policy === 'strict' && offerSeconds !== undefined) {
+  } else if (
+    revision >= 5 &&
+    input.waitlist &&
+    policy === 'strict' &&
+    offerSeconds !== undefined &&
+    outcome.status === 'insufficient' &&
+    outcome.available === 0
+  ) {
+    // Only a SKU sold out joins its waitlist: with units on sale, fewer than asked, the line is refused with
+    // what there is, as any line (waiting for more would keep those units from everyone else).
     phase.waitlisted();
     const joinedAt = new Date().toISOString();
     await row.setStatus('waitlisted', { joinedAt });
     await data.enqueueBackorder({
       sku: input.sku,
-      entry: { holdId: input.holdId, quantity: input.quantity, arrivedAt: joinedAt, waitlist: true },
+      entry: { holdId: input.holdId, quantity: input.quantity, arrivedAt: joinedAt, waitlist: true, buyer },
     });
     first = { status: 'waitlisted', holdId: input.holdId, quantity: input.quantity };
   } else if (policy === 'backorder') {
@@ -261,14 +284,24 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
     const current = phase.current;
     switch (current.name) {
       case 'backordered':
-      case 'waitlisted':
-        await condition(() => fills.length > 0 || !phase.queued);
-        if (phase.queued) {
+      case 'waitlisted': {
+        const moved = () => fills.length > 0 || !phase.queued || passedOverByLimit !== undefined;
+        // The queue's stamp of the line's arrival replaces the line's own: the row keeps the queue's order.
+        const restamped = () => arrivedAt !== undefined && arrivedAt !== row.line.joinedAt;
+        await condition(() => moved() || restamped());
+        if (!moved()) {
+          await row.save({ joinedAt: arrivedAt! });
+        } else if (phase.queued && fills.length === 0) {
+          // The queue dropped the entry: the line leaves the waitlist (it holds nothing) and ends.
+          row.refuseByLimit(passedOverByLimit!);
+          phase.remove();
+        } else if (phase.queued) {
           await startFilled(fills.shift()!, offerSeconds);
           // A fill takes stock too, so it may leave the SKU low.
           await data.afterStockTaken(input.sku);
         }
         break;
+      }
       case 'changing':
       case 'reserving':
         await condition(() => !phase.movingStock);
@@ -317,9 +350,13 @@ export async function holdWorkflow(input: HoldWorkflowInput): Promise<CartLine> 
         const { outcome: how } = current;
         if (how === 'purchased') {
           await row.setStatus('purchased');
+        } else if (row.line.status === 'waitlisted' && row.line.refusedByLimit !== undefined) {
+          // Passed over by the queue for the buyer's limit: the row says why, and the queue has dropped it.
+          row.upsertStatus('limit_reached');
+          await row.save({ status: 'removed', ...(arrivedAt !== undefined ? { joinedAt: arrivedAt } : {}) });
         } else if (row.line.status === 'waitlisted') {
           // Left before the queue hears of it: whoever the queue offers next was offered after this line left.
-          await row.setStatus(how);
+          await row.setStatus(how, arrivedAt !== undefined ? { joinedAt: arrivedAt } : {});
           await data.cancelBackorder({ sku: row.line.sku, holdId: row.line.holdId });
         } else {
           if (row.line.status === 'backordered')

@@ -62,8 +62,24 @@ describe('system check rule 13: waitlists', () => {
       `${sku}: 2 available while 1 wait for it`,
     ]);
     expect(waitlistViolations(products, [line('a', 1)], stock(1))).toEqual([
-      `${sku}: 1 incoming, enough for a at the head of its waitlist`,
+      `${sku}: 1 incoming, enough for a on its waitlist`,
     ]);
+    // A big head does not keep units from a smaller waiter after it.
+    expect(waitlistViolations(products, [line('a', 1, { quantity: 3 }), line('b', 2)], stock(2))).toEqual([
+      `${sku}: 2 incoming, enough for b on its waitlist`,
+    ]);
+  });
+
+  it('lets an offer pass over an earlier waiter that asked for more, or one its limit refused', () => {
+    const lines = [
+      line('a', 1, { quantity: 3 }),
+      line('b', 2, { status: 'removed', refusedByLimit: 1, updatedAt: at(20) }),
+      line('c', 3, { offered: 10 }),
+    ];
+    expect(waitlistViolations(products, lines, stock(0))).toEqual([]);
+    // An earlier waiter that asked for as few is not passed over.
+    const same = [line('a', 1, { quantity: 1 }), line('c', 3, { quantity: 1, offered: 10 })];
+    expect(waitlistViolations(products, same, stock(0))).toHaveLength(1);
   });
 
   it('leaves products without a waitlist to the other rules', () => {

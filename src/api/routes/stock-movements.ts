@@ -107,8 +107,13 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
       const result = await ctx.idempotency.run(`move:${sku}`, key, request.body, async () => {
         // One key, one move: the ledger records a move's outcome once per operation id, refusals included.
         await stock.moveState(`move-${keyDigest(`move:${sku}`, key)}`, sku, quantity, from, to);
-        // Units put back on sale belong to a queue's waiting first: its next pass keeps them for the head.
-        if (to === 'available' && routesThroughQueue(await stock.product(sku))) await pokeQueue(sku);
+        // Units put back on sale belong to a queue's waiting first: its next pass keeps them for the head. On a
+        // plain strict SKU sold out, they end its episode: the poked queue's pass records back_in_stock.
+        if (to === 'available') {
+          const product = await stock.product(sku);
+          if (routesThroughQueue(product)) await pokeQueue(sku);
+          else if (product.policy === 'strict' && (await episodes.current(sku)).open) await pokeQueue(sku);
+        }
         return { statusCode: 200 as const, body: { sku, quantity, from, to } };
       });
       return reply.code(result.statusCode).header('idempotent-replayed', String(result.replayed)).send(result.body);
