@@ -33,6 +33,15 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
       payload: { quantity },
     });
 
+  /** Ops move one unit of a SKU from one state to another. */
+  const moveOne = (sku: string, from: string, to: string) =>
+    inject({
+      method: 'POST',
+      url: `/v1/products/${sku}/moves`,
+      headers: { ...ops, 'idempotency-key': uniqueId('move') },
+      payload: { quantity: 1, from, to },
+    });
+
   async function waitFor<T>(what: string, get: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
@@ -74,13 +83,7 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
 
   it('a plain strict SKU comes back in stock by a release and an ops move, so each later sell-out is recorded', async () => {
     const sku = await api.createProduct({ quantity: 3, buckets: 2 });
-    const move = (from: string, to: string) =>
-      inject({
-        method: 'POST',
-        url: `/v1/products/${sku}/moves`,
-        headers: { ...ops, 'idempotency-key': uniqueId('move') },
-        payload: { quantity: 1, from, to },
-      });
+    const move = (from: string, to: string) => moveOne(sku, from, to);
     expect((await move('available', 'repair')).statusCode).toBe(200);
     const cart = await createCart();
     const first = (await addItem(cart, { sku, quantity: 1 })).json() as { holdId: string };
@@ -178,13 +181,7 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
 
   it('units ops move back on sale go to the waitlist first', async () => {
     const sku = await api.createProduct({ quantity: 1, offerSeconds: 300 });
-    const move = (from: string, to: string) =>
-      inject({
-        method: 'POST',
-        url: `/v1/products/${sku}/moves`,
-        headers: { ...ops, 'idempotency-key': uniqueId('move') },
-        payload: { quantity: 1, from, to },
-      });
+    const move = (from: string, to: string) => moveOne(sku, from, to);
     expect((await move('available', 'repair')).statusCode).toBe(200);
     const cart = await createCart();
     const joined = await addItem(cart, { sku, quantity: 1, waitlist: true });
