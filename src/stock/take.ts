@@ -10,7 +10,7 @@ import { settleOpId, trimPrefixOf } from './op-keys';
 import type { Ownership } from './ownership';
 import { bucketOrder } from './placement';
 import type { Summaries } from './summaries';
-import type { Transfers } from './transfers';
+import { inTransit, type Transfers } from './transfers';
 import type { BucketRef, Hold, LedgerEntry, OpOutcome, ProductDoc, StockTakeOutcome, TakeClaimDoc } from './types';
 
 /** Attempts of one operation before it gives up (an attempt is given up when its bucket fell short, or voided). */
@@ -397,10 +397,6 @@ function unitsIn(heads: readonly (LedgerEntry | undefined)[], state: ReceivingSt
  * Units sent by a transfer_out whose transfer_in is not written yet, from the heads (an upper bound of what a
  * repair could bring back into some state; which state does not matter to a refusal that must not happen).
  */
-function inTransit(heads: readonly LedgerEntry[]): number {
-  return heads.reduce((n, h) => n + h.balances.transferredOut - h.balances.transferredIn, 0);
-}
-
 /** The state a taking movement takes its units from. */
 function takenFrom(movement: Movement) {
   return movement.kind === 'state_change' || movement.kind === 'reserve' ? (movement.from ?? 'available') : 'available';

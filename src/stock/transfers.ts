@@ -9,6 +9,11 @@ import { planRebalance } from './rebalance';
 import type { Summaries } from './summaries';
 import type { BucketRef, LedgerEntry } from './types';
 
+/** Units sent by transfer_outs the heads show and not yet received by their transfer_ins. */
+export function inTransit(heads: readonly LedgerEntry[]): number {
+  return heads.reduce((n, h) => n + h.balances.transferredOut - h.balances.transferredIn, 0);
+}
+
 /**
  * Stock moved between buckets of one SKU: a transfer_out in the source, then a transfer_in of as many in the
  * target, both keyed `transferOpId(opId, from, to)`. Used by rebalancing, by the take protocol's gathering, and
@@ -78,8 +83,7 @@ export class Transfers {
   async repairTransfers(sku: string): Promise<number> {
     const buckets = await this.catalog.bucketsOfSku(sku);
     const heads = await Promise.all(buckets.map((b) => this.ledger.head(b, true)));
-    const inTransit = heads.reduce((n, h) => n + (h ? h.balances.transferredOut - h.balances.transferredIn : 0), 0);
-    if (inTransit <= 0) return 0;
+    if (inTransit(heads.filter((h): h is LedgerEntry => h !== undefined)) <= 0) return 0;
     const transfers = (
       await Promise.all(buckets.map((b) => this.ledger.entries(b, ['transfer_out', 'transfer_in'])))
     ).flat();
