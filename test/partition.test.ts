@@ -100,7 +100,12 @@ describe('a shard cut off by the network (Toxiproxy between holdfast and each Fe
     while (!shards.reachable(cutOff)) await sleep(50);
     // Healed: the other bucket's units sell again, every one of the 8 exactly once.
     let after = 0;
-    while ((await add()).status === 'held') after++;
+    for (let r = await add(); ; r = await add()) {
+      // Printed as they come: a healing that stalls shows where.
+      console.log(`healed: ${r.status} in ${r.ms} ms`);
+      if (r.status !== 'held') break;
+      after++;
+    }
     expect(1 + held + after).toBe(8);
     await expectCleanLedger(w.stock, shards, sku);
   });

@@ -2,14 +2,16 @@ import { performance } from 'node:perf_hooks';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { keyDigest } from '../src/api/idempotency';
+import { firstAnswerOf } from '../src/contract/line-answer';
 import { collections } from '../src/db';
 import { workflowIds } from '../src/contract/workflow-ids';
 import { expectCleanLedger, productInput, uniqueId } from './helpers';
 import { bearer, ops, useTestApi } from './api-helpers';
 
 /**
- * A strict SKU that is sold out is refused by the API from the ledger heads, without a workflow and without a
- * write; what it refuses must be what the line's own first reservation would refuse.
+ * A strict SKU that is sold out is refused by the API from the ledger heads, without a workflow and with one write
+ * (the refusal, as the line's first attempt); what it refuses must be what the line's own first reservation would
+ * refuse, and it is the line's answer for good.
  */
 describe('sold-out answers at once (real Temporal and FerretDB)', () => {
   // The API's stock apart from the worker's, as in a split deployment: its head cache does not see the
@@ -71,6 +73,32 @@ describe('sold-out answers at once (real Temporal and FerretDB)', () => {
     const again = await addItem(shopper, sku, 'again');
     expect(again.statusCode).toBe(201);
     expect(again.json()).toMatchObject({ status: 'held' });
+    await expectCleanLedger(api.worker.stock, api.shards, sku);
+  });
+
+  it("a refusal at once is the key's answer for good, even when its kept answer is lost and the unit is back", async () => {
+    const sku = await api.createProduct({ quantity: 1 });
+    const holder = await createCart();
+    const held = await addItem(holder, sku);
+    expect(held.statusCode).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the API looks at the heads again (see above)
+    const shopper = await createCart();
+    const refused = await addItem(shopper, sku, 'lost');
+    expect(refused.statusCode).toBe(409);
+    await expect(lineRun(shopper, 'lost').describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    // As if the API crashed before recording the answer (or FerretDB refused the write), and the unit came back:
+    // the retry finds no record and a unit to take, and still answers the refusal the shopper may have seen.
+    await idempotencyRecord(shopper, 'lost').deleteOne({ _id: `items:${shopper.cartId}:lost` as never });
+    expect((await removeItem(holder, held.json().holdId)).statusCode).toBe(200);
+    const retried = await addItem(shopper, sku, 'lost');
+    expect(retried.statusCode).toBe(409);
+    expect(retried.json()).toMatchObject({ error: 'out_of_stock', holdId: refused.json().holdId, available: 0 });
+    // The retry ran the line's workflow, whose reservation followed the refusal: nothing was taken.
+    expect(firstAnswerOf(await lineRun(shopper, 'lost').result())).toMatchObject({ status: 'out_of_stock' });
+    expect((await inject({ method: 'GET', url: `/v1/products/${sku}` })).json()).toMatchObject({
+      available: 1,
+      reserved: 0,
+    });
     await expectCleanLedger(api.worker.stock, api.shards, sku);
   });
 

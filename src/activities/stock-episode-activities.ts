@@ -15,9 +15,15 @@ function episodes(deps: ActivityDeps): SoldOutEpisodes {
   return e;
 }
 
-/** Units a shopper could take now: available, and any between a transfer's two entries (they land available). */
-async function sellable(deps: ActivityDeps, sku: string): Promise<number> {
-  const s = await deps.stock.freshSummary(sku);
+/**
+ * Units a shopper could take now: available, and any between a transfer's two entries (they land available).
+ * Undefined while one of the SKU's shards is cut off: its buckets cannot be read, and the step's answer must not
+ * wait for the shard's time-out; the episode is decided by the next take or receipt after the healing.
+ */
+async function sellable(deps: ActivityDeps, sku: string): Promise<number | undefined> {
+  const { stock, shards } = deps;
+  if (stock.bucketsOf(await stock.product(sku)).some((b) => !shards.reachable(b.shard))) return undefined;
+  const s = await stock.freshSummary(sku);
   return s.available + s.inTransit;
 }
 
@@ -45,7 +51,8 @@ export async function afterSellableTaken(deps: ActivityDeps, sku: string, taken?
   if (product.policy !== 'strict') return;
   const own = taken ? deps.stock.cachedAvailability(product)[taken.bucket] : undefined;
   if (own !== undefined && own > 0) return;
-  if ((await sellable(deps, sku)) > 0) return;
+  const left = await sellable(deps, sku);
+  if (left === undefined || left > 0) return;
   const episode = await episodes(deps).current(sku);
   if (episode.open) return;
   await publishEvent(deps, {
@@ -55,7 +62,7 @@ export async function afterSellableTaken(deps: ActivityDeps, sku: string, taken?
     data: { sku },
   });
   const now = await sellable(deps, sku);
-  if (now > 0) await backInStock(deps, sku, episode.n, now);
+  if (now) await backInStock(deps, sku, episode.n, now);
 }
 
 /**
@@ -69,5 +76,5 @@ export async function afterStockReceived(deps: ActivityDeps, sku: string): Promi
   const episode = await episodes(deps).current(sku);
   if (!episode.open) return;
   const units = await sellable(deps, sku);
-  if (units > 0) await backInStock(deps, sku, episode.n, units);
+  if (units) await backInStock(deps, sku, episode.n, units);
 }

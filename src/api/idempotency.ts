@@ -5,10 +5,12 @@ import { HttpError } from './errors';
 
 export interface RunOptions<R extends StoredResponse> {
   /**
-   * An answer found by reads alone, asked for before the key's record is looked up. When it answers, that answer
-   * is recorded like a handler's, and a record that already stands wins (it is replayed, or 422 for another
-   * body): so it may only read, never change anything. A path that answers most requests this way (a sold-out
-   * SKU's refusals) saves the lookup, and pays with a wasted answer when the key was answered before.
+   * An answer asked for before the key's record is looked up. When it answers, that answer is recorded like a
+   * handler's, and a record that already stands wins (it is replayed, or 422 for another body): so it may write
+   * nothing but what the handler's own run for the key would then follow (a sold-out SKU's refusal is the
+   * line's first attempt, which any run of the line follows), and its answer must stand without the record,
+   * which may be lost. A path that answers most requests this way (a sold-out SKU's refusals) saves the lookup,
+   * and pays with a wasted answer when the key was answered before.
    */
   readonly beforeLookup?: (requestHash: string) => Promise<R | undefined>;
 }

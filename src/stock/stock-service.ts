@@ -125,12 +125,13 @@ export class StockService {
   }
 
   /**
-   * The units a SKU has, when a reservation of qty under holdId would be refused at once because every bucket
-   * together has less (read from fresh heads, never from the summary); undefined when a reservation must
-   * decide. Reads only: nothing is recorded, and holdId may be reserved later.
+   * Refuses a reservation of qty under holdId at once when every bucket together has less (read from fresh
+   * heads, never from the summary): records the refusal as the hold's first attempt, so that any later
+   * reservation under holdId is refused the same, and returns the units the SKU has. Undefined when a
+   * reservation must decide (nothing is written then).
    */
-  refusesAtOnce(holdId: string, sku: string, qty: number): Promise<number | undefined> {
-    return this.taking.refusesAtOnce(holdId, sku, { kind: 'reserve', qty });
+  refuseAtOnce(holdId: string, sku: string, qty: number): Promise<number | undefined> {
+    return this.taking.refuseAtOnce(holdId, sku, { kind: 'reserve', qty });
   }
 
   /** Ends a hold once, by release or commit; a racing settle of the same hold learns which won. */

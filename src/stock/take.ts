@@ -1,5 +1,5 @@
 import type { Collection } from 'mongodb';
-import { collections, insertManyOnce, insertOnce, type InsertOnce, type ShardSet } from '../db';
+import { BatchedInserts, collections, insertManyOnce, insertOnce, type InsertOnce, type ShardSet } from '../db';
 import type { MovableState, Movement, ReceivingState } from './balances';
 import type { Catalog } from './catalog';
 import { voidOf, type GroupCommit } from './group-commit';
@@ -15,7 +15,7 @@ import type { BucketRef, Hold, LedgerEntry, OpOutcome, ProductDoc, StockTakeOutc
 
 /** Attempts of one operation before it gives up (an attempt is given up when its bucket fell short, or voided). */
 const maxAttempts = 32;
-/** How old a look at a SKU's heads may be for an answer at once to trust its cache (see refusesAtOnce). */
+/** How old a look at a SKU's heads may be for an answer at once to trust its cache (see refuseAtOnce). */
 const lookMaxAgeMs = 1000;
 /** How long a claim's batch may be still in flight before another run voids it. */
 const inFlightMs = 2000;
@@ -51,6 +51,7 @@ type Claimed =
  */
 export class TakeProtocol {
   private readonly looks: HeadLooks;
+  private readonly refusals = new Map<number, BatchedInserts<TakeClaimDoc>>();
 
   constructor(
     private readonly shards: ShardSet,
@@ -70,8 +71,8 @@ export class TakeProtocol {
     assertOpId(opId);
     assertQuantity(movement.qty);
     const product = await this.catalog.product(sku);
-    const refused = await this.refuseAtOnce(product, opId, movement);
-    if (refused) return refused;
+    const refused = await this.refuseSoldOut(product, opId, movement);
+    if (refused !== undefined) return { status: 'insufficient', available: refused };
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const claimed = await this.claim(product, opId, movement, attempt);
       const resolved = claimed.mine ? claimed.result : await this.resolve(product, claimed.doc);
@@ -102,50 +103,43 @@ export class TakeProtocol {
   }
 
   /**
-   * The units a sold-out SKU has for opId's movement, when the operation would be refused at once (see
-   * `soldOut`); undefined when the full path would decide. Reads only: the API answers a sold-out add-to-cart
-   * with it, without a workflow and without a write.
+   * The refusal at once of an operation on a sold-out SKU (see `soldOut`): the refusal is inserted as the
+   * operation's attempt 0, and nothing else is written. Nothing was taken, so whichever attempt 0 is inserted
+   * first stands: a run of the operation that claims later follows the refusal, and one that claimed first
+   * makes the insert fail, so the full path follows that run. Returns the units the buckets had together;
+   * undefined when the full path must decide. The API answers a sold-out add-to-cart with it, without a
+   * workflow: the line's answer is then decided in the ledger, not only in the HTTP reply, so a retry of the
+   * request whose reply was lost, or a run of the line started for the same key before it, answers the same.
    */
-  async refusesAtOnce(opId: string, sku: string, movement: Movement): Promise<number | undefined> {
+  async refuseAtOnce(opId: string, sku: string, movement: Movement): Promise<number | undefined> {
     assertOpId(opId);
     assertQuantity(movement.qty);
     // This process may take no stock of the SKU itself (an API apart from the workers): its cache of the heads
     // is only as new as its last look, and one showing units may be long stale.
-    return this.soldOut(await this.catalog.product(sku), opId, movement, lookMaxAgeMs);
+    return this.refuseSoldOut(await this.catalog.product(sku), opId, movement, lookMaxAgeMs);
   }
 
-  /**
-   * The refusal of a sold-out SKU at once: when the evidence of `soldOut` holds, the refusal is inserted as
-   * attempt 0, and nothing else is written. Nothing was taken, so whichever attempt 0 is inserted first
-   * stands. Undefined when the full path must decide.
-   */
-  private async refuseAtOnce(
-    product: ProductDoc,
-    opId: string,
-    movement: Movement,
-  ): Promise<StockTakeOutcome | undefined> {
-    const available = await this.soldOut(product, opId, movement);
-    if (available === undefined) return undefined;
-    const refusal = { ...this.claimBase(product, opId, movement, 0), result: 'insufficient' as const, available };
-    // Another run's attempt 0 came first: the full path follows it.
-    if (await insertOnce(this.claimsOn(opId), refusal, 'ignore')) return { status: 'insufficient', available };
-    return undefined;
-  }
-
-  /**
-   * The units the buckets have together, when at one moment after the call they did not have qty even together
-   * (none in transit between a transfer's two entries; see HeadLooks) and the operation has no attempt yet;
-   * undefined otherwise. The attempt is looked for after that moment: an attempt of this operation that took
-   * stock the heads no longer show was claimed before its batch's entry was written, so it is found, and its
-   * run answers.
-   */
-  private async soldOut(
+  private async refuseSoldOut(
     product: ProductDoc,
     opId: string,
     movement: Movement,
     /** How old the last fresh look at the SKU's heads may be for cached heads showing units to count. */
     cacheMaxAgeMs = Infinity,
   ): Promise<number | undefined> {
+    const available = await this.soldOut(product, movement, cacheMaxAgeMs);
+    if (available === undefined) return undefined;
+    const refusal = { ...this.claimBase(product, opId, movement, 0), result: 'insufficient' as const, available };
+    // Inserted after the moment of `soldOut`: an attempt of this operation that took stock the heads no longer
+    // show was claimed before its batch's entry was written, so it stands here, and the full path follows it.
+    const { inserted } = await this.refusalsOn(opId).insert(refusal);
+    return inserted ? available : undefined;
+  }
+
+  /**
+   * The units the buckets have together, when at one moment after the call they did not have qty even together
+   * (none in transit between a transfer's two entries; see HeadLooks); undefined otherwise.
+   */
+  private async soldOut(product: ProductDoc, movement: Movement, cacheMaxAgeMs: number): Promise<number | undefined> {
     const state = takenFrom(movement);
     const buckets = this.catalog.bucketsOf(product);
     // A moment needs every head: while a shard is cut off, the full path decides from the reachable buckets.
@@ -157,8 +151,7 @@ export class TakeProtocol {
     const available = unitsIn(heads, state);
     // Units between a transfer's two entries are in no bucket's balance: the full path completes the transfer.
     if (available + inTransit(heads) >= movement.qty) return undefined;
-    const first = await this.claimsOn(opId).findOne({ _id: claimId(opId, 0) }, { projection: { _id: 1 } });
-    return first ? undefined : available;
+    return available;
   }
 
   /** Attempt `attempt`: choose a bucket (or refuse), claim a place in its batch, and wait for the batch. */
@@ -362,6 +355,14 @@ export class TakeProtocol {
       }),
     );
     return results;
+  }
+
+  /** Refusals at once are inserted in batches per shard (a flash sale's refusals each insert one). */
+  private refusalsOn(opId: string): BatchedInserts<TakeClaimDoc> {
+    const shard = this.shards.shardFor(opId);
+    let writer = this.refusals.get(shard);
+    if (!writer) this.refusals.set(shard, (writer = new BatchedInserts(this.claimsOn(opId))));
+    return writer;
   }
 
   private claimsOn(opId: string): Collection<TakeClaimDoc> {

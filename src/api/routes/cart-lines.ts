@@ -127,16 +127,16 @@ export async function cartLineRoutes(app: HttpApp, ctx: RouteContext) {
       const key = request.headers['idempotency-key'];
       const { sku, quantity, waitlist } = request.body;
       const holdId = `${cartId}.${keyDigest(cartId, key)}`;
-      // A sold-out SKU is refused at once, by reads alone, with the evidence the line's first reservation would
-      // refuse it on (see StockService.refusesAtOnce): no workflow, no stock written. So it is asked before the
-      // key's record is looked up; its answer is kept under the key like any other (one that stands wins), so
-      // the key has one answer.
+      // A sold-out SKU is refused at once, with the evidence the line's first reservation would refuse it on, and
+      // the refusal recorded as that reservation's outcome (see StockService.refuseAtOnce): no workflow, no stock
+      // written. So it is asked before the key's record is looked up; its answer is kept under the key like any
+      // other (one that stands wins), and a run of the line for the key, before or after, answers the same.
       let refusedFast = false;
       const refusedAtOnce = async () => {
         const product = await ctx.stock.product(sku); // 404 for an unknown SKU, before any workflow starts
         // A shopper asking to join a waitlist is not refused for a sold-out SKU: that is what the list is for.
         if (product.policy !== 'strict' || (waitlist && product.offerSeconds !== undefined)) return undefined;
-        const available = await ctx.stock.refusesAtOnce(holdId, sku, quantity);
+        const available = await ctx.stock.refuseAtOnce(holdId, sku, quantity);
         if (available === undefined) return undefined;
         refusedFast = true;
         return holdAnswer({ status: 'out_of_stock', holdId, available }, 201, request.id);
