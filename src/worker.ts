@@ -118,7 +118,13 @@ async function run() {
   ]);
   const metrics = createMetrics({ sdkMetricsUrl: await installWorkerRuntime(log.child({ component: 'temporal' })) });
   const metricsServer = await serveMetrics(metrics.registry, metricsHost, metricsPort);
-  const shards = await ShardSet.connect({ uris: config.mongoUris, stockDb: config.STOCK_DB, cartsDb: config.CARTS_DB });
+  const shards = await ShardSet.connect({
+    uris: config.mongoUris,
+    stockDb: config.STOCK_DB,
+    cartsDb: config.CARTS_DB,
+    onRenewed: (shard, stalledMs) =>
+      log.warn({ shard, stalledMs }, 'shard client renewed: its driver had stopped checking the server'),
+  });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   try {

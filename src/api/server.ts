@@ -15,7 +15,13 @@ async function run() {
   if (!config.TEMPORAL_ADDRESS || config.mongoUris.length === 0) {
     throw new Error('npm run api needs TEMPORAL_ADDRESS and MONGODB_URI; npm start runs the embedded stack');
   }
-  const shards = await ShardSet.connect({ uris: config.mongoUris, stockDb: config.STOCK_DB, cartsDb: config.CARTS_DB });
+  const shards = await ShardSet.connect({
+    uris: config.mongoUris,
+    stockDb: config.STOCK_DB,
+    cartsDb: config.CARTS_DB,
+    onRenewed: (shard, stalledMs) =>
+      log.warn({ shard, stalledMs }, 'shard client renewed: its driver had stopped checking the server'),
+  });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const stock = new StockService(shards);
   try {

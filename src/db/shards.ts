@@ -18,6 +18,8 @@ export interface ShardSetOptions {
   readonly maxPoolSize?: number;
   /** Sees every command sent to the stock and carts databases (tests check them: see shardKeyProblem). */
   readonly onCommand?: (db: DatabaseKind, event: CommandStartedEvent) => void;
+  /** Told when a shard's client was renewed (see `renewStalled`), to log it. */
+  readonly onRenewed?: (shard: number, stalledMs: number) => void;
 }
 
 /**
@@ -35,6 +37,11 @@ export const shardTimeouts = {
   probeTimeoutMS: 1_000,
   /** How often the driver checks each shard's server (and finds a healed one again). */
   heartbeatMS: 2_000,
+  /**
+   * A shard's client whose driver has not checked the server successfully for this long, while the shard answers
+   * this process's pings, is renewed (see `renewStalled`); at most once per this long per shard.
+   */
+  stalledAfterMs: 15_000,
 } as const;
 
 /**
@@ -54,6 +61,11 @@ export class ShardSet {
   private readonly answered: boolean[];
   private readonly probeTimer: NodeJS.Timeout;
   private readonly pinging: boolean[];
+  /** When the driver's monitor of each shard's client last checked the server successfully. */
+  private readonly checkedAt: number[];
+  /** When each shard's client was last renewed (see `renewStalled`), and whether it is being renewed. */
+  private readonly renewedAt: number[];
+  private readonly renewing: boolean[];
   private closed = false;
 
   private constructor(
@@ -67,6 +79,12 @@ export class ShardSet {
     this.size = clients.length;
     this.answered = clients.map(() => true);
     this.pinging = clients.map(() => false);
+    this.checkedAt = clients.map(() => Date.now());
+    this.renewedAt = clients.map(() => 0);
+    this.renewing = clients.map(() => false);
+    for (const [shard, client] of clients.entries()) {
+      client.on('serverHeartbeatSucceeded', () => (this.checkedAt[shard] = Date.now()));
+    }
     this.probeTimer = setInterval(() => this.probe(), shardTimeouts.probeEveryMs).unref();
   }
 
@@ -192,7 +210,10 @@ export class ShardSet {
         .db('admin')
         .command({ ping: 1 })
         .then(
-          () => (this.answered[shard] = true),
+          () => {
+            this.answered[shard] = true;
+            this.renewStalled(shard);
+          },
           () => (this.answered[shard] = false),
         )
         .finally(() => {
@@ -200,6 +221,36 @@ export class ShardSet {
           this.pinging[shard] = false;
         });
     }
+  }
+
+  /**
+   * Renews the shard's client when its driver has not checked the server successfully for `stalledAfterMs`
+   * although the shard answers pings: closed and connected again, the same client (every handle made of it
+   * stays good) with a new topology, monitor and pool. A chaos run saw a client keep a restarted shard's server
+   * Unknown for two minutes, every operation a server-selection time-out, while a new process connected at
+   * once; that cannot be told from a cut-off (the probes say so) and must not wait for a human. Operations in
+   * flight on the old pool fail, and their activities retry them.
+   */
+  private renewStalled(shard: number): void {
+    const now = Date.now();
+    const stalledMs = now - this.checkedAt[shard]!;
+    if (this.closed || this.renewing[shard] || stalledMs < shardTimeouts.stalledAfterMs) return;
+    if (now - this.renewedAt[shard]! < shardTimeouts.stalledAfterMs) return;
+    this.renewing[shard] = true;
+    this.renewedAt[shard] = now;
+    const client = this.clients[shard]!;
+    void (async () => {
+      try {
+        await client.close();
+        if (this.closed) return;
+        await client.connect();
+        this.options.onRenewed?.(shard, stalledMs);
+      } catch {
+        // Not connected: the next ping after `stalledAfterMs` tries again.
+      } finally {
+        this.renewing[shard] = false;
+      }
+    })();
   }
 
   /** Pings every shard; resolves to one boolean per shard. */
