@@ -35,7 +35,7 @@ interface IdempotencyRecord {
  * index removes them on MongoDB, `sweep` on FerretDB (which has no TTL indexes).
  *
  * The record is written once, when the handler has answered: one read and one insert per request (inserts of
- * concurrent requests share a round trip per shard, see BatchedInserts); an answer by reads alone
+ * concurrent requests share a round trip per shard, see BatchedInserts); an answer before the lookup
  * (`RunOptions.beforeLookup`) needs only the insert. Requests
  * with one key that race may each run the handler, which is safe because handlers derive their workflow ids
  * from the key and never start a second run for it; the first response recorded stands, and the others answer
