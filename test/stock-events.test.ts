@@ -81,7 +81,7 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
     ]);
   });
 
-  it('a plain strict SKU comes back in stock by a release and an ops move, so each later sell-out is recorded', async () => {
+  it('a plain strict SKU comes back in stock by a release and an ops move, and sells out by a move, each episode recorded', async () => {
     const sku = await api.createProduct({ quantity: 3, buckets: 2 });
     const move = (from: string, to: string) => moveOne(sku, from, to);
     expect((await move('available', 'repair')).statusCode).toBe(200);
@@ -104,6 +104,13 @@ describe('waitlist over HTTP, and the events of stock running out and coming bac
     await waitFor('back in stock', () => events().get(eventId('stock.back_in_stock', `${sku}:1`)));
     expect((await addItem(cart, { sku, quantity: 1 })).statusCode).toBe(201);
     expect(await events().get(eventId('stock.sold_out', `${sku}:2`))).toBeDefined();
+    // Ops take the last unit off sale: that sells the SKU out too (recorded by the poked queue's pass), once.
+    expect((await restock(sku, 1)).statusCode).toBe(202);
+    await waitFor('back in stock', () => events().get(eventId('stock.back_in_stock', `${sku}:2`)));
+    expect((await move('available', 'damaged')).statusCode).toBe(200);
+    await waitFor('sold out by a move', () => events().get(eventId('stock.sold_out', `${sku}:3`)));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await events().get(eventId('stock.back_in_stock', `${sku}:3`))).toBeUndefined();
   });
 
   it('notify me: a sold-out product with a waitlist takes the shopper, and a restock offers them a timed hold', async () => {

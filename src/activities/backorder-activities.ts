@@ -2,7 +2,7 @@ import { cancelBackorderSignal, enqueueBackorderSignal, restockSignal } from '..
 import type { BackorderEntry } from '../contract/types';
 import type { ActivityDeps } from './deps';
 import { publishEvent } from './event-activities';
-import { afterStockReceived } from './stock-episode-activities';
+import { afterSellableChanged } from './stock-episode-activities';
 import { signalQueue } from './workflow-starts';
 
 /** A backorder or waitlist SKU's queue: messages to it, and the stock moves its passes make. */
@@ -30,12 +30,12 @@ export function backorderActivities(deps: ActivityDeps) {
 
     /**
      * Puts a queue's leftover on sale; a strict (waitlist) SKU sold out is then back in stock. Run at the end of
-     * every pass with nobody waiting, so a poke of a plain strict SKU's queue (the API's restock onto a sold-out
-     * SKU) records its back_in_stock here.
+     * every pass with nobody waiting, so a poke of a plain strict SKU's queue (by the API, which publishes no
+     * events: a restock onto a sold-out SKU, an ops move on or off sale) records its episode's event here.
      */
     async releaseIncoming(input: { opId: string; sku: string }): Promise<number> {
       const released = await stock.releaseIncoming(input.opId, input.sku);
-      await afterStockReceived(deps, input.sku);
+      await afterSellableChanged(deps, input.sku);
       return released;
     },
 

@@ -78,3 +78,15 @@ export async function afterStockReceived(deps: ActivityDeps, sku: string): Promi
   const units = await sellable(deps, sku);
   if (units) await backInStock(deps, sku, episode.n, units);
 }
+
+/**
+ * After units came on sale or left it outside a take (an ops move, a queue's leftover put on sale): records the
+ * event the SKU's fresh stock now calls for, once for its episode: back in stock when one is open, sold out
+ * when none is and nothing is left.
+ */
+export async function afterSellableChanged(deps: ActivityDeps, sku: string): Promise<void> {
+  const product = await deps.stock.product(sku);
+  if (product.policy !== 'strict') return;
+  if ((await episodes(deps).current(sku)).open) await afterStockReceived(deps, sku);
+  else await afterSellableTaken(deps, sku);
+}

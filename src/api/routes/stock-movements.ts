@@ -23,6 +23,12 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
   const security = [{ bearer: [] }];
   const episodes = new SoldOutEpisodes(new EventStore(ctx.shards), eventId);
 
+  /** Units a shopper could take now, read fresh (those between a transfer's two entries land on sale). */
+  const sellableNow = async (sku: string) => {
+    const summary = await stock.freshSummary(sku);
+    return summary.available + summary.inTransit;
+  };
+
   /** Asks the SKU's queue workflow for a pass (starting it if need be). */
   const pokeQueue = (sku: string) =>
     temporal.workflow.signalWithStart('backorderQueueWorkflow', {
@@ -107,12 +113,14 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
       const result = await ctx.idempotency.run(`move:${sku}`, key, request.body, async () => {
         // One key, one move: the ledger records a move's outcome once per operation id, refusals included.
         await stock.moveState(`move-${keyDigest(`move:${sku}`, key)}`, sku, quantity, from, to);
-        // Units put back on sale belong to a queue's waiting first: its next pass keeps them for the head. On a
-        // plain strict SKU sold out, they end its episode: the poked queue's pass records back_in_stock.
-        if (to === 'available') {
-          const product = await stock.product(sku);
-          if (routesThroughQueue(product)) await pokeQueue(sku);
-          else if (product.policy === 'strict' && (await episodes.current(sku)).open) await pokeQueue(sku);
+        // Units put back on sale belong to a queue's waiting first: its next pass keeps them for the head. A strict
+        // SKU's episode follows the move, recorded by the poked queue's pass: units back on sale end an open one,
+        // and units taken off sale may sell the SKU out.
+        const product = await stock.product(sku);
+        if (to === 'available' && routesThroughQueue(product)) await pokeQueue(sku);
+        else if (product.policy === 'strict' && (to === 'available' || from === 'available')) {
+          const open = (await episodes.current(sku)).open;
+          if (to === 'available' ? open : !open && (await sellableNow(sku)) === 0) await pokeQueue(sku);
         }
         return { statusCode: 200 as const, body: { sku, quantity, from, to } };
       });
