@@ -153,6 +153,15 @@ describe('storefront and ops console in a browser', () => {
     expect(await line.getByTestId('line-status').textContent()).toBe('on the waitlist');
     await card.locator('[data-testid="product-message"][data-kind="info"]').waitFor();
     await screenshot(shopper, 'storefront-waitlisted');
+    // Ops see the waiter in the product's waitlist, as they see a backorder queue.
+    const opsPage = await newPage(1440, 1000);
+    await opsPage.goto(`${baseUrl}/ops.html`);
+    await opsPage.getByTestId('ops-token').fill(opsToken);
+    await opsPage.getByTestId('ops-sign-in').click();
+    const waitlist = opsPage.locator(`[data-testid="backorders-${sku}"][data-kind="waitlist"]`);
+    await waitlist
+      .locator(`[data-testid="backorder"][data-hold-id="${await line.getAttribute('data-hold-id')}"]`)
+      .waitFor();
 
     const restocked = await api.app.inject({
       method: 'POST',
@@ -169,6 +178,8 @@ describe('storefront and ops console in a browser', () => {
     await screenshot(shopper, 'storefront-offered-hold');
     // The restocked unit is the waiter's: the product still shows nothing available to anyone else.
     await card.locator('[data-testid="availability"][data-available="0"]').waitFor();
+    // Offered, the line has left the waitlist.
+    await waitlist.getByTestId('backorder').waitFor({ state: 'detached' });
   });
 
   it('ops: a purchase below the low-stock threshold asks for a reorder; approve, then receive restocks', async () => {

@@ -4,22 +4,33 @@ import type { OpsCall, RunAction } from './ops-console';
 
 interface Props {
   readonly queues: readonly Backorders[];
+  /** The SKUs whose queue is a waitlist (strict, with an offer window): shoppers offered units, not buyers. */
+  readonly waitlists: ReadonlySet<string>;
   readonly call: OpsCall;
   readonly run: RunAction;
 }
 
-export function BackorderQueues({ queues, call, run }: Props) {
+export function BackorderQueues({ queues, waitlists, call, run }: Props) {
   return (
     <section class="panel" aria-label="Backorders" data-testid="backorders">
       <h2>
-        Backorder queues <span class="muted small">filled first come, first served from restocks</span>
+        Backorder queues and waitlists <span class="muted small">served first come, first served from restocks</span>
       </h2>
-      {queues.length === 0 && <p class="muted">No backorder products.</p>}
+      {queues.length === 0 && <p class="muted">No backorder or waitlist products.</p>}
       {queues.map((q) => {
+        const waitlist = waitlists.has(q.sku);
         return (
-          <div key={q.sku} class="queue" data-testid={`backorders-${q.sku}`}>
+          <div
+            key={q.sku}
+            class="queue"
+            data-testid={`backorders-${q.sku}`}
+            data-kind={waitlist ? 'waitlist' : 'backorders'}
+          >
             <h3 class="mono">
-              {q.sku} <span class="muted small">{q.waiting.length} waiting</span>
+              {q.sku}{' '}
+              <span class="muted small">
+                {waitlist ? 'waitlist' : 'backorders'}: {q.waiting.length} waiting
+              </span>
             </h3>
             {q.waiting.length > 0 && (
               <ol class="queue-list">

@@ -78,7 +78,11 @@ export function OpsConsole() {
           ),
         ),
       );
-      const queued = products.status === 'fulfilled' ? products.value.filter((p) => p.policy === 'backorder') : [];
+      // Backorder products and waitlists (strict ones with an offer window) are served by the same queue.
+      const queued =
+        products.status === 'fulfilled'
+          ? products.value.filter((p) => p.policy === 'backorder' || p.offerSeconds !== undefined)
+          : [];
       const queues = await Promise.allSettled(
         queued.map((p) =>
           call((ops) => ops.GET('/v1/products/{sku}/backorders', { params: { path: { sku: p.sku } } })),
@@ -163,7 +167,12 @@ export function OpsConsole() {
           call={call}
           run={run}
         />
-        <BackorderQueues queues={[...backorders.values()]} call={call} run={run} />
+        <BackorderQueues
+          queues={[...backorders.values()]}
+          waitlists={new Set((products ?? []).filter((p) => p.offerSeconds !== undefined).map((p) => p.sku))}
+          call={call}
+          run={run}
+        />
         <WebhooksPanel endpoints={webhooks} deliveries={deliveries} call={call} run={run} />
         <div class="two-col">
           <NewProductForm call={call} run={run} />
