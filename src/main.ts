@@ -40,8 +40,7 @@ async function run() {
       uris: stack.mongoUris,
       stockDb: config.STOCK_DB,
       cartsDb: config.CARTS_DB,
-      onRenewed: (shard, stalledMs) =>
-        log.warn({ shard, stalledMs }, 'shard client renewed: its driver had stopped checking the server'),
+      log,
     });
     cleanups.push(() => shards.close());
     await ensureSchema(shards);

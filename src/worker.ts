@@ -122,8 +122,7 @@ async function run() {
     uris: config.mongoUris,
     stockDb: config.STOCK_DB,
     cartsDb: config.CARTS_DB,
-    onRenewed: (shard, stalledMs) =>
-      log.warn({ shard, stalledMs }, 'shard client renewed: its driver had stopped checking the server'),
+    log,
   });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });

@@ -20,7 +20,7 @@ describe('a shard client whose driver stopped checking its server (real FerretDB
       uris: [inject('mongoUris')[0]!],
       stockDb: 'renew',
       cartsDb: 'renew_carts',
-      onRenewed: (_shard, stalledMs) => renewed.push(stalledMs),
+      log: { warn: ({ stalledMs }) => renewed.push(stalledMs) },
     });
     try {
       const col = shards.stockCollection<{ _id: string }>(0, 'renew');

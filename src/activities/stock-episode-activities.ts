@@ -16,18 +16,20 @@ function episodes(deps: ActivityDeps): SoldOutEpisodes {
 }
 
 /**
- * Units a shopper could take now: available, and any between a transfer's two entries (they land available).
- * Undefined while one of the SKU's shards is cut off: its buckets cannot be read, and the step's answer must not
- * wait for the shard's time-out; the episode is decided by the next take or receipt after the healing.
+ * Units a shopper could take now (StockService.sellable). Undefined while one of the SKU's shards is cut off: its
+ * buckets cannot be read, and the step's answer must not wait for the shard's time-out; the episode is decided by
+ * the next take or receipt after the healing.
  */
 async function sellable(deps: ActivityDeps, sku: string): Promise<number | undefined> {
   const { stock, shards } = deps;
   if (stock.bucketsOf(await stock.product(sku)).some((b) => !shards.reachable(b.shard))) return undefined;
-  const s = await stock.freshSummary(sku);
-  return s.available + s.inTransit;
+  return stock.sellable(sku);
 }
 
-async function backInStock(deps: ActivityDeps, sku: string, n: number, units: number) {
+/** Ends open episode `n` of the SKU with `stock.back_in_stock` when it has units on sale now (a fresh read). */
+async function endIfBackInStock(deps: ActivityDeps, sku: string, n: number): Promise<void> {
+  const units = await sellable(deps, sku);
+  if (!units) return;
   await publishEvent(deps, {
     type: 'stock.back_in_stock',
     key: episodeKey(sku, n),
@@ -61,8 +63,7 @@ export async function afterSellableTaken(deps: ActivityDeps, sku: string, taken?
     aggregate: { kind: 'sku', id: sku },
     data: { sku },
   });
-  const now = await sellable(deps, sku);
-  if (now) await backInStock(deps, sku, episode.n, now);
+  await endIfBackInStock(deps, sku, episode.n);
 }
 
 /**
@@ -74,9 +75,7 @@ export async function afterStockReceived(deps: ActivityDeps, sku: string): Promi
   const product = await deps.stock.product(sku);
   if (product.policy !== 'strict') return;
   const episode = await episodes(deps).current(sku);
-  if (!episode.open) return;
-  const units = await sellable(deps, sku);
-  if (units) await backInStock(deps, sku, episode.n, units);
+  if (episode.open) await endIfBackInStock(deps, sku, episode.n);
 }
 
 /**
@@ -87,6 +86,7 @@ export async function afterStockReceived(deps: ActivityDeps, sku: string): Promi
 export async function afterSellableChanged(deps: ActivityDeps, sku: string): Promise<void> {
   const product = await deps.stock.product(sku);
   if (product.policy !== 'strict') return;
-  if ((await episodes(deps).current(sku)).open) await afterStockReceived(deps, sku);
+  const episode = await episodes(deps).current(sku);
+  if (episode.open) await endIfBackInStock(deps, sku, episode.n);
   else await afterSellableTaken(deps, sku);
 }

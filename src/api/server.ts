@@ -19,8 +19,7 @@ async function run() {
     uris: config.mongoUris,
     stockDb: config.STOCK_DB,
     cartsDb: config.CARTS_DB,
-    onRenewed: (shard, stalledMs) =>
-      log.warn({ shard, stalledMs }, 'shard client renewed: its driver had stopped checking the server'),
+    log,
   });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const stock = new StockService(shards);

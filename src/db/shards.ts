@@ -18,8 +18,8 @@ export interface ShardSetOptions {
   readonly maxPoolSize?: number;
   /** Sees every command sent to the stock and carts databases (tests check them: see shardKeyProblem). */
   readonly onCommand?: (db: DatabaseKind, event: CommandStartedEvent) => void;
-  /** Told when a shard's client was renewed (see `renewStalled`), to log it. */
-  readonly onRenewed?: (shard: number, stalledMs: number) => void;
+  /** Where a renewed shard client is reported (see `renewStalled`): the process's logger (pino's shape). */
+  readonly log?: { warn(fields: { shard: number; stalledMs: number }, message: string): void };
 }
 
 /**
@@ -244,7 +244,10 @@ export class ShardSet {
         await client.close();
         if (this.closed) return;
         await client.connect();
-        this.options.onRenewed?.(shard, stalledMs);
+        this.options.log?.warn(
+          { shard, stalledMs },
+          'shard client renewed: its driver had stopped checking the server',
+        );
       } catch {
         // Not connected: the next ping after `stalledAfterMs` tries again.
       } finally {

@@ -223,6 +223,15 @@ export class StockService {
     return this.summaries.summary(sku);
   }
 
+  /**
+   * Units a shopper could take now, read from the heads now: available, and any between a transfer's two entries
+   * (they land available). For the sold-out episodes' reports, not to decide a take.
+   */
+  async sellable(sku: string): Promise<number> {
+    const s = await this.freshSummary(sku);
+    return s.available + s.inTransit;
+  }
+
   /** Each bucket's available units as this process last saw them (no I/O): a hint, never a decision. */
   cachedAvailability(product: Pick<ProductDoc, 'sku' | 'buckets'>): (number | undefined)[] {
     return this.summaries.cachedAvailability(product);

@@ -394,10 +394,6 @@ function unitsIn(heads: readonly (LedgerEntry | undefined)[], state: ReceivingSt
   return heads.reduce((n, h) => n + (h?.balances[state] ?? 0), 0);
 }
 
-/**
- * Units sent by a transfer_out whose transfer_in is not written yet, from the heads (an upper bound of what a
- * repair could bring back into some state; which state does not matter to a refusal that must not happen).
- */
 /** The state a taking movement takes its units from. */
 function takenFrom(movement: Movement) {
   return movement.kind === 'state_change' || movement.kind === 'reserve' ? (movement.from ?? 'available') : 'available';

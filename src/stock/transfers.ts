@@ -9,7 +9,10 @@ import { planRebalance } from './rebalance';
 import type { Summaries } from './summaries';
 import type { BucketRef, LedgerEntry } from './types';
 
-/** Units sent by transfer_outs the heads show and not yet received by their transfer_ins. */
+/**
+ * Units sent by transfer_outs the heads show and not yet received by their transfer_ins: an upper bound of what a
+ * repair could bring back into some state (which state does not matter to a refusal that must not happen).
+ */
 export function inTransit(heads: readonly LedgerEntry[]): number {
   return heads.reduce((n, h) => n + h.balances.transferredOut - h.balances.transferredIn, 0);
 }

@@ -23,12 +23,6 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
   const security = [{ bearer: [] }];
   const episodes = new SoldOutEpisodes(new EventStore(ctx.shards), eventId);
 
-  /** Units a shopper could take now, read fresh (those between a transfer's two entries land on sale). */
-  const sellableNow = async (sku: string) => {
-    const summary = await stock.freshSummary(sku);
-    return summary.available + summary.inTransit;
-  };
-
   /** Asks the SKU's queue workflow for a pass (starting it if need be). */
   const pokeQueue = (sku: string) =>
     temporal.workflow.signalWithStart('backorderQueueWorkflow', {
@@ -120,7 +114,7 @@ export async function stockMovementRoutes(app: HttpApp, ctx: RouteContext) {
         if (to === 'available' && routesThroughQueue(product)) await pokeQueue(sku);
         else if (product.policy === 'strict' && (to === 'available' || from === 'available')) {
           const open = (await episodes.current(sku)).open;
-          if (to === 'available' ? open : !open && (await sellableNow(sku)) === 0) await pokeQueue(sku);
+          if (to === 'available' ? open : !open && (await stock.sellable(sku)) === 0) await pokeQueue(sku);
         }
         return { statusCode: 200 as const, body: { sku, quantity, from, to } };
       });
